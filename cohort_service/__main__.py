@@ -1,0 +1,3 @@
+from cohort_service.cli import main
+
+main()

@@ -1,0 +1,121 @@
+"""The command line: parse, call one stage, turn errors into one line and an exit code.
+
+Exit codes (DESIGN §6): 0 ok, 1 runtime failure, 2 bad config or usage.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from cohort_service import __version__
+from cohort_service.config import Settings, load_settings
+from cohort_service.errors import CohortServiceError
+from cohort_service.ui import UI
+
+app = typer.Typer(
+    name="cohort-service",
+    help="amoCRM leads → Postgres → weekly lead cohorts → a pivot-ready Excel workbook.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+
+@dataclass
+class State:
+    """Per-invocation context: settings are loaded once, on first use, never at import."""
+
+    config_path: Path | None
+    ui: UI
+    _settings: Settings | None = field(default=None, repr=False)
+
+    @property
+    def settings(self) -> Settings:
+        if self._settings is None:
+            self._settings = load_settings(self.config_path)
+            logging.getLogger("cohort_service").setLevel(self._settings.service.log_level.upper())
+        return self._settings
+
+
+def state(ctx: typer.Context) -> State:
+    obj = ctx.find_root().obj
+    if not isinstance(obj, State):  # pragma: no cover - the callback always sets it
+        raise RuntimeError("CLI state missing")
+    return obj
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"cohort-service {__version__}")
+        raise typer.Exit
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    config: Annotated[
+        Path | None,
+        typer.Option("--config", "-c", help="Config file (default ./config.toml, or COHORT_CONFIG)."),
+    ] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars or chatter.")] = False,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
+    """cohort-service: weekly lead cohorts from amoCRM."""
+    del version
+    ctx.obj = State(config_path=config, ui=UI(quiet=quiet))
+
+
+@db_app.command("upgrade")
+def db_upgrade(ctx: typer.Context) -> None:
+    """Create the database if needed and migrate it to the current schema (safe to repeat)."""
+    from cohort_service.db.engine import get_engine
+    from cohort_service.db.migrate import upgrade
+
+    st = state(ctx)
+    before, after = upgrade(get_engine(st.settings))
+    if before == after:
+        st.ui.info(f"database already at revision {after}; nothing to do")
+    else:
+        st.ui.info(f"database migrated: {before or 'empty'} → {after}")
+
+
+@app.command()
+def doctor(ctx: typer.Context) -> None:
+    """Check the config and everything it points at; print a ✓/✗ table with a fix for each ✗."""
+    from cohort_service.doctor import run_checks
+
+    st = state(ctx)
+    results = run_checks(st.settings)
+    table = Table(show_header=True, header_style="bold")
+    table.add_column("")
+    table.add_column("check")
+    table.add_column("detail")
+    table.add_column("fix")
+    for check in results:
+        table.add_row("[green]✓[/]" if check.ok else "[red]✗[/]", check.name, check.detail, check.fix)
+    st.ui.out.print(table)
+    if not all(check.ok for check in results):
+        raise typer.Exit(1)
+
+
+def main() -> None:
+    """Console-script entry point: one line per problem, no tracebacks for known failures."""
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        app(standalone_mode=True)
+    except CohortServiceError as exc:
+        ui = UI()
+        for line in str(exc).splitlines() or [type(exc).__name__]:
+            ui.error(line)
+        sys.exit(exc.exit_code)

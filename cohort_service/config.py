@@ -1,0 +1,420 @@
+"""Settings: TOML plus ``COHORT_*`` environment variables, validated once at the CLI boundary.
+
+Nothing here runs at import time. ``load_settings`` collects *every* problem and raises one
+``ConfigError`` whose lines each name the file and the key path, e.g.
+``config.toml: report.milestones[2].statuses: must not be empty``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Mapping, Sequence
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from cohort_service.errors import ConfigError
+
+DEFAULT_CONFIG_PATH = Path("config.toml")
+
+# Secrets (and the database URL, which may hold a password) can come from the environment
+# so that the TOML file can be committed or mounted read-only.
+ENV_OVERRIDES: dict[str, tuple[str, ...]] = {
+    "COHORT_AMOCRM_TOKEN": ("amocrm", "token"),
+    "COHORT_AMOCRM_BASE_URL": ("amocrm", "base_url"),
+    "COHORT_AMOCRM_CLIENT_SECRET": ("amocrm", "oauth", "client_secret"),
+    "COHORT_DATABASE_URL": ("database", "url"),
+    "COHORT_SMTP_PASSWORD": ("email", "password"),
+    "COHORT_DATA_DIR": ("service", "data_dir"),
+}
+
+_DURATION_RE = re.compile(r"^\s*(\d+)\s*(s|m|h|d|w)\s*$")
+_DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def parse_duration(text: str) -> timedelta:
+    """``"30m"`` → 30 minutes. Durations in config read better than bare seconds."""
+    match = _DURATION_RE.match(text)
+    if not match:
+        raise ValueError("must be a duration like 30s, 15m, 1h, 2d or 1w")
+    return timedelta(seconds=int(match.group(1)) * _DURATION_UNITS[match.group(2)])
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+class ServiceSettings(_Section):
+    data_dir: Path = Path(".cohort-service")
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+
+
+class OAuthSettings(_Section):
+    client_id: str = Field(min_length=1)
+    client_secret: SecretStr
+    redirect_uri: str = Field(min_length=1)
+
+    @field_validator("client_secret")
+    @classmethod
+    def _secret_not_empty(cls, value: SecretStr) -> SecretStr:
+        if not value.get_secret_value():
+            raise ValueError("must not be empty (or set COHORT_AMOCRM_CLIENT_SECRET)")
+        return value
+
+
+class AmoSettings(_Section):
+    subdomain: str | None = None
+    base_url: str | None = None
+    token: SecretStr | None = None
+    oauth: OAuthSettings | None = None
+    requests_per_second: float = Field(default=7.0, gt=0, le=50)
+    max_in_flight: int = Field(default=4, ge=1, le=32)
+    timeout_s: float = Field(default=30.0, gt=0)
+    connect_timeout_s: float = Field(default=5.0, gt=0)
+    max_attempts: int = Field(default=6, ge=1, le=20)
+    backoff_factor_s: float = Field(default=1.0, ge=0)
+    max_delay_s: float = Field(default=120.0, gt=0)
+    leads_overlap: timedelta = timedelta(minutes=10)
+    events_overlap: timedelta = timedelta(minutes=10)
+
+    @field_validator("leads_overlap", "events_overlap", mode="before")
+    @classmethod
+    def _duration(cls, value: object) -> object:
+        return parse_duration(value) if isinstance(value, str) else value
+
+    @field_validator("subdomain")
+    @classmethod
+    def _subdomain(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"[a-z0-9][a-z0-9-]*", value):
+            raise ValueError("must be the account's subdomain, e.g. 'mycompany' for mycompany.amocrm.ru")
+        return value
+
+    @field_validator("base_url")
+    @classmethod
+    def _base_url(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        if not re.match(r"^https?://[^/\s]+", value):
+            raise ValueError("must be an http(s) URL such as https://mycompany.amocrm.ru")
+        return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _one_auth(self) -> AmoSettings:
+        if self.token is not None and self.oauth is not None:
+            raise ValueError("set either token (long-lived) or [amocrm.oauth], not both")
+        return self
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.subdomain or self.base_url)
+
+    @property
+    def url(self) -> str:
+        """The account's API root; ``base_url`` wins (Kommo, a proxy, the simulator)."""
+        if self.base_url:
+            return self.base_url
+        if self.subdomain:
+            return f"https://{self.subdomain}.amocrm.ru"
+        raise ConfigError(["amocrm.subdomain: required (or amocrm.base_url)"])
+
+
+class DatabaseSettings(_Section):
+    url: SecretStr | None = None
+
+    @field_validator("url", mode="before")
+    @classmethod
+    def _empty_is_embedded(cls, value: object) -> object:
+        return None if value in ("", None) else value
+
+    @field_validator("url")
+    @classmethod
+    def _postgres_only(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not re.match(r"^postgres(ql)?(\+psycopg)?://", value.get_secret_value()):
+            raise ValueError("must be a postgresql:// URL (leave empty for the embedded Postgres)")
+        return value
+
+
+class Milestone(_Section):
+    name: str = Field(min_length=1, max_length=60)
+    statuses: list[str | int] = Field(min_length=1)
+
+    @field_validator("name")
+    @classmethod
+    def _name_chars(cls, value: str) -> str:
+        if value.endswith(" at") or any(ch in value for ch in "[]'\"#"):
+            raise ValueError("must not end with ' at' or contain [ ] ' \" # (it becomes a column name)")
+        return value
+
+    @field_validator("statuses")
+    @classmethod
+    def _no_blank(cls, value: list[str | int]) -> list[str | int]:
+        for item in value:
+            if isinstance(item, str) and not item.strip():
+                raise ValueError("must not contain empty status names")
+        return value
+
+
+class Dimension(_Section):
+    """A column analysts slice by: a custom field by code or name, or a built-in."""
+
+    name: str = Field(min_length=1, max_length=60)
+    field: str = Field(min_length=1)
+
+
+class Target(_Section):
+    """Per-step target conversion for the anomaly flags in the Monday e-mail."""
+
+    milestone: str = Field(min_length=1)
+    target: float = Field(gt=0, le=1)
+    tolerance: float = Field(default=0.1, ge=0, le=1)
+
+
+class ReportSettings(_Section):
+    timezone: str | None = None
+    weeks: int = Field(default=12, ge=1, le=520)
+    pipelines: list[str | int] = Field(default_factory=list)
+    age_days: list[int] = Field(default_factory=lambda: [7, 14, 30])
+    milestones: list[Milestone] = Field(default_factory=list)
+    dimensions: list[Dimension] = Field(default_factory=list)
+    targets: list[Target] = Field(default_factory=list)
+    anomaly_sigma: float = Field(default=2.0, gt=0)
+    out_dir: Path = Path("reports")
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r} (use an IANA name like Europe/Moscow)") from None
+        return value
+
+    @field_validator("age_days")
+    @classmethod
+    def _ages(cls, value: list[int]) -> list[int]:
+        if any(day <= 0 for day in value):
+            raise ValueError("every age must be a positive number of days")
+        if len(set(value)) != len(value):
+            raise ValueError("must not repeat an age")
+        return sorted(value)
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> ReportSettings:
+        names = [m.name for m in self.milestones] + [d.name for d in self.dimensions]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"milestone and dimension names must be unique; repeated: {', '.join(dupes)}")
+        known = {m.name for m in self.milestones}
+        unknown = [t.milestone for t in self.targets if t.milestone not in known]
+        if unknown:
+            raise ValueError(f"targets name unknown milestones: {', '.join(unknown)}")
+        return self
+
+
+class ScheduleSettings(_Section):
+    sync_every: timedelta = timedelta(hours=1)
+    report_cron: str = "0 7 * * mon"
+    catchup_grace: timedelta = timedelta(hours=36)
+
+    @field_validator("sync_every", "catchup_grace", mode="before")
+    @classmethod
+    def _duration(cls, value: object) -> object:
+        return parse_duration(value) if isinstance(value, str) else value
+
+    @field_validator("report_cron")
+    @classmethod
+    def _cron(cls, value: str) -> str:
+        if len(value.split()) != 5:
+            raise ValueError("must be a 5-field cron expression, e.g. '0 7 * * mon'")
+        return value
+
+
+class EmailSettings(_Section):
+    host: str = Field(min_length=1)
+    port: int = Field(default=587, ge=1, le=65535)
+    security: Literal["starttls", "ssl", "none"] = "starttls"
+    user: str | None = None
+    password: SecretStr | None = None
+    sender: str = Field(alias="from", min_length=3)
+    to: list[str] = Field(min_length=1)
+    subject: str = "Lead cohorts — week of {week_start:%d.%m.%Y}"
+    max_attempts: int = Field(default=4, ge=1, le=10)
+    timeout_s: float = Field(default=30.0, gt=0)
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    @field_validator("to")
+    @classmethod
+    def _addresses(cls, value: list[str]) -> list[str]:
+        bad = [addr for addr in value if "@" not in addr]
+        if bad:
+            raise ValueError(f"not an e-mail address: {', '.join(bad)}")
+        return value
+
+    @field_validator("sender")
+    @classmethod
+    def _sender(cls, value: str) -> str:
+        if "@" not in value:
+            raise ValueError("must be an e-mail address")
+        return value
+
+
+class Settings(_Section):
+    service: ServiceSettings = ServiceSettings()
+    amocrm: AmoSettings = AmoSettings()
+    database: DatabaseSettings = DatabaseSettings()
+    report: ReportSettings = ReportSettings()
+    schedule: ScheduleSettings = ScheduleSettings()
+    email: EmailSettings | None = None
+
+    # Where the settings came from, for messages ("config.toml: ..."); not a TOML key.
+    source: str = Field(default="<defaults>", exclude=True)
+
+
+def _set_path(data: dict[str, Any], path: Sequence[str], value: str) -> None:
+    node = data
+    for key in path[:-1]:
+        child = node.get(key)
+        if not isinstance(child, dict):
+            child = {}
+            node[key] = child
+        node = child
+    node[path[-1]] = value
+
+
+def _loc_to_path(loc: Sequence[int | str]) -> str:
+    parts: list[str] = []
+    for item in loc:
+        if isinstance(item, int):
+            parts.append(f"[{item}]")
+        elif item in ("function-after", "function-before") or "[" in item:
+            continue  # pydantic's internal validator frames
+        else:
+            parts.append(("." if parts else "") + ("from" if item == "sender" else item))
+    return "".join(parts) or "(top level)"
+
+
+_MESSAGES = {
+    "missing": "required",
+    "extra_forbidden": "unknown key",
+    "string_type": "must be a string",
+    "int_type": "must be an integer",
+    "int_parsing": "must be an integer",
+    "int_from_float": "must be a whole number",
+    "float_type": "must be a number",
+    "float_parsing": "must be a number",
+    "bool_type": "must be true or false",
+    "bool_parsing": "must be true or false",
+    "list_type": "must be a list",
+    "model_type": "must be a table",
+    "dict_type": "must be a table",
+    "model_attributes_type": "must be a table",
+}
+
+
+def _message(err: Mapping[str, Any]) -> str:
+    kind = err["type"]
+    ctx = err.get("ctx") or {}
+    if kind in _MESSAGES:
+        return _MESSAGES[kind]
+    if kind in ("too_short", "string_too_short"):
+        return "must not be empty"
+    if kind in ("too_long", "string_too_long"):
+        return f"is too long (at most {ctx.get('max_length')})"
+    if kind == "greater_than":
+        return f"must be greater than {ctx.get('gt')}"
+    if kind == "greater_than_equal":
+        return f"must be at least {ctx.get('ge')}"
+    if kind == "less_than_equal":
+        return f"must be at most {ctx.get('le')}"
+    if kind == "literal_error":
+        return f"must be one of {ctx.get('expected')}"
+    if kind == "value_error":
+        return str(ctx.get("error", err["msg"]))
+    if kind in ("timedelta_type", "timedelta_parsing"):
+        return "must be a duration like 30s, 15m, 1h, 2d or 1w"
+    if kind == "path_type":
+        return "must be a path"
+    return str(err["msg"])
+
+
+def _problems(exc: ValidationError, source: str) -> list[str]:
+    seen: list[str] = []
+    for err in exc.errors(include_url=False):
+        loc = tuple(err["loc"])
+        # A union (str | int) reports one error per member; the first one is enough.
+        loc = tuple(item for item in loc if item not in ("str", "int"))
+        line = f"{source}: {_loc_to_path(loc)}: {_message(err)}"
+        if line not in seen:
+            seen.append(line)
+    return seen
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    """Read the TOML file; a syntax error is a ConfigError naming the line."""
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError([f"{path}: file not found (pass --config or set COHORT_CONFIG)"]) from None
+    except OSError as exc:
+        raise ConfigError([f"{path}: cannot read: {exc.strerror}"]) from None
+    try:
+        return tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise ConfigError([f"{path}: not UTF-8 text"]) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError([f"{path}: invalid TOML: {exc}"]) from None
+
+
+def settings_from_mapping(data: Mapping[str, Any], *, source: str, env: Mapping[str, str]) -> Settings:
+    """Validate already-parsed TOML data plus environment overrides."""
+    merged: dict[str, Any] = _deep_copy(data)
+    for var, path in ENV_OVERRIDES.items():
+        if env.get(var):
+            _set_path(merged, path, env[var])
+    merged["source"] = source
+    try:
+        return Settings.model_validate(merged)
+    except ValidationError as exc:
+        raise ConfigError(_problems(exc, source)) from None
+
+
+def _deep_copy(data: Mapping[str, Any]) -> dict[str, Any]:
+    return {key: _deep_copy(val) if isinstance(val, Mapping) else val for key, val in data.items()}
+
+
+def resolve_config_path(explicit: Path | None, env: Mapping[str, str]) -> tuple[Path, bool]:
+    """Return the path to read and whether the user asked for it (a missing explicit file is an error)."""
+    if explicit is not None:
+        return explicit, True
+    if env.get("COHORT_CONFIG"):
+        return Path(env["COHORT_CONFIG"]), True
+    return DEFAULT_CONFIG_PATH, False
+
+
+def load_settings(explicit: Path | None = None, env: Mapping[str, str] | None = None) -> Settings:
+    """Read TOML, overlay COHORT_* env vars, validate; raise ConfigError listing all problems.
+
+    With no ``--config``/``COHORT_CONFIG`` and no ``./config.toml`` the defaults apply, so
+    ``db upgrade`` and ``doctor`` work in an empty directory.
+    """
+    env = os.environ if env is None else env
+    path, required = resolve_config_path(explicit, env)
+    if not required and not path.exists():
+        return settings_from_mapping({}, source="<defaults>", env=env)
+    return settings_from_mapping(read_toml(path), source=str(path), env=env)

@@ -1,0 +1,240 @@
+"""The schema, as SQLAlchemy Core tables. Alembic migrations create it; product code never calls create_all.
+
+Tables keep amoCRM's ids as keys (DESIGN §6). A status is only unique as (pipeline_id, status_id)
+because 142/143 exist in every pipeline. Lead events have no foreign key to ``leads``: events can
+arrive before their lead (or for a lead the token can no longer see) and must not be dropped.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    MetaData,
+    Numeric,
+    PrimaryKeyConstraint,
+    SmallInteger,
+    String,
+    Table,
+    Text,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_N_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def _ts(name: str, *, nullable: bool = True) -> Column[object]:
+    return Column(name, DateTime(timezone=True), nullable=nullable)
+
+
+def _synced_at() -> Column[object]:
+    return Column("synced_at", DateTime(timezone=True), nullable=False, server_default=text("now()"))
+
+
+account = Table(
+    "account",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=False),
+    Column("name", Text, nullable=False),
+    Column("subdomain", Text, nullable=False),
+    Column("timezone", Text, nullable=False),
+    Column("currency", Text),
+    Column("is_api_filter_enabled", Boolean, nullable=False),
+    Column("is_loss_reason_enabled", Boolean, nullable=False),
+    Column("is_unsorted_on", Boolean, nullable=False),
+    _synced_at(),
+)
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=False),
+    Column("name", Text, nullable=False),
+    Column("email", Text),
+    Column("is_admin", Boolean, nullable=False),
+    Column("is_active", Boolean, nullable=False),
+    Column("group_id", BigInteger),
+    _synced_at(),
+)
+
+pipelines = Table(
+    "pipelines",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=False),
+    Column("name", Text, nullable=False),
+    Column("sort", Integer, nullable=False),
+    Column("is_main", Boolean, nullable=False),
+    Column("is_unsorted_on", Boolean, nullable=False),
+    Column("is_archive", Boolean, nullable=False),
+    _synced_at(),
+)
+
+statuses = Table(
+    "statuses",
+    metadata,
+    Column("pipeline_id", BigInteger, nullable=False),
+    Column("status_id", BigInteger, nullable=False),
+    Column("name", Text, nullable=False),
+    Column("sort", Integer, nullable=False),
+    Column("type", SmallInteger, nullable=False),
+    Column("color", String(16)),
+    Column("is_editable", Boolean, nullable=False),
+    _synced_at(),
+    PrimaryKeyConstraint("pipeline_id", "status_id"),
+    ForeignKeyConstraint(["pipeline_id"], ["pipelines.id"], ondelete="CASCADE"),
+)
+
+custom_fields = Table(
+    "custom_fields",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=False),
+    Column("name", Text, nullable=False),
+    Column("code", Text),
+    Column("type", Text, nullable=False),
+    Column("sort", Integer, nullable=False),
+    _synced_at(),
+)
+
+custom_field_enums = Table(
+    "custom_field_enums",
+    metadata,
+    Column("field_id", BigInteger, nullable=False),
+    Column("enum_id", BigInteger, nullable=False),
+    Column("value", Text, nullable=False),
+    Column("sort", Integer, nullable=False),
+    Column("code", Text),
+    PrimaryKeyConstraint("field_id", "enum_id"),
+    ForeignKeyConstraint(["field_id"], ["custom_fields.id"], ondelete="CASCADE"),
+)
+
+loss_reasons = Table(
+    "loss_reasons",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=False),
+    Column("name", Text, nullable=False),
+    Column("sort", Integer, nullable=False),
+    _synced_at(),
+)
+
+leads = Table(
+    "leads",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=False),
+    Column("name", Text, nullable=False, server_default=""),
+    Column("pipeline_id", BigInteger, nullable=False),
+    Column("status_id", BigInteger, nullable=False),
+    Column("responsible_user_id", BigInteger),
+    Column("group_id", BigInteger),
+    Column("price", Numeric(18, 2), nullable=False, server_default="0"),
+    Column("created_by", BigInteger),
+    Column("updated_by", BigInteger),
+    _ts("created_at", nullable=False),
+    _ts("updated_at", nullable=False),
+    _ts("closed_at"),
+    Column("loss_reason_id", BigInteger),
+    Column("is_deleted", Boolean, nullable=False, server_default=text("false")),
+    _ts("deleted_at"),
+    # [{"field_id", "field_name", "field_code", "field_type", "values": [...]}] as amoCRM sends it.
+    Column("custom_fields", JSONB, nullable=False, server_default=text("'[]'::jsonb")),
+    Column("tags", JSONB, nullable=False, server_default=text("'[]'::jsonb")),
+    _synced_at(),
+    Index(None, "created_at"),
+    Index(None, "updated_at"),
+    Index(None, "pipeline_id", "status_id"),
+    Index(None, "responsible_user_id"),
+)
+
+lead_status_changes = Table(
+    "lead_status_changes",
+    metadata,
+    Column("event_id", Text, primary_key=True),
+    Column("lead_id", BigInteger, nullable=False),
+    _ts("created_at", nullable=False),
+    Column("before_pipeline_id", BigInteger),
+    Column("before_status_id", BigInteger),
+    Column("after_pipeline_id", BigInteger, nullable=False),
+    Column("after_status_id", BigInteger, nullable=False),
+    Column("created_by", BigInteger),
+    _synced_at(),
+    Index(None, "lead_id", "created_at"),
+    Index(None, "created_at"),
+)
+
+lead_events = Table(
+    "lead_events",
+    metadata,
+    Column("event_id", Text, primary_key=True),
+    Column("lead_id", BigInteger, nullable=False),
+    Column("type", Text, nullable=False),
+    _ts("created_at", nullable=False),
+    Column("created_by", BigInteger),
+    _synced_at(),
+    Index(None, "lead_id", "created_at"),
+    Index(None, "type", "created_at"),
+)
+
+sync_checkpoints = Table(
+    "sync_checkpoints",
+    metadata,
+    Column("stream", Text, primary_key=True),
+    _ts("watermark"),
+    Column("state", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
+    _ts("updated_at", nullable=False),
+)
+
+sync_runs = Table(
+    "sync_runs",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=True),
+    Column("kind", Text, nullable=False),
+    _ts("started_at", nullable=False),
+    _ts("finished_at"),
+    Column("status", Text, nullable=False),
+    Column("stats", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
+    Column("error", Text),
+    Index(None, "status", "finished_at"),
+)
+
+oauth_tokens = Table(
+    "oauth_tokens",
+    metadata,
+    # One row per amoCRM account URL; the row lock serializes refreshes across processes.
+    Column("account_url", Text, primary_key=True),
+    Column("access_token", Text, nullable=False),
+    Column("refresh_token", Text, nullable=False),
+    _ts("expires_at", nullable=False),
+    _ts("updated_at", nullable=False),
+)
+
+report_runs = Table(
+    "report_runs",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=True),
+    Column("kind", Text, nullable=False),
+    Column("week_start", Date, nullable=False),
+    _ts("as_of", nullable=False),
+    Column("recipients", JSONB, nullable=False, server_default=text("'[]'::jsonb")),
+    Column("status", Text, nullable=False),
+    Column("message_id", Text),
+    Column("file_path", Text),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("error", Text),
+    _ts("started_at", nullable=False),
+    _ts("finished_at"),
+    Index(None, "kind", "week_start", "status"),
+)
