@@ -49,7 +49,7 @@ class State:
 def state(ctx: typer.Context) -> State:
     obj = ctx.find_root().obj
     if not isinstance(obj, State):  # pragma: no cover - the callback always sets it
-        raise RuntimeError("CLI state missing")
+        raise TypeError("CLI state missing")
     return obj
 
 
@@ -97,14 +97,17 @@ def doctor(ctx: typer.Context) -> None:
 
     st = state(ctx)
     results = run_checks(st.settings)
-    table = Table(show_header=True, header_style="bold")
-    table.add_column("")
-    table.add_column("check")
-    table.add_column("detail")
-    table.add_column("fix")
-    for check in results:
-        table.add_row("[green]✓[/]" if check.ok else "[red]✗[/]", check.name, check.detail, check.fix)
-    st.ui.out.print(table)
+    if st.ui.out.is_terminal:
+        table = Table(show_header=True, header_style="bold")
+        for column in ("", "check", "detail", "fix"):
+            table.add_column(column)
+        for check in results:
+            table.add_row("[green]✓[/]" if check.ok else "[red]✗[/]", check.name, check.detail, check.fix)
+        st.ui.out.print(table)
+    else:  # logs and pipes get one greppable line per check
+        for check in results:
+            fix = f" — fix: {check.fix}" if check.fix else ""
+            st.ui.out.print(f"{'✓' if check.ok else '✗'} {check.name}: {check.detail}{fix}", markup=False)
     if not all(check.ok for check in results):
         raise typer.Exit(1)
 

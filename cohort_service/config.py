@@ -13,7 +13,7 @@ import tomllib
 from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -327,29 +327,36 @@ _MESSAGES = {
 }
 
 
+def _num(value: object) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+_CTX_MESSAGES: dict[str, tuple[str, str]] = {
+    "too_short": ("must not be empty", ""),
+    "string_too_short": ("must not be empty", ""),
+    "too_long": ("is too long (at most {})", "max_length"),
+    "string_too_long": ("is too long (at most {})", "max_length"),
+    "greater_than": ("must be greater than {}", "gt"),
+    "greater_than_equal": ("must be at least {}", "ge"),
+    "less_than_equal": ("must be at most {}", "le"),
+    "literal_error": ("must be one of {}", "expected"),
+    "timedelta_type": ("must be a duration like 30s, 15m, 1h, 2d or 1w", ""),
+    "timedelta_parsing": ("must be a duration like 30s, 15m, 1h, 2d or 1w", ""),
+    "path_type": ("must be a path", ""),
+}
+
+
 def _message(err: Mapping[str, Any]) -> str:
+    """pydantic's wording, rewritten as the short imperative a config author acts on."""
     kind = err["type"]
     ctx = err.get("ctx") or {}
     if kind in _MESSAGES:
         return _MESSAGES[kind]
-    if kind in ("too_short", "string_too_short"):
-        return "must not be empty"
-    if kind in ("too_long", "string_too_long"):
-        return f"is too long (at most {ctx.get('max_length')})"
-    if kind == "greater_than":
-        return f"must be greater than {ctx.get('gt')}"
-    if kind == "greater_than_equal":
-        return f"must be at least {ctx.get('ge')}"
-    if kind == "less_than_equal":
-        return f"must be at most {ctx.get('le')}"
-    if kind == "literal_error":
-        return f"must be one of {ctx.get('expected')}"
     if kind == "value_error":
         return str(ctx.get("error", err["msg"]))
-    if kind in ("timedelta_type", "timedelta_parsing"):
-        return "must be a duration like 30s, 15m, 1h, 2d or 1w"
-    if kind == "path_type":
-        return "must be a path"
+    if kind in _CTX_MESSAGES:
+        template, key = _CTX_MESSAGES[kind]
+        return template.format(_num(ctx.get(key))) if key else template
     return str(err["msg"])
 
 

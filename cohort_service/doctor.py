@@ -40,7 +40,9 @@ def check_database(settings: Settings) -> list[Check]:
                 "check database.url (or COHORT_DATABASE_URL), that Postgres runs and accepts the login",
             )
         ]
-    checks = [Check("database reachable", True, f"{where}: {describe_url(str(engine.url))} (Postgres {version})")]
+    checks = [
+        Check("database reachable", True, f"{where}: {describe_url(str(engine.url))} (Postgres {version})")
+    ]
     head = head_revision()
     if revision == head:
         checks.append(Check("database migrated", True, f"schema at revision {head}"))

