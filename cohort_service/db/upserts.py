@@ -1,0 +1,126 @@
+"""Idempotent writes: every sync write is an upsert keyed by amoCRM's ids, so re-reads are harmless.
+
+None of these functions commits: the caller owns the transaction, so rows and the checkpoint that
+covers them commit together (STYLE §8.7).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, Table, func, literal_column, select, text
+from sqlalchemy.dialects.postgresql import insert
+
+from cohort_service.db import models
+
+Row = Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class UpsertCounts:
+    inserted: int = 0
+    updated: int = 0
+
+    def __add__(self, other: UpsertCounts) -> UpsertCounts:
+        return UpsertCounts(self.inserted + other.inserted, self.updated + other.updated)
+
+
+def _upsert(
+    conn: Connection,
+    table: Table,
+    rows: Sequence[Row],
+    *,
+    keys: Sequence[str],
+    newer_only: str | None = None,
+    overwrite: bool = True,
+) -> UpsertCounts:
+    """INSERT … ON CONFLICT DO UPDATE; ``newer_only`` keeps a row whose timestamp is newer than the incoming one.
+
+    ``RETURNING (xmax = 0)`` tells inserts from updates without a second query.
+    """
+    if not rows:
+        return UpsertCounts()
+    stmt = insert(table)
+    if overwrite:
+        cols = {c: stmt.excluded[c] for c in rows[0] if c not in keys}
+        cols["synced_at"] = func.now()
+        where = None
+        if newer_only is not None:
+            where = table.c[newer_only] <= stmt.excluded[newer_only]
+        stmt = stmt.on_conflict_do_update(index_elements=list(keys), set_=cols, where=where)
+    else:
+        stmt = stmt.on_conflict_do_nothing(index_elements=list(keys))
+    stmt = stmt.returning(literal_column("(xmax = 0)").label("inserted"))
+    flags = [bool(r[0]) for r in conn.execute(stmt, list(rows))]
+    inserted = sum(flags)
+    return UpsertCounts(inserted=inserted, updated=len(flags) - inserted)
+
+
+def upsert_leads(conn: Connection, rows: Sequence[Row], *, repair: bool = False) -> UpsertCounts:
+    """Lead rows from the list endpoint. Outside a repair, an older copy never overwrites a newer one
+    (overlapping windows and concurrent runs deliver the same lead at different ages)."""
+    return _upsert(conn, models.leads, rows, keys=["id"], newer_only=None if repair else "updated_at")
+
+
+def upsert_status_changes(conn: Connection, rows: Sequence[Row], *, repair: bool = False) -> UpsertCounts:
+    """Events are immutable in amoCRM; a repair still rewrites them in case someone edited the table."""
+    return _upsert(conn, models.lead_status_changes, rows, keys=["event_id"], overwrite=repair)
+
+
+def upsert_lead_events(conn: Connection, rows: Sequence[Row], *, repair: bool = False) -> UpsertCounts:
+    return _upsert(conn, models.lead_events, rows, keys=["event_id"], overwrite=repair)
+
+
+def upsert_reference(conn: Connection, table: Table, rows: Sequence[Row], keys: Sequence[str]) -> UpsertCounts:
+    return _upsert(conn, table, rows, keys=keys)
+
+
+def mark_deleted_from_trash(conn: Connection, lead_ids: Sequence[int]) -> int:
+    """Leads amoCRM lists in the trash (``with=only_deleted``) are deleted, whatever we had."""
+    if not lead_ids:
+        return 0
+    result = conn.execute(
+        text(
+            "UPDATE leads SET is_deleted = true, deleted_at = COALESCE(deleted_at, now()), synced_at = now() "
+            "WHERE id = ANY(:ids) AND NOT is_deleted"
+        ),
+        {"ids": list(lead_ids)},
+    )
+    return int(result.rowcount or 0)
+
+
+def apply_delete_restore_events(conn: Connection, lead_ids: Sequence[int] | None = None) -> int:
+    """Set ``is_deleted``/``deleted_at`` from each lead's last lead_deleted/lead_restored event.
+
+    DESIGN §5 decides deletion by the last such event; leads without one keep what the lists said.
+    """
+    scope = "" if lead_ids is None else "AND e.lead_id = ANY(:ids)"
+    result = conn.execute(
+        text(
+            f"""
+            WITH last AS (
+                SELECT DISTINCT ON (e.lead_id) e.lead_id, e.type, e.created_at
+                FROM lead_events e
+                WHERE e.type IN ('lead_deleted', 'lead_restored') {scope}
+                ORDER BY e.lead_id, e.created_at DESC, e.type DESC
+            )
+            UPDATE leads l
+            SET is_deleted = (last.type = 'lead_deleted'),
+                deleted_at = CASE WHEN last.type = 'lead_deleted' THEN last.created_at END,
+                synced_at = now()
+            FROM last
+            WHERE l.id = last.lead_id
+              AND (l.is_deleted IS DISTINCT FROM (last.type = 'lead_deleted')
+                   OR l.deleted_at IS DISTINCT FROM
+                      CASE WHEN last.type = 'lead_deleted' THEN last.created_at END)
+            """
+        ),
+        {} if lead_ids is None else {"ids": list(lead_ids)},
+    )
+    return int(result.rowcount or 0)
+
+
+def max_value(conn: Connection, column: Any) -> Any:
+    return conn.execute(select(func.max(column))).scalar()
