@@ -36,7 +36,7 @@ def _upsert(
     newer_only: str | None = None,
     overwrite: bool = True,
 ) -> UpsertCounts:
-    """INSERT … ON CONFLICT DO UPDATE; ``newer_only`` keeps a row whose timestamp is newer than the incoming one.
+    """INSERT … ON CONFLICT DO UPDATE; ``newer_only`` keeps a stored row newer than the incoming one.
 
     ``RETURNING (xmax = 0)`` tells inserts from updates without a second query.
     """
@@ -44,7 +44,7 @@ def _upsert(
         return UpsertCounts()
     stmt = insert(table)
     if overwrite:
-        cols = {c: stmt.excluded[c] for c in rows[0] if c not in keys}
+        cols: dict[str, Any] = {c: stmt.excluded[c] for c in rows[0] if c not in keys}
         cols["synced_at"] = func.now()
         where = None
         if newer_only is not None:
@@ -52,8 +52,8 @@ def _upsert(
         stmt = stmt.on_conflict_do_update(index_elements=list(keys), set_=cols, where=where)
     else:
         stmt = stmt.on_conflict_do_nothing(index_elements=list(keys))
-    stmt = stmt.returning(literal_column("(xmax = 0)").label("inserted"))
-    flags = [bool(r[0]) for r in conn.execute(stmt, list(rows))]
+    returning: Any = stmt.returning(literal_column("(xmax = 0)").label("inserted"))
+    flags = [bool(r[0]) for r in conn.execute(returning, list(rows))]
     inserted = sum(flags)
     return UpsertCounts(inserted=inserted, updated=len(flags) - inserted)
 
@@ -73,7 +73,9 @@ def upsert_lead_events(conn: Connection, rows: Sequence[Row], *, repair: bool = 
     return _upsert(conn, models.lead_events, rows, keys=["event_id"], overwrite=repair)
 
 
-def upsert_reference(conn: Connection, table: Table, rows: Sequence[Row], keys: Sequence[str]) -> UpsertCounts:
+def upsert_reference(
+    conn: Connection, table: Table, rows: Sequence[Row], keys: Sequence[str]
+) -> UpsertCounts:
     return _upsert(conn, table, rows, keys=keys)
 
 

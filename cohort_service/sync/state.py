@@ -25,7 +25,9 @@ class Checkpoint:
 
 def load(conn: Connection, stream: str) -> Checkpoint:
     row = conn.execute(
-        select(sync_checkpoints.c.watermark, sync_checkpoints.c.state).where(sync_checkpoints.c.stream == stream)
+        select(sync_checkpoints.c.watermark, sync_checkpoints.c.state).where(
+            sync_checkpoints.c.stream == stream
+        )
     ).first()
     if row is None:
         return Checkpoint(stream)
@@ -42,7 +44,11 @@ def save(conn: Connection, checkpoint: Checkpoint) -> None:
     stmt = insert(sync_checkpoints).values(values)
     stmt = stmt.on_conflict_do_update(
         index_elements=["stream"],
-        set_={"watermark": stmt.excluded.watermark, "state": stmt.excluded.state, "updated_at": stmt.excluded.updated_at},
+        set_={
+            "watermark": stmt.excluded.watermark,
+            "state": stmt.excluded.state,
+            "updated_at": stmt.excluded.updated_at,
+        },
     )
     conn.execute(stmt)
 

@@ -94,7 +94,7 @@ def test_error_propagates_and_stops_delivery() -> None:
         run_paged(
             [PagedQuery(key="a", fetch=fetch)],
             max_in_flight=2,
-            on_page=lambda q, p, r: delivered.append(p),
+            on_page=lambda _q, p, _r: delivered.append(p),
         )
     assert delivered == [1, 2]
 
