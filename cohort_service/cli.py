@@ -8,8 +8,10 @@ from __future__ import annotations
 import logging
 import sys
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Annotated
+from zoneinfo import ZoneInfo
 
 import typer
 from rich.table import Table
@@ -110,6 +112,55 @@ def doctor(ctx: typer.Context) -> None:
             st.ui.out.print(f"{'✓' if check.ok else '✗'} {check.name}: {check.detail}{fix}", markup=False)
     if not all(check.ok for check in results):
         raise typer.Exit(1)
+
+
+WaitOption = Annotated[
+    float,
+    typer.Option("--wait", metavar="SECONDS", help="Wait this long for another run's lock (default: fail)."),
+]
+
+
+@app.command()
+def sync(ctx: typer.Context, wait: WaitOption = 0.0) -> None:
+    """Pull what changed in amoCRM since the last sync (the first run pulls the whole history)."""
+    from cohort_service.sync.runner import run_sync
+
+    st = state(ctx)
+    with st.ui.progress() as progress:
+        summary = run_sync(st.settings, progress=progress, wait_s=wait)
+    for line in summary.lines():
+        st.ui.info(line)
+
+
+@app.command()
+def resync(
+    ctx: typer.Context,
+    since: Annotated[
+        str | None,
+        typer.Option(metavar="YYYY-MM-DD", help="Re-pull only what changed or happened since this date."),
+    ] = None,
+    wait: WaitOption = 0.0,
+) -> None:
+    """Re-pull and reconcile: repairs missed deletions and rows someone edited by hand."""
+    from cohort_service.sync.runner import run_sync
+
+    st = state(ctx)
+    start = _parse_day(since, "--since", st.settings.report.timezone) if since else None
+    with st.ui.progress() as progress:
+        summary = run_sync(st.settings, repair=True, since=start, progress=progress, wait_s=wait)
+    for line in summary.lines():
+        st.ui.info(line)
+
+
+def _parse_day(text: str, option: str, timezone: str | None) -> datetime:
+    """Start of that day in the report time zone (UTC when none is configured)."""
+    try:
+        day = date.fromisoformat(text)
+    except ValueError:
+        raise typer.BadParameter(
+            f"expected a date like 2024-01-31, got {text!r}", param_hint=option
+        ) from None
+    return datetime.combine(day, time.min, tzinfo=ZoneInfo(timezone) if timezone else UTC)
 
 
 def main() -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Table, func, literal_column, select, text
@@ -45,7 +46,8 @@ def _upsert(
     stmt = insert(table)
     if overwrite:
         cols: dict[str, Any] = {c: stmt.excluded[c] for c in rows[0] if c not in keys}
-        cols["synced_at"] = func.now()
+        if "synced_at" in table.c:
+            cols["synced_at"] = func.now()
         where = None
         if newer_only is not None:
             where = table.c[newer_only] <= stmt.excluded[newer_only]
@@ -89,6 +91,24 @@ def mark_deleted_from_trash(conn: Connection, lead_ids: Sequence[int]) -> int:
             "WHERE id = ANY(:ids) AND NOT is_deleted"
         ),
         {"ids": list(lead_ids)},
+    )
+    return int(result.rowcount or 0)
+
+
+def mark_unseen_deleted(conn: Connection, started: datetime | None) -> int:
+    """After a complete repair pull: a lead neither listed nor in the trash is gone from amoCRM.
+
+    Every lead the pull listed was rewritten (``synced_at`` ≥ the pull's start, in database time),
+    even across a resumed run, so what is older was not listed.
+    """
+    if started is None:
+        return 0
+    result = conn.execute(
+        text(
+            "UPDATE leads SET is_deleted = true, deleted_at = COALESCE(deleted_at, now()), synced_at = now() "
+            "WHERE synced_at < :started AND NOT is_deleted"
+        ),
+        {"started": started},
     )
     return int(result.rowcount or 0)
 

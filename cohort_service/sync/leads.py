@@ -1,0 +1,181 @@
+"""The leads stream: a full pull (first run, resync) or an incremental pull by ``updated_at``.
+
+Full pull: ``order[id]=asc`` page by page; new leads land at the end, so pages already written stay
+valid and a killed run resumes after its last committed page. The watermark is then the pull's
+start (signpost): every lead updated before it was on some page.
+
+Incremental pull: ``order[updated_at]=desc`` from the newest, stopping at the first lead older
+than ``watermark - overlap``. ``filter[updated_at][from]`` is added when the account's filter
+add-on is on, but never trusted: without the add-on amoCRM ignores filters, so the stop rule is
+what ends the pull either way. Desc order is chosen because a lead updated mid-pull moves to the
+front (seen twice, harmless) instead of shifting unseen leads past the cursor.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, text
+
+from cohort_service.amocrm.client import AmoClient
+from cohort_service.amocrm.schemas import DeletedLead, Lead
+from cohort_service.db.upserts import (
+    UpsertCounts,
+    mark_deleted_from_trash,
+    mark_unseen_deleted,
+    upsert_leads,
+)
+from cohort_service.sync import state
+from cohort_service.sync.fetcher import PagedQuery, PageLike
+from cohort_service.sync.rows import lead_row
+
+STREAM = "leads"
+PAGE_LIMIT = 250
+MAX_PAGES = 100_000  # 25M leads: a runaway next link, not a real account
+
+
+@dataclass
+class LeadsResult:
+    counts: UpsertCounts = field(default_factory=UpsertCounts)
+    trashed: int = 0
+    pages: int = 0
+    mode: str = ""
+    oldest_created_at: datetime | None = None
+
+
+@dataclass
+class LeadsStream:
+    """Plans the leads queries for one run and writes each delivered page with its checkpoint."""
+
+    conn: Connection
+    api: AmoClient
+    signpost: datetime
+    overlap: timedelta
+    filter_enabled: bool
+    repair: bool = False
+    since: datetime | None = None
+    on_progress: Callable[[int], None] = lambda _n: None
+    result: LeadsResult = field(default_factory=LeadsResult)
+    _checkpoint: state.Checkpoint = field(init=False)
+    _pull: dict[str, Any] = field(init=False, default_factory=dict)
+
+    def queries(self) -> list[PagedQuery[Lead]]:
+        self._checkpoint = state.load(self.conn, STREAM)
+        self.conn.commit()
+        pull = self._checkpoint.state.get("pull")
+        wanted = "since" if self.since is not None else "full"
+        if pull and (not self.repair or (pull.get("kind") == wanted and pull.get("repair"))):
+            self._pull = pull  # finish what a killed run started
+        elif self.repair or self.since is not None or self._checkpoint.watermark is None:
+            db_now = self.conn.execute(text("SELECT now()")).scalar_one()
+            self._pull = {
+                "kind": wanted,
+                "db_started": state.to_iso(db_now),
+                "repair": self.repair,
+                "signpost": state.to_iso(self.signpost),
+                "since": state.to_iso(self.since),
+                "pages_done": 0,
+                "max_seen": None,
+            }
+        else:
+            self._pull = {}
+        if self._pull.get("kind") == "full":
+            self.result.mode = "full"
+            return [self._full_query(int(self._pull["pages_done"]) + 1)]
+        since = state.from_iso(self._pull.get("since")) if self._pull else None
+        if since is None:
+            watermark = self._checkpoint.watermark
+            assert watermark is not None  # noqa: S101 - guaranteed by the branches above
+            since = watermark - self.overlap
+        self.result.mode = "since" if self._pull else "incremental"
+        return [self._recent_query(since)]
+
+    def _full_query(self, first_page: int) -> PagedQuery[Lead]:
+        def fetch(page: int) -> PageLike[Lead]:
+            return self.api.leads_page(page, limit=PAGE_LIMIT, order=("id", "asc"))
+
+        return PagedQuery(key="leads:full", fetch=fetch, first_page=first_page)
+
+    def _recent_query(self, since: datetime) -> PagedQuery[Lead]:
+        updated_from = since if self.filter_enabled else None
+
+        def fetch(page: int) -> PageLike[Lead]:
+            return self.api.leads_page(
+                page, limit=PAGE_LIMIT, order=("updated_at", "desc"), updated_from=updated_from
+            )
+
+        def past_watermark(page: PageLike[Lead]) -> bool:
+            return any(lead.updated_at < since for lead in page.items)
+
+        return PagedQuery(key="leads:recent", fetch=fetch, stop=past_watermark)
+
+    def on_page(self, query: PagedQuery[Lead], page: int, result: PageLike[Lead]) -> None:
+        leads = list(result.items)
+        self.result.counts += upsert_leads(self.conn, [lead_row(x) for x in leads], repair=self.repair)
+        self.result.pages += 1
+        newest = max(lead.updated_at for lead in leads)
+        oldest = min(lead.created_at for lead in leads)
+        if self.result.oldest_created_at is None or oldest < self.result.oldest_created_at:
+            self.result.oldest_created_at = oldest
+        if self._pull:
+            seen = state.from_iso(self._pull.get("max_seen"))
+            self._pull["max_seen"] = state.to_iso(newest if seen is None else max(seen, newest))
+            if query.key == "leads:full":
+                self._pull["pages_done"] = page
+            self._checkpoint.state["pull"] = self._pull
+            state.save(self.conn, self._checkpoint)
+        else:
+            self._note_seen(newest)
+        self.conn.commit()
+        self.on_progress(len(leads))
+
+    def _note_seen(self, newest: datetime) -> None:
+        seen = self._checkpoint.state.get("run_max_seen")
+        current = state.from_iso(seen)
+        self._checkpoint.state["run_max_seen"] = state.to_iso(
+            newest if current is None else max(current, newest)
+        )
+
+    def on_done(self, query: PagedQuery[Lead]) -> None:
+        """Advance the watermark only now that every page of the pull is written."""
+        del query
+        if self._pull:
+            seen = state.from_iso(self._pull.get("max_seen"))
+            signpost = state.from_iso(self._pull["signpost"]) or self.signpost
+        else:
+            seen = state.from_iso(self._checkpoint.state.pop("run_max_seen", None))
+            signpost = self.signpost
+        candidates = [t for t in (seen, signpost) if t is not None]
+        new_mark = min(candidates)
+        old_mark = self._checkpoint.watermark
+        if self._pull.get("kind") == "full":
+            self._checkpoint.watermark = new_mark
+            if self._pull.get("repair"):
+                self.result.trashed += mark_unseen_deleted(
+                    self.conn, state.from_iso(self._pull["db_started"])
+                )
+        elif seen is not None:
+            self._checkpoint.watermark = new_mark if old_mark is None else max(old_mark, new_mark)
+        self._checkpoint.state.pop("pull", None)
+        self._checkpoint.state.pop("run_max_seen", None)
+        state.save(self.conn, self._checkpoint)
+        self.conn.commit()
+
+
+def sync_trash(conn: Connection, api: AmoClient, on_progress: Callable[[int], None]) -> int:
+    """``with=only_deleted``: leads in amoCRM's trash are deleted here too (resync's reconciliation)."""
+    marked = 0
+    for page in range(1, MAX_PAGES + 1):
+        result = api.leads_page(page, limit=PAGE_LIMIT, only_deleted=True)
+        items: list[DeletedLead] = [x for x in result.items if isinstance(x, DeletedLead)]
+        if not result.items:
+            break
+        marked += mark_deleted_from_trash(conn, [x.id for x in items])
+        conn.commit()
+        on_progress(len(items))
+        if result.next_url is None:
+            break
+    return marked

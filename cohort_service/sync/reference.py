@@ -1,0 +1,80 @@
+"""Reference data: account, users, pipelines and statuses, custom fields, loss reasons.
+
+Small lists, fetched in parallel on every run (five requests) and upserted; rows that disappeared
+from amoCRM are kept, so old stage history still resolves to a name.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Connection
+
+from cohort_service.amocrm.client import AmoClient
+from cohort_service.amocrm.schemas import Account, CustomField, LossReason, Pipeline, User
+from cohort_service.db import models
+from cohort_service.db.upserts import upsert_reference
+from cohort_service.errors import AmoBlockedError
+from cohort_service.sync import rows
+
+
+@dataclass
+class Reference:
+    account: Account
+    users: list[User] | None
+    pipelines: list[Pipeline]
+    custom_fields: list[CustomField]
+    loss_reasons: list[LossReason]
+    warnings: list[str] = field(default_factory=list)
+
+
+def _users_or_none(api: AmoClient) -> list[User] | None:
+    """/users needs an admin token; without it the report lacks manager names but still runs."""
+    try:
+        return api.users()
+    except AmoBlockedError:
+        return None
+
+
+def fetch_reference(api: AmoClient, *, max_in_flight: int) -> Reference:
+    calls: dict[str, Callable[[], Any]] = {
+        "account": api.account,
+        "users": lambda: _users_or_none(api),
+        "pipelines": api.pipelines,
+        "custom_fields": api.custom_fields,
+        "loss_reasons": api.loss_reasons,
+    }
+    with cf.ThreadPoolExecutor(max_workers=max(1, min(max_in_flight, len(calls)))) as pool:
+        futures = {name: pool.submit(call) for name, call in calls.items()}
+        results = {name: future.result() for name, future in futures.items()}
+    ref = Reference(**results)
+    if ref.users is None:
+        ref.warnings.append(
+            "users: amoCRM answered 403 to /api/v4/users (the token's user is not an admin); "
+            "manager names stay as last synced"
+        )
+    return ref
+
+
+def store_reference(conn: Connection, ref: Reference) -> None:
+    upsert_reference(conn, models.account, [rows.account_row(ref.account)], ["id"])
+    if ref.users:
+        upsert_reference(conn, models.users, [rows.user_row(u) for u in ref.users], ["id"])
+    heads, statuses = [], []
+    for pipeline in ref.pipelines:
+        head, items = rows.pipeline_rows(pipeline)
+        heads.append(head)
+        statuses.extend(items)
+    upsert_reference(conn, models.pipelines, heads, ["id"])
+    upsert_reference(conn, models.statuses, statuses, ["pipeline_id", "status_id"])
+    fields, enums = [], []
+    for custom in ref.custom_fields:
+        head, items = rows.custom_field_rows(custom)
+        fields.append(head)
+        enums.extend(items)
+    upsert_reference(conn, models.custom_fields, fields, ["id"])
+    upsert_reference(conn, models.custom_field_enums, enums, ["field_id", "enum_id"])
+    upsert_reference(conn, models.loss_reasons, [rows.loss_reason_row(r) for r in ref.loss_reasons], ["id"])

@@ -1,0 +1,229 @@
+"""One sync or resync run: lock, reference data, leads and events in parallel, deletions, summary.
+
+Order matters only on the first run, where the events' first window starts a day before the
+oldest lead (one cheap request learns it); afterwards leads and events share the in-flight slots.
+Every page commits with the checkpoint that covers it, so killing the process at any moment loses
+at most the pages in flight; the next run resumes from the checkpoints.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine, func, insert, select, update
+
+from cohort_service.amocrm.client import AmoClient, build_client
+from cohort_service.amocrm.stats import StatsSnapshot
+from cohort_service.config import Settings
+from cohort_service.db import models
+from cohort_service.db.engine import get_engine
+from cohort_service.db.lock import run_lock
+from cohort_service.db.migrate import upgrade
+from cohort_service.db.upserts import apply_delete_restore_events
+from cohort_service.sync import events as events_stream
+from cohort_service.sync import leads as leads_stream
+from cohort_service.sync.events import EventsStream
+from cohort_service.sync.fetcher import PagedQuery, PageLike, run_paged
+from cohort_service.sync.leads import LeadsStream
+from cohort_service.sync.reference import fetch_reference, store_reference
+from cohort_service.ui import NULL_PROGRESS, ProgressSink
+
+
+@dataclass
+class SyncSummary:
+    kind: str
+    leads_mode: str = ""
+    leads_new: int = 0
+    leads_changed: int = 0
+    leads_deleted: int = 0
+    status_changes_new: int = 0
+    lead_events_new: int = 0
+    events_removed: int = 0
+    requests: int = 0
+    rate_limited: int = 0
+    retries: int = 0
+    seconds: float = 0.0
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def requests_per_second(self) -> float:
+        return self.requests / self.seconds if self.seconds > 0 else 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        data = dict(self.__dict__)
+        data["requests_per_second"] = round(self.requests_per_second, 2)
+        data["seconds"] = round(self.seconds, 2)
+        return data
+
+    def lines(self) -> list[str]:
+        return [
+            f"{self.kind} done in {self.seconds:.1f} s ({self.leads_mode} leads pull)",
+            f"leads: {self.leads_new} new, {self.leads_changed} changed, {self.leads_deleted} marked deleted",
+            f"events: {self.status_changes_new} new stage changes, {self.lead_events_new} new lead events"
+            + (f", {self.events_removed} stale rows removed" if self.events_removed else ""),
+            f"requests: {self.requests} ({self.requests_per_second:.2f}/s), "
+            f"{self.rate_limited} answered 429, {self.retries} retried",
+            *(f"warning: {w}" for w in self.warnings),
+        ]
+
+
+def run_sync(
+    settings: Settings,
+    *,
+    repair: bool = False,
+    since: datetime | None = None,
+    progress: ProgressSink = NULL_PROGRESS,
+    wait_s: float = 0.0,
+    client: AmoClient | None = None,
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+) -> SyncSummary:
+    """``sync`` (incremental; the first run is full) or, with ``repair``, ``resync [--since]``."""
+    engine = get_engine(settings)
+    upgrade(engine)
+    kind = "resync" if repair else "sync"
+    with run_lock(engine, kind, wait_s=wait_s):
+        run_id = _start_run(engine, kind)
+        own_client = client is None
+        api = client or build_client(settings, engine=engine)
+        try:
+            summary = _sync(
+                engine, api, settings, kind=kind, repair=repair, since=since, progress=progress, now=clock()
+            )
+        except BaseException as exc:
+            _finish_run(engine, run_id, "failed", {}, error=str(exc)[:500] or type(exc).__name__)
+            raise
+        finally:
+            if own_client:
+                api.close()
+        _finish_run(engine, run_id, "ok", summary.as_dict())
+    return summary
+
+
+def _start_run(engine: Engine, kind: str) -> int:
+    with engine.begin() as conn:
+        return int(
+            conn.execute(
+                insert(models.sync_runs)
+                .values(kind=kind, started_at=func.now(), status="running")
+                .returning(models.sync_runs.c.id)
+            ).scalar_one()
+        )
+
+
+def _finish_run(
+    engine: Engine, run_id: int, status: str, stats: dict[str, Any], error: str | None = None
+) -> None:
+    with engine.begin() as conn:
+        conn.execute(
+            update(models.sync_runs)
+            .where(models.sync_runs.c.id == run_id)
+            .values(finished_at=func.now(), status=status, stats=stats, error=error)
+        )
+
+
+def _sync(
+    engine: Engine,
+    api: AmoClient,
+    settings: Settings,
+    *,
+    kind: str,
+    repair: bool,
+    since: datetime | None,
+    progress: ProgressSink,
+    now: datetime,
+) -> SyncSummary:
+    started, before = time.monotonic(), api.stats.snapshot()
+    amo = settings.amocrm
+    summary = SyncSummary(kind=kind)
+    with engine.connect() as conn:
+        progress.task("reference", "reference data", total=5)
+        ref = fetch_reference(api, max_in_flight=amo.max_in_flight)
+        store_reference(conn, ref)
+        conn.commit()
+        summary.warnings += ref.warnings
+        progress.update("reference", completed=5)
+
+        leads = LeadsStream(
+            conn,
+            api,
+            signpost=now,
+            overlap=amo.leads_overlap,
+            repair=repair,
+            since=since,
+            filter_enabled=ref.account.is_api_filter_enabled,
+        )
+        evts = EventsStream(conn, api, signpost=now, overlap=amo.events_overlap, repair=repair, since=since)
+        progress.task("leads", "leads", total=None)
+        leads.on_progress = lambda n: progress.update("leads", advance=n, extra=_rate(api, before, started))
+        evts.on_progress = lambda _n: progress.update("events", extra=_rate(api, before, started))
+        lead_queries = leads.queries()
+        phases: list[list[PagedQuery[Any]]] = []
+        if leads.result.mode == "incremental":
+            phases.append([*lead_queries, *_event_queries(conn, evts, progress)])  # share the slots
+        else:  # a full pull first: the events' windows are sized by what it finds
+            run_paged(
+                lead_queries, max_in_flight=amo.max_in_flight, on_page=leads.on_page, on_done=leads.on_done
+            )
+            phases.append(_event_queries(conn, evts, progress))
+
+        def on_page(query: PagedQuery[Any], page: int, result: PageLike[Any]) -> None:
+            (leads if query.key.startswith("leads") else evts).on_page(query, page, result)
+
+        def on_done(query: PagedQuery[Any]) -> None:
+            if query.key.startswith("leads"):
+                leads.on_done(query)
+            else:
+                evts.on_done(query)
+                progress.update("events", advance=1)
+
+        for queries in phases:
+            run_paged(queries, max_in_flight=amo.max_in_flight, on_page=on_page, on_done=on_done)
+        trashed = leads_stream.sync_trash(conn, api, lambda _n: None) if repair else 0
+        deleted_by_events = apply_delete_restore_events(conn)
+        conn.commit()
+
+    stats: StatsSnapshot = api.stats.snapshot() - before
+    summary.leads_mode = leads.result.mode
+    summary.leads_new = leads.result.counts.inserted
+    summary.leads_changed = leads.result.counts.updated
+    summary.leads_deleted = trashed + leads.result.trashed + deleted_by_events
+    summary.status_changes_new = evts.result.status_changes.inserted
+    summary.lead_events_new = evts.result.lead_events.inserted
+    summary.events_removed = evts.result.removed
+    summary.requests, summary.rate_limited, summary.retries = (
+        stats.requests,
+        stats.rate_limited,
+        stats.retries,
+    )
+    summary.seconds = time.monotonic() - started
+    return summary
+
+
+def _event_queries(conn: Connection, evts: EventsStream, progress: ProgressSink) -> list[PagedQuery[Any]]:
+    """Plan the event windows; a first run starts a day before the oldest lead we hold."""
+    row = conn.execute(select(func.min(models.leads.c.created_at), func.count())).one()
+    conn.commit()
+    evts.oldest_lead, evts.lead_count = row[0], int(row[1])
+    queries: list[PagedQuery[Any]] = list(evts.queries())
+    progress.task("events", "event windows", total=len(queries))
+    return queries
+
+
+def _rate(api: AmoClient, before: StatsSnapshot, started: float) -> str:
+    stats = api.stats.snapshot() - before
+    elapsed = max(time.monotonic() - started, 1e-6)
+    return f"{stats.requests} req · {stats.requests / elapsed:.1f}/s · {stats.rate_limited}×429"
+
+
+def last_successful_sync(conn: Connection) -> datetime | None:
+    """Data freshness for the report's About sheet and the e-mail."""
+    return conn.execute(
+        select(func.max(models.sync_runs.c.finished_at)).where(models.sync_runs.c.status == "ok")
+    ).scalar()
+
+
+__all__ = ["SyncSummary", "events_stream", "last_successful_sync", "run_sync"]
