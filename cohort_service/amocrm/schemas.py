@@ -246,12 +246,10 @@ def _custom_values(f: Fields) -> list[dict[str, Any]]:
         for j, raw_value in enumerate(cf.array("values")):
             v = cf.item("values", j, raw_value)
             value: dict[str, Any] = {"value": v.data.get("value")}
-            enum_id = v.opt_integer("enum_id")
-            enum_code = v.opt_text("enum_code") or v.opt_text("enum")
-            if enum_id is not None:
-                value["enum_id"] = enum_id
-            if enum_code is not None:
-                value["enum_code"] = enum_code
+            if "enum_id" in v.data:
+                value["enum_id"] = v.opt_integer("enum_id")
+            if "enum_code" in v.data or "enum" in v.data:  # contacts' docs write "enum"
+                value["enum_code"] = v.opt_text("enum_code") or v.opt_text("enum")
             values.append(value)
         result.append(
             {
