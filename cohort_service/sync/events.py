@@ -51,9 +51,10 @@ def plan_windows(start: int, end: int, *, expected_events: int) -> list[list[int
     if end <= start:
         return []
     span = end - start
-    count = max(1, math.ceil(expected_events / EVENTS_PER_WINDOW))
-    length = min(max(span / count, MIN_WINDOW.total_seconds()), MAX_WINDOW.total_seconds())
-    count = max(1, math.ceil(span / length))
+    wanted = math.ceil(expected_events / EVENTS_PER_WINDOW)
+    at_least = math.ceil(span / MAX_WINDOW.total_seconds())  # no window longer than MAX_WINDOW
+    at_most = math.floor(span / MIN_WINDOW.total_seconds())  # none shorter than MIN_WINDOW
+    count = max(1, at_least, min(wanted, at_most))
     edges = [start + round(span * i / count) for i in range(count)] + [end]
     return [[a, b] for a, b in itertools.pairwise(edges) if b > a]
 
