@@ -152,6 +152,34 @@ def resync(
         st.ui.info(line)
 
 
+@app.command()
+def auth(
+    ctx: typer.Context,
+    code: Annotated[
+        str, typer.Option("--code", metavar="CODE", help="Authorization code (works once, for 20 minutes).")
+    ],
+) -> None:
+    """Exchange an OAuth authorization code for tokens and store them (OAuth integrations only).
+
+    Example:
+
+    \b
+        cohort-service auth --code def50200a1b2...
+    """
+    from cohort_service.amocrm.auth import authorize
+    from cohort_service.db.engine import get_engine
+    from cohort_service.db.migrate import upgrade
+
+    st = state(ctx)
+    engine = get_engine(st.settings)
+    upgrade(engine)
+    pair = authorize(st.settings, code, engine=engine)
+    st.ui.info(
+        f"OAuth tokens stored for {st.settings.amocrm.url}; the access token expires "
+        f"{pair.expires_at:%Y-%m-%d %H:%M} UTC and is refreshed automatically"
+    )
+
+
 def _parse_day(text: str, option: str, timezone: str | None) -> datetime:
     """Start of that day in the report time zone (UTC when none is configured)."""
     try:
