@@ -191,6 +191,35 @@ def _parse_day(text: str, option: str, timezone: str | None) -> datetime:
     return datetime.combine(day, time.min, tzinfo=ZoneInfo(timezone) if timezone else UTC)
 
 
+@app.command()
+def simulator(
+    *,
+    port: Annotated[int, typer.Option(help="Loopback port (0 = any free port).")] = 8765,
+    leads: Annotated[int, typer.Option(help="Leads in the generated account.")] = 2000,
+    weeks: Annotated[int, typer.Option(help="Weeks of history.")] = 26,
+    seed: Annotated[int, typer.Option(help="Generator seed (same seed, same account).")] = 1,
+    rps: Annotated[float, typer.Option(help="Rate limit in requests/s (0 = none).")] = 7.0,
+    latency_ms: Annotated[float, typer.Option(help="Added latency per request.")] = 0.0,
+    no_filters: Annotated[
+        bool, typer.Option("--no-filters", help="Account without the API-filter add-on.")
+    ] = False,
+    token: Annotated[str | None, typer.Option(help="Fix the long-lived token's text.")] = None,
+) -> None:
+    """Serve a simulated amoCRM account on loopback; prints base_url and token, runs until stopped."""
+    from cohort_service.simulator.command import run_simulator
+
+    run_simulator(
+        port=port,
+        leads=leads,
+        weeks=weeks,
+        seed=seed,
+        rps=rps,
+        latency_ms=latency_ms,
+        filters=not no_filters,
+        token=token,
+    )
+
+
 def main() -> None:
     """Console-script entry point: one line per problem, no tracebacks for known failures."""
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
