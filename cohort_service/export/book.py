@@ -1,0 +1,173 @@
+"""A workbook that streams big tables and still ends up with real Excel Tables and PivotTables.
+
+``StreamedWorkbook`` wraps an ``xlsxwriter.Workbook`` in ``constant_memory`` mode, so every sheet
+must be written top to bottom (a row is flushed to disk when a later row is written). Big tables go
+through :meth:`write_table`; pivots are declared with :meth:`add_pivot`; ``close()`` lets xlsxwriter
+write the file and then adds the table and pivot parts (:func:`ooxml.finalize_package`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import xlsxwriter
+from xlsxwriter.format import Format
+from xlsxwriter.worksheet import Worksheet
+
+from cohort_service.export.names import EXCEL_MAX_ROWS, check_sheet_name
+from cohort_service.export.ooxml import finalize_package
+from cohort_service.export.pivot import PivotSpec
+from cohort_service.export.streamed import (
+    DEFAULT_OVERFLOW_NOTE,
+    Column,
+    Engine,
+    Overflow,
+    StreamedTable,
+    TableLayout,
+    TablePart,
+    stream_table,
+)
+
+
+class StreamedWorkbook:
+    """Context manager: on a clean exit the file is complete; on an exception it is removed."""
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        tmpdir: str | os.PathLike[str] | None = None,
+        options: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.path = Path(path)
+        self._tmpdir = tmpdir
+        settings: dict[str, Any] = {"constant_memory": True, "nan_inf_to_errors": False}
+        if tmpdir is not None:
+            settings["tmpdir"] = str(tmpdir)
+        settings.update(options or {})
+        if not settings["constant_memory"] or settings.get("in_memory"):
+            raise ValueError("StreamedWorkbook only works in constant_memory mode")
+        self.workbook: Any = xlsxwriter.Workbook(str(self.path), settings)
+        self._formats: dict[tuple[tuple[str, Any], ...], Format] = {}
+        self._tables: list[StreamedTable] = []
+        self._pivots: list[PivotSpec] = []
+        self._closed = False
+
+    def add_worksheet(self, name: str) -> Worksheet:
+        """A plain xlsxwriter worksheet (constant_memory: write its rows in order)."""
+        return self.workbook.add_worksheet(check_sheet_name(name))
+
+    def format(self, num_format: str | None = None, **properties: Any) -> Format:
+        """One shared Format per distinct set of properties (Excel caps distinct styles)."""
+        props = dict(properties)
+        if num_format is not None:
+            props["num_format"] = num_format
+        key = tuple(sorted(props.items()))
+        if key not in self._formats:
+            self._formats[key] = self.workbook.add_format(props)
+        return self._formats[key]
+
+    def write_table(
+        self,
+        sheet: str,
+        table: str,
+        columns: Sequence[Column],
+        rows: Iterable[Sequence[Any]],
+        *,
+        max_rows_per_sheet: int = EXCEL_MAX_ROWS,
+        overflow: Overflow = "split",
+        overflow_note: str = DEFAULT_OVERFLOW_NOTE,
+        style: str = "TableStyleMedium2",
+        header_format: Format | None = None,
+        engine: Engine = "direct",
+    ) -> StreamedTable:
+        """Add sheet ``sheet`` (then ``sheet (2)``… if split) holding Excel Table ``table`` (``table_2``…)."""
+        layout = TableLayout(
+            sheet=check_sheet_name(sheet),
+            table=table,
+            columns=tuple(columns),
+            max_rows_per_sheet=max_rows_per_sheet,
+            overflow=overflow,
+            overflow_note=overflow_note,
+            style=style,
+            header_format=header_format,
+        )
+        result = stream_table(
+            layout,
+            rows,
+            add_sheet=self.add_worksheet,
+            format_for=self._num_format,
+            engine=engine,
+            tmpdir=self._tmpdir,
+        )
+        self._tables.append(result)
+        return result
+
+    def add_pivot(self, spec: PivotSpec, *, widths: Sequence[float] | None = None) -> Worksheet:
+        """Add the (empty) pivot sheet now, in sheet order, and the pivot itself at ``close()``.
+
+        ``widths`` sets the first columns' widths (default: 28 for the row labels, 14 per value),
+        so the refreshed pivot is readable without resizing; write nothing in the pivot's area.
+        """
+        worksheet = self.add_worksheet(spec.sheet)
+        _, left = spec.origin
+        for offset, width in enumerate(widths or (28.0, *([14.0] * len(spec.values)))):
+            worksheet.set_column(left + offset, left + offset, width)
+        self._pivots.append(spec)
+        return worksheet
+
+    @property
+    def tables(self) -> tuple[StreamedTable, ...]:
+        return tuple(self._tables)
+
+    @property
+    def table_parts(self) -> tuple[TablePart, ...]:
+        return tuple(part for table in self._tables for part in table.parts)
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            self.workbook.close()
+            spools = [s for table in self._tables for s in table.spools]
+            finalize_package(self.path, self.table_parts, self._pivots, spools)
+        finally:
+            self._remove_spools()
+
+    def abort(self) -> None:
+        """Release xlsxwriter's temp files and remove the half-written file."""
+        if not self._closed:
+            self._closed = True
+            with contextlib.suppress(Exception):
+                self.workbook.close()
+            self.path.unlink(missing_ok=True)
+        self._remove_spools()
+
+    def _remove_spools(self) -> None:
+        for table in self._tables:
+            for spooled in table.spools:
+                spooled.path.unlink(missing_ok=True)
+
+    def __enter__(self) -> StreamedWorkbook:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if exc_type is None:
+            try:
+                self.close()
+            except BaseException:
+                self.path.unlink(missing_ok=True)
+                raise
+        else:
+            self.abort()
+
+    def _num_format(self, code: str | None) -> Format | None:
+        return None if code is None else self.format(code)

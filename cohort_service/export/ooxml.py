@@ -1,0 +1,300 @@
+"""Post-process a closed xlsxwriter package: add Excel Table parts and native PivotTables.
+
+xlsxwriter cannot write a table in ``constant_memory`` mode nor a pivot at all, so after it closes
+the file we rewrite the zip once: every part is stream-copied, the small parts we edit (content
+types, workbook, relationships) are parsed and re-serialised, and a big sheet only gets its tail
+patched (:mod:`sheet_tail`). Sheets are found by name through ``workbook.xml`` and its
+relationships, never by guessing ``sheetN.xml``; new parts take the first free number.
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+import shutil
+import zipfile
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from lxml import etree
+
+from cohort_service.export.pivot import MAIN_NS, PivotSpec, attr, cache_definition_xml, pivot_table_xml
+from cohort_service.export.rowxml import SpooledRows
+from cohort_service.export.sheet_tail import CHUNK, SheetEdit, copy_sheet, open_for_copy
+from cohort_service.export.streamed import TablePart
+
+PKG_REL_NS = "http://schemas.openxmlformats.org/package/2006/relationships"
+CT_NS = "http://schemas.openxmlformats.org/package/2006/content-types"
+DOC_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+REL_TABLE = DOC_REL + "/table"
+REL_PIVOT_TABLE = DOC_REL + "/pivotTable"
+REL_PIVOT_CACHE = DOC_REL + "/pivotCacheDefinition"
+_SML = "application/vnd.openxmlformats-officedocument.spreadsheetml."
+CT_TABLE = _SML + "table+xml"
+CT_PIVOT_TABLE = _SML + "pivotTable+xml"
+CT_PIVOT_CACHE = _SML + "pivotCacheDefinition+xml"
+CT_RELS = "application/vnd.openxmlformats-package.relationships+xml"
+WORKBOOK = "xl/workbook.xml"
+# CT_Workbook children that must come after <pivotCaches>.
+_AFTER_PIVOT_CACHES = frozenset(
+    {"smartTagPr", "smartTagTypes", "webPublishing", "fileRecoveryPr", "webPublishObjects", "extLst"}
+)
+
+
+def rels_part(part: str) -> str:
+    """The relationships part of ``part``: ``xl/workbook.xml`` → ``xl/_rels/workbook.xml.rels``."""
+    folder, name = posixpath.split(part)
+    return posixpath.join(folder, "_rels", name + ".rels")
+
+
+def resolve_target(source_part: str, target: str) -> str:
+    """A relationship target as a package part name (no leading slash)."""
+    if target.startswith("/"):
+        return target.lstrip("/")
+    return posixpath.normpath(posixpath.join(posixpath.dirname(source_part), target))
+
+
+def _q(ns: str, tag: str) -> str:
+    return f"{{{ns}}}{tag}"
+
+
+@dataclass
+class Package:
+    """The small, editable parts of a package, parsed; big parts stay in the zip until the copy."""
+
+    names: list[str]
+    xml: dict[str, etree._Element] = field(default_factory=dict)
+    new_parts: dict[str, bytes] = field(default_factory=dict)
+    sheet_edits: dict[str, SheetEdit] = field(default_factory=dict)
+
+    @classmethod
+    def read(cls, zin: zipfile.ZipFile) -> Package:
+        package = cls(names=zin.namelist())
+        for name in package.names:
+            if name in ("[Content_Types].xml", WORKBOOK) or name.endswith(".rels"):
+                package.xml[name] = etree.fromstring(zin.read(name))
+        return package
+
+    def exists(self, part: str) -> bool:
+        return part in self.xml or part in self.new_parts or part in self.names
+
+    def free_part(self, pattern: str) -> str:
+        """``xl/tables/table{}.xml`` → the first such name not yet in the package."""
+        n = 1
+        while self.exists(pattern.format(n)):
+            n += 1
+        return pattern.format(n)
+
+    def rels(self, part: str) -> etree._Element:
+        name = rels_part(part)
+        if name not in self.xml:
+            self.xml[name] = etree.fromstring(f'<Relationships xmlns="{PKG_REL_NS}"/>')
+        return self.xml[name]
+
+    def relate(self, source: str, rel_type: str, target_part: str) -> str:
+        """Add a relationship from ``source`` to ``target_part``; return its new, unused id."""
+        rels = self.rels(source)
+        used = {r.get("Id") for r in rels}
+        n = 1
+        while f"rId{n}" in used:
+            n += 1
+        rel_id = f"rId{n}"
+        target = posixpath.relpath(target_part, posixpath.dirname(source))
+        etree.SubElement(rels, _q(PKG_REL_NS, "Relationship"), Id=rel_id, Type=rel_type, Target=target)
+        return rel_id
+
+    def targets(self, source: str, rel_type: str) -> dict[str, str]:
+        rels = self.xml.get(rels_part(source))
+        if rels is None:
+            return {}
+        return {
+            r.get("Id", ""): resolve_target(source, r.get("Target", ""))
+            for r in rels
+            if r.get("Type") == rel_type and r.get("TargetMode") != "External"
+        }
+
+    def add_part(self, name: str, content_type: str, data: bytes) -> None:
+        self.new_parts[name] = data
+        types = self.xml["[Content_Types].xml"]
+        etree.SubElement(types, _q(CT_NS, "Override"), PartName="/" + name, ContentType=content_type)
+
+    def sheet_parts(self) -> dict[str, str]:
+        """Sheet name → worksheet part, from workbook.xml and its relationships."""
+        targets = self.targets(WORKBOOK, DOC_REL + "/worksheet")
+        sheets = self.xml[WORKBOOK].find(_q(MAIN_NS, "sheets"))
+        result: dict[str, str] = {}
+        for sheet in sheets if sheets is not None else ():
+            rel_id = sheet.get(_q(DOC_REL, "id"), "")
+            if rel_id in targets:
+                result[sheet.get("name", "")] = targets[rel_id]
+        return result
+
+
+def finalize_package(
+    path: str | os.PathLike[str],
+    tables: Sequence[TablePart],
+    pivots: Sequence[PivotSpec] = (),
+    rows: Sequence[SpooledRows] = (),
+) -> None:
+    """Add spooled ``rows``, ``tables`` and ``pivots`` to the xlsx at ``path``, replacing it atomically."""
+    path = Path(path)
+    tmp = path.with_name(path.name + ".finalizing")
+    try:
+        with zipfile.ZipFile(path) as zin:
+            package = Package.read(zin)
+            _add_rows(package, rows)
+            _add_tables(package, zin, tables)
+            _add_pivots(package, tables, pivots)
+            with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED, allowZip64=True) as zout:
+                _write(package, zin, zout)
+        tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _add_rows(package: Package, rows: Sequence[SpooledRows]) -> None:
+    sheets = package.sheet_parts()
+    for spooled in rows:
+        sheet = sheets.get(spooled.sheet)
+        if sheet is None:
+            raise ValueError(f"no sheet named {spooled.sheet!r} for spooled rows")
+        if sheet in package.sheet_edits:
+            raise ValueError(f"rows for sheet {spooled.sheet!r} spooled twice")
+        package.sheet_edits[sheet] = SheetEdit(rows=spooled)
+
+
+def _add_tables(package: Package, zin: zipfile.ZipFile, tables: Sequence[TablePart]) -> None:
+    sheets = package.sheet_parts()
+    taken_ids, taken_names = _existing_tables(package, zin)
+    next_id = max(taken_ids, default=0) + 1
+    for table in tables:
+        if table.name.casefold() in taken_names:
+            raise ValueError(f"table name {table.name!r} is already used in the workbook")
+        taken_names.add(table.name.casefold())
+        sheet = sheets.get(table.sheet)
+        if sheet is None:
+            raise ValueError(f"no sheet named {table.sheet!r} for table {table.name!r}")
+        part = package.free_part("xl/tables/table{}.xml")
+        package.add_part(part, CT_TABLE, table_xml(table, next_id))
+        rel_id = package.relate(sheet, REL_TABLE, part)
+        edit = package.sheet_edits.get(sheet, SheetEdit())
+        package.sheet_edits[sheet] = replace(edit, table_rel_ids=(*edit.table_rel_ids, rel_id))
+        next_id += 1
+
+
+def _existing_tables(package: Package, zin: zipfile.ZipFile) -> tuple[set[int], set[str]]:
+    """Ids and names (casefolded) Excel already knows: tables and workbook-level defined names."""
+    ids: set[int] = set()
+    names = {d.get("name", "").casefold() for d in package.xml[WORKBOOK].iter(_q(MAIN_NS, "definedName"))}
+    for name in package.names:
+        if name.startswith("xl/tables/") and name.endswith(".xml"):
+            root = etree.fromstring(zin.read(name))
+            ids.add(int(root.get("id", "0")))
+            names.add(root.get("name", "").casefold())
+    return ids, names
+
+
+def table_xml(table: TablePart, table_id: int) -> bytes:
+    columns = "".join(
+        f'<tableColumn id="{i}" name="{attr(h)}"/>' for i, h in enumerate(table.headers, start=1)
+    )
+    body = (
+        f'<table xmlns="{MAIN_NS}" id="{table_id}" name="{attr(table.name)}" '
+        f'displayName="{attr(table.name)}" ref="{table.ref}" totalsRowShown="0">'
+        f'<autoFilter ref="{table.ref}"/>'
+        f'<tableColumns count="{len(table.headers)}">{columns}</tableColumns>'
+        f'<tableStyleInfo name="{attr(table.style)}" showFirstColumn="0" showLastColumn="0" '
+        'showRowStripes="1" showColumnStripes="0"/></table>'
+    )
+    return ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n' + body).encode("utf-8")
+
+
+def _add_pivots(package: Package, tables: Sequence[TablePart], pivots: Sequence[PivotSpec]) -> None:
+    """One cache per source table (shared by its pivots), one pivot part per spec."""
+    if not pivots:
+        return
+    by_name = {t.name.casefold(): t for t in tables}
+    sheets = package.sheet_parts()
+    caches: dict[str, tuple[int, str]] = {}
+    next_cache_id = _max_cache_id(package) + 1
+    for spec in pivots:
+        source = by_name.get(spec.source_table.casefold())
+        if source is None:
+            raise ValueError(f"pivot {spec.name!r}: no streamed table named {spec.source_table!r}")
+        sheet = sheets.get(spec.sheet)
+        if sheet is None:
+            raise ValueError(f"pivot {spec.name!r}: no sheet named {spec.sheet!r}")
+        if source.name.casefold() not in caches:
+            caches[source.name.casefold()] = (next_cache_id, _add_cache(package, source, next_cache_id))
+            next_cache_id += 1
+        cache_id, cache_part = caches[source.name.casefold()]
+        part = package.free_part("xl/pivotTables/pivotTable{}.xml")
+        package.add_part(part, CT_PIVOT_TABLE, pivot_table_xml(spec, source, cache_id))
+        package.relate(part, REL_PIVOT_CACHE, cache_part)
+        package.relate(sheet, REL_PIVOT_TABLE, part)
+
+
+def _max_cache_id(package: Package) -> int:
+    return max(
+        (int(c.get("cacheId", "0")) for c in package.xml[WORKBOOK].iter(_q(MAIN_NS, "pivotCache"))),
+        default=0,
+    )
+
+
+def _add_cache(package: Package, source: TablePart, cache_id: int) -> str:
+    part = package.free_part("xl/pivotCache/pivotCacheDefinition{}.xml")
+    package.add_part(part, CT_PIVOT_CACHE, cache_definition_xml(source))
+    rel_id = package.relate(WORKBOOK, REL_PIVOT_CACHE, part)
+    caches = _pivot_caches_element(package.xml[WORKBOOK])
+    etree.SubElement(caches, _q(MAIN_NS, "pivotCache"), {"cacheId": str(cache_id), _q(DOC_REL, "id"): rel_id})
+    return part
+
+
+def _pivot_caches_element(workbook: etree._Element) -> etree._Element:
+    """The workbook's <pivotCaches>, created at its CT_Workbook position if missing."""
+    existing = workbook.find(_q(MAIN_NS, "pivotCaches"))
+    if existing is not None:
+        return existing
+    element = etree.Element(_q(MAIN_NS, "pivotCaches"))
+    later = next((c for c in workbook if etree.QName(c).localname in _AFTER_PIVOT_CACHES), None)
+    if later is None:
+        workbook.append(element)
+    else:
+        later.addprevious(element)
+    return element
+
+
+def _write(package: Package, zin: zipfile.ZipFile, zout: zipfile.ZipFile) -> None:
+    _ensure_rels_default(package.xml["[Content_Types].xml"])
+    for info in zin.infolist():
+        name = info.filename
+        if name in package.xml:
+            zout.writestr(_info(name, info), _serialize(package.xml.pop(name)))
+        elif name in package.sheet_edits:
+            edit = package.sheet_edits[name]
+            extra = 4096 + (edit.rows.path.stat().st_size if edit.rows else 0)
+            with zin.open(info) as src, open_for_copy(zout, info, extra=extra) as dst:
+                copy_sheet(src, dst, edit)
+        else:
+            with zin.open(info) as src, open_for_copy(zout, info) as dst:
+                shutil.copyfileobj(src, dst, CHUNK)
+    for name, root in package.xml.items():  # relationship parts that did not exist before
+        zout.writestr(_info(name), _serialize(root))
+    for name, data in package.new_parts.items():
+        zout.writestr(_info(name), data)
+
+
+def _ensure_rels_default(types: etree._Element) -> None:
+    if not any(d.get("Extension", "").lower() == "rels" for d in types.iter(_q(CT_NS, "Default"))):
+        types.insert(0, etree.Element(_q(CT_NS, "Default"), Extension="rels", ContentType=CT_RELS))
+
+
+def _info(name: str, source: zipfile.ZipInfo | None = None) -> zipfile.ZipInfo:
+    info = zipfile.ZipInfo(name, source.date_time if source else (1980, 1, 1, 0, 0, 0))
+    info.compress_type = zipfile.ZIP_DEFLATED
+    return info
+
+
+def _serialize(root: etree._Element) -> bytes:
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)

@@ -1,0 +1,225 @@
+"""Native PivotTable parts, written as a recipe that the spreadsheet program refreshes on open.
+
+xlsxwriter cannot write pivots. Excel only needs a cache *definition* (not the cached records) when
+the cache says ``saveData="0" refreshOnLoad="1"``, so the parts here carry no data: the cache names
+the source table, and the pivot definition lists which fields go on rows, columns, filters and values.
+Element order follows the schema (CT_PivotCacheDefinition, CT_pivotTableDefinition); the placeholder
+``rowItems``/``colItems`` are the minimal ones, because Excel for Mac rejects richer placeholders.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal, get_args
+from xml.sax.saxutils import escape
+
+from cohort_service.export.names import NAME_MAX, check_table_name, parse_cell, range_ref
+from cohort_service.export.streamed import TablePart
+
+Function = Literal[
+    "sum", "count", "average", "max", "min", "product", "countNums", "stdDev", "stdDevp", "var", "varp"
+]
+MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+_VALUES_FIELD = -2  # the "Σ Values" pseudo-field that lays several data fields side by side
+_FUNCTION_LABEL = {"sum": "Sum", "count": "Count", "average": "Average", "countNums": "Count"}
+_CACHE_NUMFMT = {"date": 14, "datetime": 22, "percent": 10}
+
+
+def attr(value: object) -> str:
+    """Escape a value for a double-quoted XML attribute."""
+    return escape(str(value), {'"': "&quot;"})
+
+
+@dataclass(frozen=True, slots=True)
+class Value:
+    """A data field: ``function`` of a source column, shown under ``caption``."""
+
+    field: str
+    function: Function = "sum"
+    caption: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.function not in get_args(Function):
+            raise ValueError(f"unknown pivot function {self.function!r}")
+
+    @property
+    def label(self) -> str:
+        if self.caption is not None:
+            return self.caption
+        return f"{_FUNCTION_LABEL.get(self.function, self.function.capitalize())} of {self.field}"
+
+
+@dataclass(frozen=True, slots=True)
+class PivotSpec:
+    """One pivot table on an empty sheet over a table (by table name, so it follows the table).
+
+    ``location`` is the top-left cell of the pivot body; report filters sit above it, one per row,
+    followed by one blank row, so it must leave ``len(filters) + 1`` rows free above. By default it
+    is the first cell that does.
+    """
+
+    sheet: str
+    source_table: str
+    name: str
+    rows: Sequence[str]
+    values: Sequence[Value]
+    filters: Sequence[str] = ()
+    columns: Sequence[str] = ()
+    location: str | None = None
+    style: str = "PivotStyleLight16"
+
+    def __post_init__(self) -> None:
+        check_table_name(self.name)
+        if not self.values:
+            raise ValueError(f"pivot {self.name!r} needs at least one value")
+        axes = [*self.rows, *self.columns, *self.filters]
+        if len({a.casefold() for a in axes}) != len(axes):
+            raise ValueError(f"pivot {self.name!r}: a field may sit on only one of rows/columns/filters")
+        labels = [v.label.casefold() for v in self.values]
+        if len(set(labels)) != len(labels):
+            raise ValueError(f"pivot {self.name!r}: value captions must be unique")
+        if any(len(v.label) > NAME_MAX for v in self.values):
+            raise ValueError(f"pivot {self.name!r}: a value caption exceeds {NAME_MAX} characters")
+        top_row, _ = self.origin
+        if top_row < self.filter_rows:
+            raise ValueError(
+                f"pivot {self.name!r} at {self.location}: {len(self.filters)} filters need "
+                f"the body to start at row {self.filter_rows + 1} or lower"
+            )
+
+    @property
+    def filter_rows(self) -> int:
+        return len(self.filters) + 1 if self.filters else 0
+
+    @property
+    def origin(self) -> tuple[int, int]:
+        if self.location is None:
+            return self.filter_rows, 0
+        return parse_cell(self.location)
+
+
+def cache_definition_xml(table: TablePart) -> bytes:
+    """One cacheField per table column, in table order, with empty shared items (rebuilt on refresh)."""
+    fields = "".join(
+        f'<cacheField name="{attr(header)}" numFmtId="{_CACHE_NUMFMT.get(kind, 0)}">'
+        '<sharedItems containsBlank="1" count="1"><m/></sharedItems></cacheField>'
+        for header, kind in zip(table.headers, table.kinds, strict=True)
+    )
+    return _document(
+        f'<pivotCacheDefinition xmlns="{MAIN_NS}" xmlns:r="{REL_NS}" saveData="0" refreshOnLoad="1" '
+        'createdVersion="3" refreshedVersion="3" minRefreshableVersion="3">'
+        f'<cacheSource type="worksheet"><worksheetSource name="{attr(table.name)}"/></cacheSource>'
+        f'<cacheFields count="{len(table.headers)}">{fields}</cacheFields>'
+        "</pivotCacheDefinition>"
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _Resolved:
+    """The spec with field names turned into cache field indices."""
+
+    rows: tuple[int, ...]
+    columns: tuple[int, ...]
+    filters: tuple[int, ...]
+    values: tuple[tuple[int, Value, str], ...]
+
+
+def pivot_table_xml(spec: PivotSpec, table: TablePart, cache_id: int) -> bytes:
+    r = _resolve(spec, table)
+    parts = [
+        f'<pivotTableDefinition xmlns="{MAIN_NS}" name="{attr(spec.name)}" cacheId="{cache_id}" '
+        'applyNumberFormats="0" applyBorderFormats="0" applyFontFormats="0" applyPatternFormats="0" '
+        'applyAlignmentFormats="0" applyWidthHeightFormats="1" dataCaption="Values" updatedVersion="3" '
+        'minRefreshableVersion="3" useAutoFormatting="1" itemPrintTitles="1" createdVersion="3" '
+        'indent="0" outline="1" outlineData="1" multipleFieldFilters="0">',
+        _location(spec, r),
+        _pivot_fields(table, r),
+        _field_list("rowFields", r.rows),
+        '<rowItems count="1"><i><x/></i></rowItems>' if r.rows else "",
+        _field_list("colFields", _col_fields(r)),
+        '<colItems count="1"><i/></colItems>',
+    ]
+    if r.filters:
+        pages = "".join(f'<pageField fld="{i}" hier="-1"/>' for i in r.filters)
+        parts.append(f'<pageFields count="{len(r.filters)}">{pages}</pageFields>')
+    data = "".join(
+        f'<dataField name="{attr(caption)}" fld="{i}" subtotal="{v.function}" baseField="0" baseItem="0"/>'
+        for i, v, caption in r.values
+    )
+    parts.append(f'<dataFields count="{len(r.values)}">{data}</dataFields>')
+    parts.append(
+        f'<pivotTableStyleInfo name="{attr(spec.style)}" showRowHeaders="1" showColHeaders="1" '
+        'showRowStripes="0" showColStripes="0" showLastColumn="1"/></pivotTableDefinition>'
+    )
+    return _document("".join(parts))
+
+
+def _resolve(spec: PivotSpec, table: TablePart) -> _Resolved:
+    index = {h.casefold(): i for i, h in enumerate(table.headers)}
+
+    def find(name: str) -> int:
+        try:
+            return index[name.casefold()]
+        except KeyError:
+            raise ValueError(f"pivot {spec.name!r}: table {table.name!r} has no column {name!r}") from None
+
+    headers = {h.casefold() for h in table.headers}
+    values = tuple((find(v.field), v, _caption(v.label, headers)) for v in spec.values)
+    return _Resolved(
+        rows=tuple(find(n) for n in spec.rows),
+        columns=tuple(find(n) for n in spec.columns),
+        filters=tuple(find(n) for n in spec.filters),
+        values=values,
+    )
+
+
+def _caption(label: str, headers: set[str]) -> str:
+    """Excel refuses a data field named like a source field; a trailing space is its own workaround."""
+    return label + " " if label.casefold() in headers else label
+
+
+def _col_fields(r: _Resolved) -> tuple[int, ...]:
+    return (*r.columns, _VALUES_FIELD) if len(r.values) > 1 else r.columns
+
+
+def _location(spec: PivotSpec, r: _Resolved) -> str:
+    """A placeholder extent (Excel resizes it on refresh): compact layout, header row plus one item row."""
+    top, left = spec.origin
+    first_data_col = 1 if r.rows else 0
+    first_header_row = 0 if len(r.values) > 1 and not r.columns else 1
+    first_data_row = 2 if r.columns else 1
+    ref = range_ref(top, left, top + first_data_row, left + first_data_col + len(r.values) - 1)
+    pages = f' rowPageCount="{len(r.filters)}" colPageCount="1"' if r.filters else ""
+    return (
+        f'<location ref="{ref}" firstHeaderRow="{first_header_row}" firstDataRow="{first_data_row}" '
+        f'firstDataCol="{first_data_col}"{pages}/>'
+    )
+
+
+def _pivot_fields(table: TablePart, r: _Resolved) -> str:
+    axis = dict.fromkeys(r.rows, "axisRow") | dict.fromkeys(r.columns, "axisCol")
+    axis |= dict.fromkeys(r.filters, "axisPage")
+    data = {i for i, _, _ in r.values}
+    fields = []
+    for i in range(len(table.headers)):
+        attrs = (f' axis="{axis[i]}"' if i in axis else "") + (' dataField="1"' if i in data else "")
+        items = '<items count="1"><item t="default"/></items>' if i in axis else ""
+        fields.append(
+            f'<pivotField{attrs} showAll="0">{items}</pivotField>'
+            if items
+            else f'<pivotField{attrs} showAll="0"/>'
+        )
+    return f'<pivotFields count="{len(fields)}">{"".join(fields)}</pivotFields>'
+
+
+def _field_list(tag: str, indices: Sequence[int]) -> str:
+    if not indices:
+        return ""
+    inner = "".join(f'<field x="{i}"/>' for i in indices)
+    return f'<{tag} count="{len(indices)}">{inner}</{tag}>'
+
+
+def _document(body: str) -> bytes:
+    return ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n' + body).encode("utf-8")
