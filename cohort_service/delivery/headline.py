@@ -1,0 +1,182 @@
+"""The headline table of the Monday e-mail, as a small model rendered to HTML and to plain text.
+
+The model is filled from the cohort engine's report (``delivery.adapter``) but knows nothing about
+it, so the e-mail can be built, read and tested on its own. Shares are fractions (0.42 = 42%);
+``None`` is a blank cell (a cohort too young for an equal-age column, a step after a 0-lead step).
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from cohort_service.delivery.anomalies import Flag
+
+BLANK = "–"
+RED, GREEN = "#b71c1c", "#1b5e20"
+RED_BG, GREEN_BG = "#fdecea", "#e8f5e9"
+ARROWS = {"low": "▼", "high": "▲"}
+
+
+@dataclass(frozen=True)
+class HeadlineRow:
+    week_start: date
+    label: str
+    leads: int
+    steps: tuple[float | None, ...]
+    final: float | None
+    delta: float | None
+    equal_age: tuple[float | None, ...] = ()
+    partial: bool = False
+
+
+@dataclass(frozen=True)
+class Headline:
+    milestones: tuple[str, ...]
+    ages: tuple[int, ...]
+    rows: tuple[HeadlineRow, ...]
+    as_of: datetime
+    timezone: str
+    last_sync: datetime | None
+    warnings: tuple[str, ...] = ()
+    flags: Mapping[tuple[date, str], Flag] = field(default_factory=dict)
+
+    @property
+    def final_name(self) -> str:
+        return self.milestones[-1] if self.milestones else "final"
+
+    def local(self, moment: datetime) -> datetime:
+        return moment.astimezone(ZoneInfo(self.timezone))
+
+    def header(self) -> list[str]:
+        return [
+            "cohort",
+            "leads",
+            *(f"{name} %" for name in self.milestones),
+            f"lead→{self.final_name} %",
+            "Δ vs prev",
+            *(f"≤{days}d %" for days in self.ages),
+        ]
+
+    def cells(self, row: HeadlineRow) -> list[tuple[str, Flag | None]]:
+        """The row as display strings, each with its flag (steps only carry flags)."""
+        label = row.label + (" (partial)" if row.partial else "")
+        cells: list[tuple[str, Flag | None]] = [(label, None), (f"{row.leads:,}".replace(",", " "), None)]
+        for name, value in zip(self.milestones, row.steps, strict=False):
+            cells.append((percent(value, 0), self.flags.get((row.week_start, name))))
+        cells.append((percent(row.final, 2), None))
+        cells.append((signed_percent(row.delta), None))
+        cells.extend((percent(value, 1), None) for value in row.equal_age)
+        return cells
+
+    def notes(self) -> list[str]:
+        """One line per flagged cell, in row order, saying why it is red or green."""
+        lines = []
+        for row in self.rows:
+            for name in self.milestones:
+                flag = self.flags.get((row.week_start, name))
+                if flag is not None:
+                    value = row.steps[self.milestones.index(name)]
+                    lines.append(
+                        f"{ARROWS[flag.direction]} {row.label}, {name}: {percent(value, 0)} is {flag.reason}"
+                    )
+        return lines
+
+    def freshness(self) -> str:
+        if self.last_sync is None:
+            return "Data freshness: no successful sync from amoCRM yet."
+        return f"Data synced from amoCRM at {self.local(self.last_sync):%d.%m.%Y %H:%M} ({self.timezone})."
+
+    def title(self) -> str:
+        return f"Lead cohorts as of {self.local(self.as_of):%d.%m.%Y %H:%M} ({self.timezone})"
+
+
+def percent(value: float | None, decimals: int) -> str:
+    return BLANK if value is None else f"{value * 100:.{decimals}f}%"
+
+
+def signed_percent(value: float | None) -> str:
+    return BLANK if value is None else f"{value * 100:+.0f}%"
+
+
+def render_text(headline: Headline, attachment_name: str | None = None) -> str:
+    """Fixed-width table for mail clients that show only text; flags become ▼/▲."""
+    header = headline.header()
+    body = [
+        [text + (ARROWS[flag.direction] if flag else "") for text, flag in headline.cells(row)]
+        for row in headline.rows
+    ]
+    widths = [max(len(line[i]) for line in [header, *body]) for i in range(len(header))]
+
+    def fmt(line: Sequence[str]) -> str:
+        first = line[0].ljust(widths[0])
+        rest = (cell.rjust(width) for cell, width in zip(line[1:], widths[1:], strict=True))
+        return "  ".join([first, *rest]).rstrip()
+
+    lines = [headline.title(), "", fmt(header), fmt(["-" * w for w in widths])]
+    lines += [fmt(line) for line in body] or ["(no cohorts in this report)"]
+    lines += _footer(headline, attachment_name)
+    return "\n".join(lines) + "\n"
+
+
+def _footer(headline: Headline, attachment_name: str | None) -> list[str]:
+    lines = [""]
+    if notes := headline.notes():
+        lines += ["Flagged:", *(f"  {note}" for note in notes), ""]
+    lines.append(headline.freshness())
+    if headline.warnings:
+        lines += ["", "Data quality:", *(f"  ! {w}" for w in headline.warnings)]
+    if attachment_name:
+        lines += ["", f"The full workbook with the pivot is attached: {attachment_name}"]
+    return lines
+
+
+def render_html(headline: Headline, attachment_name: str | None = None) -> str:
+    """A short HTML body with inline styles (mail clients drop <style> blocks)."""
+    esc = html.escape
+    th = "padding:4px 8px;border-bottom:2px solid #999;text-align:right;white-space:nowrap"
+    head = "".join(
+        f'<th style="{th}{";text-align:left" if i == 0 else ""}">{esc(h)}</th>'
+        for i, h in enumerate(headline.header())
+    )
+    rows = [_html_row(headline, row) for row in headline.rows]
+    if not rows:
+        rows = [f'<tr><td colspan="{len(headline.header())}">no cohorts in this report</td></tr>']
+    parts = [
+        '<html><body style="font-family:Arial,Helvetica,sans-serif;font-size:14px;color:#222">',
+        f'<h3 style="margin:0 0 8px">{esc(headline.title())}</h3>',
+        '<table style="border-collapse:collapse;font-size:13px">',
+        f"<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>",
+    ]
+    if notes := headline.notes():
+        items = "".join(f"<li>{esc(n)}</li>" for n in notes)
+        parts.append(f'<p style="margin:12px 0 0">Flagged:</p><ul style="margin:4px 0">{items}</ul>')
+    parts.append(f'<p style="color:#555">{esc(headline.freshness())}</p>')
+    if headline.warnings:
+        items = "".join(f"<li>{esc(w)}</li>" for w in headline.warnings)
+        parts.append(
+            f'<p style="margin:12px 0 0"><b>Data quality</b></p><ul style="margin:4px 0">{items}</ul>'
+        )
+    if attachment_name:
+        parts.append(f"<p>The full workbook with the pivot is attached: <b>{esc(attachment_name)}</b></p>")
+    parts.append("</body></html>")
+    return "\n".join(parts)
+
+
+def _html_row(headline: Headline, row: HeadlineRow) -> str:
+    cells = []
+    for index, (text, flag) in enumerate(headline.cells(row)):
+        style = "padding:4px 8px;border-bottom:1px solid #ddd;" + (
+            "text-align:left;white-space:nowrap" if index == 0 else "text-align:right"
+        )
+        if flag is not None:
+            colour, background = (RED, RED_BG) if flag.direction == "low" else (GREEN, GREEN_BG)
+            style += f";color:{colour};background:{background};font-weight:bold"
+            text = f"{text} {ARROWS[flag.direction]}"  # noqa: PLW2901 - the arrow survives colour loss
+        title = f' title="{html.escape(flag.reason)}"' if flag is not None else ""
+        cells.append(f'<td style="{style}"{title}>{html.escape(text)}</td>')
+    shade = ";color:#777;font-style:italic" if row.partial else ""
+    return f'<tr style="{shade.lstrip(";")}">{"".join(cells)}</tr>'

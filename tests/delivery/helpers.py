@@ -1,0 +1,79 @@
+"""Hand-built headline and a small real workbook for the e-mail tests."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import xlsxwriter
+
+from cohort_service.config import EmailSettings
+from cohort_service.delivery.anomalies import Flag
+from cohort_service.delivery.headline import Headline, HeadlineRow
+from tests.delivery.conftest import SMTP_PASSWORD, SMTP_USER, SmtpServer
+
+COHORT_ROWS = [
+    # label, Monday, leads, target, qualified, paid
+    ("07.10–13.10.2024", date(2024, 10, 7), 558, 236, 126, 23),
+    ("14.10–20.10.2024", date(2024, 10, 14), 500, 200, 60, 10),
+]
+
+
+def headline() -> Headline:
+    first = HeadlineRow(
+        week_start=date(2024, 10, 7),
+        label="07.10–13.10.2024",
+        leads=558,
+        steps=(236 / 558, 126 / 236, 23 / 126),
+        final=23 / 558,
+        delta=None,
+        equal_age=(0.01, None),
+    )
+    second = HeadlineRow(
+        week_start=date(2024, 10, 14),
+        label="14.10–20.10.2024",
+        leads=500,
+        steps=(200 / 500, 60 / 200, 10 / 60),
+        final=10 / 500,
+        delta=(10 / 500) / (23 / 558) - 1,
+        equal_age=(None, None),
+        partial=True,
+    )
+    return Headline(
+        milestones=("target", "qualified", "paid"),
+        ages=(7, 14),
+        rows=(first, second),
+        as_of=datetime(2024, 10, 20, 20, 59, 59, tzinfo=UTC),
+        timezone="Europe/Moscow",
+        last_sync=datetime(2024, 10, 21, 3, 58, tzinfo=UTC),
+        warnings=("3 leads have no stage history",),
+        flags={(date(2024, 10, 14), "qualified"): Flag("low", "below target 50% ± 10 pp")},
+    )
+
+
+def small_workbook(path: Path) -> Path:
+    """A real xlsx with a Cohorts sheet holding COHORT_ROWS (the numbers the test compares)."""
+    book = xlsxwriter.Workbook(str(path))
+    sheet = book.add_worksheet("Cohorts")
+    sheet.write_row(0, 0, ["cohort", "leads", "target", "qualified", "paid"])
+    for index, (label, _monday, *counts) in enumerate(COHORT_ROWS, start=1):
+        sheet.write_row(index, 0, [label, *counts])
+    book.close()
+    return path
+
+
+def email_settings(server: SmtpServer, **overrides: Any) -> EmailSettings:
+    data: dict[str, Any] = {
+        "host": server.host,
+        "port": server.port,
+        "security": "none",
+        "user": SMTP_USER,
+        "password": SMTP_PASSWORD,
+        "from": "Cohort reports <reports@example.com>",
+        "to": ["head@example.com", "analyst@example.com"],
+        "max_attempts": 3,
+        "timeout_s": 5,
+    }
+    data.update(overrides)
+    return EmailSettings.model_validate(data)

@@ -1,0 +1,74 @@
+"""The headline table as the Monday reader sees it, in plain text and HTML."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import UTC, date, datetime
+
+from cohort_service.delivery.anomalies import Flag
+from cohort_service.delivery.headline import Headline, HeadlineRow, render_html, render_text
+from tests.delivery.helpers import headline
+
+EXPECTED_TEXT = """\
+Lead cohorts as of 20.10.2024 23:59 (Europe/Moscow)
+
+cohort                      leads  target %  qualified %  paid %  lead→paid %  Δ vs prev  ≤7d %  ≤14d %
+--------------------------  -----  --------  -----------  ------  -----------  ---------  -----  ------
+07.10–13.10.2024              558       42%          53%     18%        4.12%          –   1.0%       –
+14.10–20.10.2024 (partial)    500       40%         30%▼     17%        2.00%       -51%      –       –
+
+Flagged:
+  ▼ 14.10–20.10.2024, qualified: 30% is below target 50% ± 10 pp
+
+Data synced from amoCRM at 21.10.2024 06:58 (Europe/Moscow).
+
+Data quality:
+  ! 3 leads have no stage history
+
+The full workbook with the pivot is attached: cohorts-2024-10-20.xlsx
+"""
+
+
+def test_plain_text_table() -> None:
+    """236/558 = 42%, 126/236 = 53%, 23/126 = 18%, 23/558 = 4.12%; Δ = 2.00/4.12 − 1 = −51%."""
+    assert render_text(headline(), "cohorts-2024-10-20.xlsx") == EXPECTED_TEXT
+
+
+def test_html_colours_flags_and_escapes() -> None:
+    base = headline()
+    row = dataclasses.replace(base.rows[0], label="<b>week</b>")
+    flags = {
+        (date(2024, 10, 7), "paid"): Flag("high", "above the usual 5%–9% (4 earlier cohorts at this age)")
+    }
+    html = render_html(dataclasses.replace(base, rows=(row,), flags=flags), "a&b.xlsx")
+    assert "&lt;b&gt;week&lt;/b&gt;" in html
+    assert "<b>week</b>" not in html
+    assert 'color:#1b5e20;background:#e8f5e9;font-weight:bold" title="above the usual 5%–9%' in html
+    assert "18% ▲</td>" in html
+    assert "a&amp;b.xlsx" in html
+    assert "Data quality" in html
+
+
+def test_no_sync_yet_and_no_rows() -> None:
+    empty = Headline(
+        milestones=("paid",),
+        ages=(),
+        rows=(),
+        as_of=datetime(2024, 1, 7, 23, 0, tzinfo=UTC),
+        timezone="UTC",
+        last_sync=None,
+    )
+    text = render_text(empty)
+    assert "(no cohorts in this report)" in text
+    assert "no successful sync from amoCRM yet" in text
+    assert "Flagged" not in text
+    assert "no cohorts in this report" in render_html(empty)
+
+
+def test_blank_cells_are_dashes_not_zero() -> None:
+    row = HeadlineRow(date(2024, 1, 1), "01.01–07.01.2024", 0, (None, None), None, None, (None,))
+    line = render_text(
+        dataclasses.replace(headline(), milestones=("a", "b"), ages=(7,), rows=(row,), flags={})
+    )
+    table_line = next(line for line in line.splitlines() if line.startswith("01.01"))
+    assert table_line.split() == ["01.01–07.01.2024", "0", "–", "–", "–", "–", "–"]
