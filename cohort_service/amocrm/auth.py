@@ -133,7 +133,8 @@ class OAuthAuth(AmoAuth):
         self._store = store
         self._timeout = timeout
         self._now = now
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # guards _pair
+        self._refresh_lock = threading.Lock()  # one refresh attempt per process at a time
         self._pair: TokenPair | None = None
         self.refreshes = 0  # refresh requests this object sent (for tests and the summary)
 
@@ -156,26 +157,31 @@ class OAuthAuth(AmoAuth):
         yield request
 
     def _refresh(self, stale_access: str) -> Generator[httpx.Request, httpx.Response, TokenPair]:
-        """A pair newer than ``stale_access``: someone else's if they refreshed first, else ours."""
-        with self._lock:
-            if self._pair is not None and self._pair.access_token != stale_access:
-                return self._pair  # another thread of this process refreshed already
-        with self._store.locked_refresh() as locked:
-            if locked.current.access_token == stale_access:
-                body = {
-                    "client_id": self._oauth.client_id,
-                    "client_secret": self._oauth.client_secret.get_secret_value(),
-                    "grant_type": "refresh_token",
-                    "refresh_token": locked.current.refresh_token,
-                    "redirect_uri": self._oauth.redirect_uri,
-                }
-                self.refreshes += 1
-                response = yield token_request(self._store.account_url, body, self._timeout)
-                locked.replace(parse_token_response(response, self._now()))  # committed before use
-            pair = locked.current
-        with self._lock:
-            self._pair = pair
-        return pair
+        """A pair newer than ``stale_access``: someone else's if they refreshed first, else ours.
+
+        One thread per process goes to the database at a time (the others wait here and reuse its
+        result), so a burst of 401s never queues a pool's worth of connections on the row lock.
+        """
+        with self._refresh_lock:
+            with self._lock:
+                if self._pair is not None and self._pair.access_token != stale_access:
+                    return self._pair  # another thread of this process refreshed already
+            with self._store.locked_refresh() as locked:
+                if locked.current.access_token == stale_access:
+                    body = {
+                        "client_id": self._oauth.client_id,
+                        "client_secret": self._oauth.client_secret.get_secret_value(),
+                        "grant_type": "refresh_token",
+                        "refresh_token": locked.current.refresh_token,
+                        "redirect_uri": self._oauth.redirect_uri,
+                    }
+                    self.refreshes += 1
+                    response = yield token_request(self._store.account_url, body, self._timeout)
+                    locked.replace(parse_token_response(response, self._now()))  # committed before use
+                pair = locked.current
+            with self._lock:
+                self._pair = pair
+            return pair
 
     def rejected(self, response: httpx.Response) -> AmoAuthError:
         return AmoAuthError(

@@ -37,6 +37,7 @@ from cohort_service.errors import AmoPayloadError, RetriableAmoError
 log = logging.getLogger(__name__)
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+MIN_429_DELAY_S = 1.0
 
 
 class RetriesExhaustedError(RetriableAmoError):
@@ -192,6 +193,9 @@ class RetryingTransport(httpx.BaseTransport):
             delay = min(failure.hint, self._policy.max_delay_s)
         else:
             delay = self._policy.backoff(attempt, self._rng)
+        if failure.kind == "rate_limited":
+            # at least one limiter window: retrying a 429 sooner only earns another one
+            delay = min(max(delay, MIN_429_DELAY_S), self._policy.max_delay_s)
         self._stats.retried(delay)
         log.warning(
             "%s: %s; retry %d of %d in %.1f s",

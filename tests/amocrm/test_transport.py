@@ -24,6 +24,7 @@ RECOVERED: list[tuple[str, list[Step], list[tuple[float, float]]]] = [
     ("429-json-retry-after", [ok(sample("kommo_doc_http_429.json") | {"retry_after": 3}, 429)], [(3, 3)]),
     ("429-json-retry-after-capped", [ok(sample("kommo_doc_http_429.json"), 429)], [(10, 10)]),
     ("429-html-no-header", [raw(429, HTML_429, {"Content-Type": "text/html"})], [(1, 2)]),
+    ("429-retry-after-zero-waits-a-window", [ok({"retry_after": 0}, 429)], [(1, 1)]),
     ("429-retry-after-header", [raw(429, b"", {"Retry-After": "4"})], [(4, 4)]),
     ("503-retry-after-header", [raw(503, b"", {"Retry-After": "2.5"})], [(2.5, 2.5)]),
     ("5xx-burst", [raw(500), raw(502), raw(503), raw(504)], [(1, 2), (2, 4), (4, 8), (5, 10)]),
