@@ -200,6 +200,7 @@ def _custom_fields(rng: np.random.Generator) -> tuple[CustomField, ...]:
     base = int(rng.integers(400_000, 900_000))
     products = tuple(EnumValue(base + 1000 + 2 * i, name, 500 + i) for i, (name, _) in enumerate(PRODUCTS))
     specs = [
+        ("Потребность клиента", None, "textarea", "need", 9, None),
         ("UTM_SOURCE", "UTM_SOURCE", "text", "utm_source", 1, None),
         ("UTM_MEDIUM", "UTM_MEDIUM", "text", "utm_medium", 1, None),
         ("UTM_CAMPAIGN", "UTM_CAMPAIGN", "text", "utm_campaign", 1, None),
@@ -209,7 +210,7 @@ def _custom_fields(rng: np.random.Generator) -> tuple[CustomField, ...]:
         ("Дата встречи", None, "date", "meeting", 6, None),
     ]
     return tuple(
-        CustomField(base + 7 * i, name, code, kind, 500 + i, key, ev_type, enums)
+        CustomField(base + 7 * i, name, code, kind, 500 + i, key, ev_type, enums, required=key == "need")
         for i, (name, code, kind, key, ev_type, enums) in enumerate(specs)
     )
 

@@ -105,6 +105,7 @@ class CustomField:
     key: str
     event_type: int
     enums: tuple[EnumValue, ...] | None = None
+    required: bool = False  # must be filled before the main pipeline's last working stage
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,31 @@ from cohort_service.simulator import problems, query
 from cohort_service.simulator.hal import NO_CONTENT, Ctx, Reply, json_reply, paged
 from cohort_service.simulator.model import CustomField, Pipeline, User
 
-CUSTOM_FIELDS_PAGE = 50  # "Метод возвращает до 50 полей за один запрос", whatever the limit says
+CUSTOM_FIELDS_PAGE = 50
+ROLE_IDS = {True: 3140, False: 3141}
+ROLE_NAMES = {True: "Руководитель", False: "Менеджер"}
+
+
+def _forms(*words: str) -> dict[str, str]:
+    cases = ("default", "genitive", "dative", "accusative", "instrumental", "prepositional")
+    return dict(zip(cases, words, strict=True))
+
+
+ENTITY_NAMES = {
+    "leads": {
+        "ru": {
+            "gender": "f",
+            "plural_form": _forms("сделки", "сделок", "сделкам", "сделки", "сделками", "сделках"),
+            "singular_form": _forms("сделка", "сделки", "сделке", "сделку", "сделкой", "сделке"),
+        },
+        "en": {"singular_form": {"default": "lead"}, "plural_form": {"default": "leads"}, "gender": "m"},
+        "es": {
+            "singular_form": {"default": "acuerdo"},
+            "plural_form": {"default": "acuerdos"},
+            "gender": "m",
+        },
+    }
+}  # "Метод возвращает до 50 полей за один запрос", whatever the limit says
 
 
 def account(ctx: Ctx) -> Reply:
@@ -42,15 +66,7 @@ def account(ctx: Ctx) -> Reply:
         "version": 16,
         "drive_url": "https://drive-b.amocrm.ru",
         "is_api_filter_enabled": a.filters_enabled,
-        "entity_names": {
-            "leads": {
-                "ru": {
-                    "gender": "f",
-                    "plural_form": {"default": "сделки"},
-                    "singular_form": {"default": "сделка"},
-                }
-            }
-        },
+        "entity_names": ENTITY_NAMES,
     }
     body.update({k: v for k, v in optional.items() if k in with_})
     body["_links"] = {"self": {"href": ctx.href("/api/v4/account")}}
@@ -86,7 +102,16 @@ def _account_embedded(ctx: Ctx, with_: set[str]) -> dict[str, Any]:
     return out
 
 
-def _rights(user: User) -> dict[str, Any]:
+def _status_rights(ctx: Ctx) -> list[dict[str, Any]]:
+    main = ctx.account.pipelines[0]
+    return [
+        {"entity_type": "leads", "pipeline_id": main.id, "status_id": s.id,
+         "rights": {"view": "A", "edit": "A", "delete": "A", "export": "A"}}
+        for s in main.statuses[1:-2]
+    ]  # fmt: skip
+
+
+def _rights(ctx: Ctx, user: User) -> dict[str, Any]:
     level = "A" if user.is_admin else "M"
     entity = {"view": "A", "edit": level, "add": "A", "delete": level, "export": level}
     return {
@@ -96,12 +121,12 @@ def _rights(user: User) -> dict[str, Any]:
         "tasks": {"edit": "A", "delete": "A"},
         "mail_access": user.is_admin,
         "catalog_access": user.is_admin,
-        "status_rights": None,
+        "status_rights": _status_rights(ctx),
         "is_admin": user.is_admin,
         "is_free": False,
         "is_active": user.is_active,
         "group_id": user.group_id,
-        "role_id": None,
+        "role_id": ROLE_IDS[user.is_admin],
     }
 
 
@@ -111,14 +136,18 @@ def _user(ctx: Ctx, user: User, with_: set[str]) -> dict[str, Any]:
         "name": user.name,
         "email": user.email,
         "lang": user.lang,
-        "rights": _rights(user),
+        "rights": _rights(ctx, user),
         "_links": {"self": {"href": ctx.href(f"/api/v4/users/{user.id}")}},
     }
     embedded: dict[str, Any] = {}
     if "role" in with_:
-        embedded["roles"] = []
+        role = ROLE_IDS[user.is_admin]
+        href = ctx.href(f"/api/v4/roles/{role}")
+        embedded["roles"] = [
+            {"id": role, "name": ROLE_NAMES[user.is_admin], "_links": {"self": {"href": href}}}
+        ]
     if "group" in with_:
-        group = next((g for g in ctx.account.groups if g.id == user.group_id), None)
+        group = next((g for g in ctx.account.groups if g.id == (user.group_id or 0)), None)
         embedded["groups"] = [{"id": group.id, "name": group.name}] if group else []
     if embedded:
         obj["_embedded"] = embedded
@@ -193,6 +222,9 @@ def statuses(ctx: Ctx, pipeline_id: int) -> Reply:
     if found is None:
         return NO_CONTENT
     items = _pipeline(ctx, found)["_embedded"]["statuses"]
+    if "descriptions" in query.with_set(ctx.params):
+        for item in items:
+            item["descriptions"] = []
     return json_reply(
         {
             "_total_items": len(items),
@@ -204,6 +236,8 @@ def statuses(ctx: Ctx, pipeline_id: int) -> Reply:
 
 def _custom_field(ctx: Ctx, f: CustomField) -> dict[str, Any]:
     enums = [{"id": e.id, "value": e.value, "sort": e.sort} for e in f.enums] if f.enums else None
+    main = ctx.account.pipelines[0]
+    required = [{"status_id": main.statuses[-3].id, "pipeline_id": main.id}] if f.required else []
     return {
         "id": f.id,
         "name": f.name,
@@ -214,7 +248,7 @@ def _custom_field(ctx: Ctx, f: CustomField) -> dict[str, Any]:
         "is_api_only": False,
         "enums": enums,
         "group_id": None,
-        "required_statuses": [],
+        "required_statuses": required,
         "is_deletable": True,
         "is_predefined": False,
         "entity_type": "leads",
