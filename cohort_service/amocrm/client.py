@@ -8,14 +8,12 @@ rate limiter, the counters, the OAuth pair) lock internally; httpx's pooled clie
 from __future__ import annotations
 
 import logging
-import math
 import random
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
 from types import TracebackType
 from typing import Any, Literal, TypeVar, overload
-from urllib.parse import quote
 
 import httpx
 from sqlalchemy import Engine
@@ -25,6 +23,14 @@ from cohort_service.amocrm.auth import AmoAuth, LongLivedTokenAuth, OAuthAuth, c
 from cohort_service.amocrm.describe import describe_response, fatal_error
 from cohort_service.amocrm.fields import shown
 from cohort_service.amocrm.pagination import LinksNextPaginator, Page, next_href, page_number
+from cohort_service.amocrm.queries import (
+    CUSTOM_FIELDS_LIMIT,
+    EVENTS_MAX_LIMIT,
+    LEADS_MAX_LIMIT,
+    build_path,
+    events_query,
+    leads_query,
+)
 from cohort_service.amocrm.ratelimit import RateLimiter, limiter_for
 from cohort_service.amocrm.schemas import (
     Account,
@@ -54,37 +60,6 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 Parser = Callable[[object, str], T]
-Param = tuple[str, str | int]
-
-LEADS_MAX_LIMIT = 250
-EVENTS_MAX_LIMIT = 100  # the RU docs say 100; Kommo's 250 is not safe everywhere
-CUSTOM_FIELDS_LIMIT = 50  # "up to 50 fields per request", whatever limit is asked for
-LEAD_ORDER_FIELDS = ("created_at", "updated_at", "id")
-
-
-def _unix(moment: datetime, *, round_up: bool) -> int:
-    """Unix seconds for a filter bound; rounding outward so no second at an edge is lost."""
-    if moment.tzinfo is None:
-        raise ValueError("filter bounds must be timezone-aware datetimes")
-    seconds = moment.timestamp()
-    return math.ceil(seconds) if round_up else math.floor(seconds)
-
-
-def build_path(path: str, params: Sequence[Param]) -> str:
-    """``/api/v4/leads?filter[updated_at][from]=…``: brackets kept literal, as amoCRM documents."""
-    if not params:
-        return path
-    query = "&".join(f"{key}={quote(str(value), safe=',')}" for key, value in params)
-    return f"{path}?{query}"
-
-
-def _range(name: str, start: datetime | None, end: datetime | None) -> list[Param]:
-    params: list[Param] = []
-    if start is not None:
-        params.append((f"filter[{name}][from]", _unix(start, round_up=False)))
-    if end is not None:
-        params.append((f"filter[{name}][to]", _unix(end, round_up=True)))
-    return params
 
 
 class AmoClient:
@@ -210,32 +185,6 @@ class AmoClient:
 
     # -- leads ------------------------------------------------------------------------------
 
-    @staticmethod
-    def leads_path(
-        page: int,
-        *,
-        limit: int = LEADS_MAX_LIMIT,
-        order: tuple[str, str] | None = None,
-        updated_from: datetime | None = None,
-        updated_to: datetime | None = None,
-        ids: Sequence[int] | None = None,
-        only_deleted: bool = False,
-    ) -> str:
-        if not 1 <= limit <= LEADS_MAX_LIMIT:
-            raise ValueError(f"limit must be 1..{LEADS_MAX_LIMIT}")
-        params: list[Param] = []
-        if only_deleted:
-            params.append(("with", "only_deleted"))
-        params += [("page", page), ("limit", limit)]
-        if order is not None:
-            field, direction = order
-            if field not in LEAD_ORDER_FIELDS or direction not in ("asc", "desc"):
-                raise ValueError(f"order must be ({'|'.join(LEAD_ORDER_FIELDS)}, asc|desc), got {order}")
-            params.append((f"order[{field}]", direction))
-        params += _range("updated_at", updated_from, updated_to)
-        params += [("filter[id][]", lead_id) for lead_id in ids or ()]
-        return build_path("/api/v4/leads", params)
-
     @overload
     def leads_page(
         self,
@@ -272,7 +221,7 @@ class AmoClient:
         only_deleted: bool = False,
     ) -> Page[Lead] | Page[DeletedLead]:
         """One page of ``GET /api/v4/leads``; ``only_deleted`` reads the trash (reduced model)."""
-        path = self.leads_path(
+        path = leads_query(
             page,
             limit=limit,
             order=order,
@@ -321,7 +270,7 @@ class AmoClient:
         start_page: int = 1,
     ) -> Iterator[Page[Lead]] | Iterator[Page[DeletedLead]]:
         """Non-empty pages from ``start_page`` on, following ``_links.next`` until 204 or no link."""
-        path = self.leads_path(
+        path = leads_query(
             start_page,
             limit=limit,
             order=order,
@@ -336,26 +285,6 @@ class AmoClient:
 
     # -- events -----------------------------------------------------------------------------
 
-    @staticmethod
-    def events_path(
-        page: int,
-        *,
-        types: Sequence[str],
-        created_from: datetime | None = None,
-        created_to: datetime | None = None,
-        entity: str = "lead",
-        limit: int = EVENTS_MAX_LIMIT,
-    ) -> str:
-        if not 1 <= limit <= EVENTS_MAX_LIMIT:
-            raise ValueError(f"limit must be 1..{EVENTS_MAX_LIMIT}")
-        if not types:
-            raise ValueError("at least one event type is required")
-        params: list[Param] = [("page", page), ("limit", limit)]
-        params += [("filter[type][]", event_type) for event_type in types]
-        params.append(("filter[entity][]", entity))
-        params += _range("created_at", created_from, created_to)
-        return build_path("/api/v4/events", params)
-
     def events_page(
         self,
         page: int,
@@ -367,7 +296,7 @@ class AmoClient:
         limit: int = EVENTS_MAX_LIMIT,
     ) -> Page[Event]:
         """One page of ``GET /api/v4/events`` (order undocumented: window by time, upsert by id)."""
-        path = self.events_path(
+        path = events_query(
             page, types=types, created_from=created_from, created_to=created_to, entity=entity, limit=limit
         )
         return self._page(path, "events", parse_event)[0]
@@ -382,7 +311,7 @@ class AmoClient:
         limit: int = EVENTS_MAX_LIMIT,
         start_page: int = 1,
     ) -> Iterator[Page[Event]]:
-        path = self.events_path(
+        path = events_query(
             start_page,
             types=types,
             created_from=created_from,
