@@ -66,7 +66,7 @@ class SimulatorApp:
         events_order: Literal["desc", "asc", "shuffled"] = "desc",
         events_max_limit: int = 100,
         access_ttl_s: float = 86400,
-        oauth_clock: Literal["wall", "sim"] = "wall",
+        oauth_clock: Literal["wall", "sim"] | Callable[[], float] = "wall",
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], object] | None = None,
     ) -> None:
@@ -79,7 +79,7 @@ class SimulatorApp:
         self._sleep = sleep if sleep is not None else self._stop.wait
         self._data_lock = threading.RLock()
         self._cache = QueryCache()
-        oauth_now = (lambda: float(self.account.now)) if oauth_clock == "sim" else time.time
+        oauth_now = _oauth_clock(oauth_clock, self)
         self.oauth = OAuthStore(
             account_id=account.id, admin_id=account.admin.id, access_ttl_s=access_ttl_s, clock=oauth_now
         )
@@ -257,6 +257,15 @@ class SimulatorApp:
             raise problems.problem(400, "Bad Request", "Request data can not be empty")
         pair = self.oauth.exchange(body)
         return Reply(200, json.dumps(pair).encode(), "application/json")
+
+
+def _oauth_clock(choice: str | Callable[[], float], app: SimulatorApp) -> Callable[[], float]:
+    """Token lifetimes run on wall seconds, on the simulator clock (``advance``), or on a test's clock."""
+    if callable(choice):
+        return choice
+    if choice == "sim":
+        return lambda: float(app.account.now)
+    return time.time
 
 
 def _base(request: httpx.Request) -> str:

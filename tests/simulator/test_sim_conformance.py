@@ -118,8 +118,11 @@ def test_event_values(client: httpx.Client, event_type: str, name: str, skip: tu
 
 
 def _token(client: httpx.Client, app: SimulatorApp, **fields: str) -> httpx.Response:
-    body = {"client_id": app.oauth.client_id, "client_secret": app.oauth.client_secret,
-            "redirect_uri": app.oauth.redirect_uri} | fields  # fmt: skip
+    body = {
+        "client_id": app.oauth.client_id,
+        "client_secret": app.oauth.client_secret,
+        "redirect_uri": app.oauth.redirect_uri,
+    } | fields
     return client.post("/oauth2/access_token", json=body)
 
 

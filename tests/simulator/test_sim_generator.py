@@ -149,8 +149,14 @@ def test_invariants_across_seeds_and_sizes(seed: int, leads: int) -> None:
 
 
 def test_options_change_the_account() -> None:
-    plain = generate_account(seed=4, leads=2000, weeks=20, loss_reasons_enabled=False, unsorted_on=False,
-                             timezone="Asia/Yekaterinburg")  # fmt: skip
+    plain = generate_account(
+        seed=4,
+        leads=2000,
+        weeks=20,
+        loss_reasons_enabled=False,
+        unsorted_on=False,
+        timezone="Asia/Yekaterinburg",
+    )
     check_account(plain)
     assert np.all(plain.leads.loss_reason == -1)
     assert not plain.statuses.is_unsorted[plain.leads.init_code].any()
@@ -220,7 +226,11 @@ def test_checker_catches_a_tampered_lead(column: str, message: str) -> None:
     st = account.statuses
     target = int(np.flatnonzero(st.is_won[account.leads.code] & (st.pipe[account.leads.code] == 0))[0])
     values = getattr(account.leads, column)
-    values[target] = {"code": st.code(np.array([1]), np.array([1]))[0], "closed_at": 0,
-                      "is_deleted": True, "init_code": values[target] + 1}[column]  # fmt: skip
+    values[target] = {
+        "code": st.code(np.array([1]), np.array([1]))[0],
+        "closed_at": 0,
+        "is_deleted": True,
+        "init_code": values[target] + 1,
+    }[column]
     with pytest.raises(AssertionError, match=message):
         check_account(account)

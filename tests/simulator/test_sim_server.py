@@ -1,0 +1,114 @@
+"""The simulator over real loopback HTTP: concurrency, dropped and slow answers, shutdown, the CLI."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import httpx
+import pytest
+
+from cohort_service.simulator.api import SimulatorApp
+from cohort_service.simulator.faults import Limits
+from cohort_service.simulator.model import SimAccount
+from cohort_service.simulator.server import serve
+from tests.simulator.conftest import FakeClock
+
+
+def test_concurrent_keep_alive_clients(app: SimulatorApp) -> None:
+    token = app.issue_token()
+    results: list[int] = []
+    lock = threading.Lock()
+
+    def worker(base_url: str) -> None:
+        with httpx.Client(
+            base_url=base_url, headers={"Authorization": f"Bearer {token}"}, timeout=10
+        ) as client:
+            codes = [client.get(f"/api/v4/leads?limit=50&page={p}").status_code for p in range(1, 6)]
+        with lock:
+            results.extend(codes)
+
+    with serve(app) as url:
+        threads = [threading.Thread(target=worker, args=(url,)) for _ in range(6)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    assert results == [200] * 30
+    assert app.log.count(path="/api/v4/leads", status=200) == 30
+
+
+def test_faults_over_a_socket(app: SimulatorApp) -> None:
+    headers = {"Authorization": f"Bearer {app.issue_token()}"}
+    with serve(app) as url, httpx.Client(base_url=url, headers=headers, timeout=10) as client:
+        app.script("drop")
+        with pytest.raises(httpx.RemoteProtocolError):
+            client.get("/api/v4/leads")
+        assert client.get("/api/v4/leads?limit=1").status_code == 200
+        app.script("truncate")
+        cut = client.get("/api/v4/leads?limit=3")
+        assert (cut.status_code, int(cut.headers["content-length"])) == (200, len(cut.content))
+        app.script("slow", slow_s=60)
+        with pytest.raises(httpx.ReadTimeout):
+            client.get("/api/v4/leads", timeout=0.3)
+    assert [r.fault for r in app.log.records()] == ["drop", None, "truncate", "slow"]
+
+
+def test_rate_limit_over_a_socket(shared_account: SimAccount) -> None:
+    clock = FakeClock()
+    app = SimulatorApp(shared_account, limits=Limits(rps=3, body_429="html"), clock=clock)
+    headers = {"Authorization": f"Bearer {app.issue_token()}"}
+    with serve(app) as url, httpx.Client(base_url=url, headers=headers, timeout=10) as client:
+        codes = [client.get("/api/v4/account").status_code for _ in range(4)]
+        limited = client.get("/api/v4/account")
+    assert codes == [200, 200, 200, 429]
+    assert (limited.status_code, limited.headers["content-type"]) == (429, "text/html")
+    assert "retry-after" not in limited.headers
+
+
+def test_links_point_back_at_the_server(app: SimulatorApp) -> None:
+    headers = {"Authorization": f"Bearer {app.issue_token()}"}
+    with serve(app) as url, httpx.Client(base_url=url, headers=headers, timeout=10) as client:
+        body = client.get("/api/v4/leads?limit=2").json()
+        assert body["_links"]["next"]["href"] == f"{url}/api/v4/leads?page=2&limit=2"
+        assert client.get(body["_links"]["next"]["href"]).status_code == 200
+
+
+def test_loopback_only(app: SimulatorApp) -> None:
+    with pytest.raises(ValueError, match="loopback"), serve(app, host="0.0.0.0"):  # noqa: S104
+        pass
+
+
+def test_cli_prints_url_and_token_and_stops_on_sigterm(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COHORT_")}
+    args = ["--port", "0", "--leads", "200", "--weeks", "4", "--seed", "3", "--rps", "0", "--no-filters"]
+    with subprocess.Popen(
+        [sys.executable, "-m", "cohort_service", "simulator", *args],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    ) as proc:
+        try:
+            assert proc.stdout is not None
+            first, second = proc.stdout.readline(), proc.stdout.readline()
+            assert first.startswith("base_url: http://127.0.0.1:")
+            assert second.startswith("token: ")
+            url, token = first.split(": ", 1)[1].strip(), second.split(": ", 1)[1].strip()
+            with httpx.Client(
+                base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=10
+            ) as client:
+                account = client.get("/api/v4/account?with=is_api_filter_enabled").json()
+                assert account["is_api_filter_enabled"] is False
+                assert client.get("/api/v4/leads?limit=250").status_code == 200
+            proc.send_signal(signal.SIGTERM)
+            assert proc.wait(timeout=30) == 0
+            assert proc.stdout.read() == ""
+        finally:
+            if proc.poll() is None:
+                proc.kill()
