@@ -180,6 +180,33 @@ def auth(
     )
 
 
+@app.command()
+def send(
+    ctx: typer.Context,
+    as_of: Annotated[
+        str | None,
+        typer.Option(
+            "--as-of", metavar="YYYY-MM-DD", help="Report as of the end of this day (default: last Sunday)."
+        ),
+    ] = None,
+    to: Annotated[
+        list[str] | None,
+        typer.Option("--to", metavar="ADDR", help="Send to these addresses instead of email.to."),
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Send even if this week was already sent.")] = False,
+    wait: WaitOption = 0.0,
+) -> None:
+    """Sync, build the workbook for the last complete week and e-mail it (once per week and recipient)."""
+    from cohort_service.send import run_send
+
+    st = state(ctx)
+    day = _parse_day(as_of, "--as-of", None).date() if as_of else None
+    with st.ui.progress() as progress:
+        result = run_send(st.settings, as_of_day=day, to=to, force=force, progress=progress, sync_wait_s=wait)
+    for line in result.lines():
+        st.ui.info(line)
+
+
 def _parse_day(text: str, option: str, timezone: str | None) -> datetime:
     """Start of that day in the report time zone (UTC when none is configured)."""
     try:

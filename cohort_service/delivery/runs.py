@@ -1,0 +1,112 @@
+"""``report_runs``: one row per send attempt, so a week is e-mailed once and failures stay on record.
+
+A week counts as delivered *to an address* when a ``sent`` row of that week lists it; a run that
+died half-way stays ``running`` and counts for nothing, so the next ``send`` simply tries again.
+Idempotency is per recipient: ``send --to me@example.com`` on Sunday evening does not stop Monday's
+message to the configured list.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import Connection, Engine, func, insert, select, update
+
+from cohort_service.db.models import report_runs
+
+KIND = "send"
+
+
+@dataclass(frozen=True)
+class SentRecord:
+    """What was already delivered for one week."""
+
+    recipients: frozenset[str]
+    first_sent_at: datetime
+    last_sent_at: datetime
+    message_ids: tuple[str, ...]
+
+
+def normalise(addresses: Iterable[str]) -> list[str]:
+    """Addresses compared case-insensitively, first spelling kept, duplicates dropped."""
+    seen: dict[str, str] = {}
+    for address in addresses:
+        seen.setdefault(address.strip().lower(), address.strip())
+    return list(seen.values())
+
+
+def sent_record(conn: Connection, week_start: date) -> SentRecord | None:
+    rows = conn.execute(
+        select(report_runs.c.recipients, report_runs.c.finished_at, report_runs.c.message_id)
+        .where(report_runs.c.kind == KIND, report_runs.c.week_start == week_start)
+        .where(report_runs.c.status == "sent")
+        .order_by(report_runs.c.finished_at)
+    ).all()
+    if not rows:
+        return None
+    recipients = frozenset(addr.lower() for row in rows for addr in row.recipients)
+    ids = tuple(row.message_id for row in rows if row.message_id)
+    return SentRecord(recipients, rows[0].finished_at, rows[-1].finished_at, ids)
+
+
+def missing_recipients(conn: Connection, week_start: date, wanted: Sequence[str]) -> list[str]:
+    """The addresses in ``wanted`` that have not received that week's report yet."""
+    record = sent_record(conn, week_start)
+    done = record.recipients if record else frozenset()
+    return [addr for addr in normalise(wanted) if addr.lower() not in done]
+
+
+def last_sent_week(conn: Connection) -> date | None:
+    """The most recent week with a successful send (for the scheduler's catch-up)."""
+    value = conn.execute(
+        select(func.max(report_runs.c.week_start)).where(
+            report_runs.c.kind == KIND, report_runs.c.status == "sent"
+        )
+    ).scalar()
+    return value if isinstance(value, date) else None
+
+
+def start_run(engine: Engine, *, week_start: date, as_of: datetime, recipients: Sequence[str]) -> int:
+    with engine.begin() as conn:
+        return int(
+            conn.execute(
+                insert(report_runs)
+                .values(
+                    kind=KIND,
+                    week_start=week_start,
+                    as_of=as_of,
+                    recipients=list(recipients),
+                    status="running",
+                    attempts=0,
+                    started_at=func.now(),
+                )
+                .returning(report_runs.c.id)
+            ).scalar_one()
+        )
+
+
+def finish_run(
+    engine: Engine,
+    run_id: int,
+    *,
+    status: str,
+    attempts: int,
+    message_id: str | None = None,
+    file_path: str | None = None,
+    error: str | None = None,
+) -> None:
+    with engine.begin() as conn:
+        conn.execute(
+            update(report_runs)
+            .where(report_runs.c.id == run_id)
+            .values(
+                status=status,
+                attempts=attempts,
+                message_id=message_id,
+                file_path=file_path,
+                error=error[:1000] if error else None,
+                finished_at=func.now(),
+            )
+        )

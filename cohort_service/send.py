@@ -1,0 +1,272 @@
+"""``cohort-service send``: sync, build the last complete week's report, e-mail it — once per week.
+
+Order of work, and why:
+
+1. Nothing to do when every recipient already has this week's report (checked before syncing,
+   and again under the lock, so two concurrent sends cannot both deliver).
+2. Sync. A failed sync does not cancel the Monday message: the report is built from what the
+   database holds, and the e-mail says the sync failed and how fresh the data is.
+3. Under the database lock: record a ``running`` row, compute the report and write the workbook
+   into ``report.out_dir``, e-mail it with retries, record ``sent`` or ``failed``. A failed delivery
+   keeps the workbook on disk and raises ``SendFailedError`` (exit code 1).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import ssl
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Engine, select
+
+from cohort_service.config import EmailSettings, Settings
+from cohort_service.db import models
+from cohort_service.db.engine import get_engine
+from cohort_service.db.lock import run_lock
+from cohort_service.db.migrate import upgrade
+from cohort_service.delivery import runs
+from cohort_service.delivery.email import (
+    SmtpDeliveryError,
+    build_message,
+    render_subject,
+    send_message,
+    workbook_filename,
+)
+from cohort_service.delivery.headline import Headline
+from cohort_service.delivery.weeks import ReportWeek, last_complete_week, week_of_day
+from cohort_service.errors import AmoAPIError, ConfigError, DeliveryError, SyncError
+from cohort_service.sync.runner import SyncSummary, last_successful_sync, run_sync
+from cohort_service.ui import NULL_PROGRESS, ProgressSink
+
+log = logging.getLogger(__name__)
+
+ReportBuilder = Callable[[Settings, Engine, datetime, Path], Headline]
+"""Compute the report as of A (aware, report time zone), write the workbook at the path, return
+the e-mail's headline. The one place where the cohort engine and the workbook writer are called."""
+
+
+@dataclass
+class SendResult:
+    status: str  # "sent" | "already_sent" | "failed"
+    week: ReportWeek
+    recipients: list[str]
+    message_id: str | None = None
+    attempts: int = 0
+    file_path: Path | None = None
+    sent_at: datetime | None = None
+    error: str | None = None
+    sync: SyncSummary | None = None
+    sync_error: str | None = None
+    warnings: list[str] = field(default_factory=list)
+
+    def lines(self) -> list[str]:
+        week = f"week of {self.week.week_start:%d.%m.%Y}"
+        if self.status == "already_sent":
+            when = f"{self.sent_at:%Y-%m-%d %H:%M %Z}" if self.sent_at else "earlier"
+            return [
+                f"{week}: already sent to {', '.join(self.recipients)} at {when}; "
+                "nothing to do (pass --force to send again)"
+            ]
+        lines = [f"sync failed, reporting from the data already synced: {self.sync_error}"] * bool(
+            self.sync_error
+        )
+        if self.status == "sent":
+            lines.append(
+                f"{week}: sent to {', '.join(self.recipients)} "
+                f"({self.attempts} attempt{'s' * (self.attempts != 1)}); workbook: {self.file_path}"
+            )
+        else:
+            lines.append(f"{week}: NOT sent: {self.error}; workbook kept at {self.file_path}")
+        return lines
+
+
+class SendFailedError(DeliveryError):
+    """Delivery failed after retries; the run is recorded as failed and the workbook kept."""
+
+    def __init__(self, result: SendResult) -> None:
+        super().__init__(result.lines()[-1])
+        self.result = result
+
+
+def email_settings(settings: Settings) -> EmailSettings:
+    if settings.email is None:
+        raise ConfigError(
+            [
+                f"{settings.source}: [email]: required for send (host, from, to; "
+                "see config.example.toml), password from COHORT_SMTP_PASSWORD"
+            ]
+        )
+    return settings.email
+
+
+def recipients_for(cfg: EmailSettings, to: Sequence[str] | None) -> list[str]:
+    wanted = runs.normalise(to or cfg.to)
+    bad = [addr for addr in wanted if "@" not in addr]
+    if bad:
+        raise ConfigError([f"--to: not an e-mail address: {', '.join(bad)}"])
+    return wanted
+
+
+def report_timezone(settings: Settings, engine: Engine) -> ZoneInfo:
+    """``report.timezone``, else the synced account's own zone."""
+    if settings.report.timezone:
+        return ZoneInfo(settings.report.timezone)
+    with engine.connect() as conn:
+        zone = conn.execute(select(models.account.c.timezone).limit(1)).scalar()
+    if not zone:
+        raise SyncError(
+            "no amoCRM account synced yet and report.timezone is empty: run `cohort-service sync` first"
+        )
+    return ZoneInfo(str(zone))
+
+
+def choose_week(tz: ZoneInfo, as_of_day: date | None, now: datetime) -> ReportWeek:
+    return week_of_day(as_of_day, tz) if as_of_day else last_complete_week(now, tz)
+
+
+def run_send(
+    settings: Settings,
+    *,
+    as_of_day: date | None = None,
+    to: Sequence[str] | None = None,
+    force: bool = False,
+    builder: ReportBuilder | None = None,
+    progress: ProgressSink = NULL_PROGRESS,
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    sleep: Callable[[float], None] = time.sleep,
+    ssl_context: ssl.SSLContext | None = None,
+    sync_wait_s: float = 0.0,
+    lock_wait_s: float = 0.0,
+    skip_sync: bool = False,
+) -> SendResult:
+    """Deliver the report of the last complete week (or of ``as_of_day``) unless already delivered."""
+    cfg = email_settings(settings)
+    wanted = recipients_for(cfg, to)
+    engine = get_engine(settings)
+    upgrade(engine)
+    if not force and (done := _already_sent(settings, engine, as_of_day, wanted, clock())) is not None:
+        return done
+    summary, sync_error = (None, None) if skip_sync else _sync(settings, progress, sync_wait_s)
+    tz = report_timezone(settings, engine)
+    week = choose_week(tz, as_of_day, clock())
+    with run_lock(engine, "send", wait_s=lock_wait_s):
+        with engine.connect() as conn:
+            pending = wanted if force else runs.missing_recipients(conn, week.week_start, wanted)
+            last_sync = last_successful_sync(conn)
+            record = runs.sent_record(conn, week.week_start)
+        if not pending:  # another send finished while we were syncing
+            return SendResult("already_sent", week, wanted, sent_at=record.last_sent_at if record else None)
+        result = SendResult("running", week, pending, sync=summary, sync_error=sync_error)
+        _deliver(
+            settings=settings,
+            cfg=cfg,
+            engine=engine,
+            result=result,
+            builder=builder or default_builder(),
+            last_sync=last_sync,
+            sleep=sleep,
+            ssl_context=ssl_context,
+        )
+    return result
+
+
+def _already_sent(
+    settings: Settings, engine: Engine, as_of_day: date | None, wanted: list[str], now: datetime
+) -> SendResult | None:
+    """Cheap check before syncing; None when the time zone is not known yet (first run)."""
+    try:
+        tz = report_timezone(settings, engine)
+    except SyncError:
+        return None
+    week = choose_week(tz, as_of_day, now)
+    with engine.connect() as conn:
+        if runs.missing_recipients(conn, week.week_start, wanted):
+            return None
+        record = runs.sent_record(conn, week.week_start)
+    return SendResult("already_sent", week, wanted, sent_at=record.last_sent_at if record else None)
+
+
+def _sync(settings: Settings, progress: ProgressSink, wait_s: float) -> tuple[SyncSummary | None, str | None]:
+    try:
+        return run_sync(settings, progress=progress, wait_s=wait_s), None
+    except (AmoAPIError, SyncError) as exc:
+        log.warning("sync before send failed: %s", exc)
+        return None, str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+
+
+def _deliver(
+    *,
+    settings: Settings,
+    cfg: EmailSettings,
+    engine: Engine,
+    result: SendResult,
+    builder: ReportBuilder,
+    last_sync: datetime | None,
+    sleep: Callable[[float], None],
+    ssl_context: ssl.SSLContext | None,
+) -> None:
+    week = result.week
+    run_id = runs.start_run(
+        engine, week_start=week.week_start, as_of=week.as_of, recipients=result.recipients
+    )
+    path = Path(settings.report.out_dir) / workbook_filename(week.as_of_day)
+    result.file_path = path
+    try:
+        headline = _build(settings, engine, builder, week.as_of, path)
+        headline = dataclasses.replace(headline, last_sync=last_sync, warnings=_warnings(result, headline))
+        message = build_message(
+            headline=headline,
+            workbook=path,
+            sender=cfg.sender,
+            recipients=result.recipients,
+            subject=render_subject(cfg.subject, week_start=week.week_start, as_of=week.as_of_day),
+        )
+        result.message_id = str(message["Message-ID"])
+        result.attempts = send_message(message, cfg, sleep=sleep, ssl_context=ssl_context)
+    except SmtpDeliveryError as exc:
+        result.status, result.attempts, result.error = "failed", exc.attempts, str(exc)
+        runs.finish_run(engine, run_id, status="failed", attempts=exc.attempts, file_path=str(path),
+                        message_id=result.message_id, error=str(exc))  # fmt: skip
+        raise SendFailedError(result) from None
+    except BaseException as exc:
+        runs.finish_run(engine, run_id, status="failed", attempts=result.attempts,
+                        error=str(exc).splitlines()[0] if str(exc) else type(exc).__name__)  # fmt: skip
+        raise
+    result.status, result.sent_at = "sent", datetime.now(UTC)
+    runs.finish_run(engine, run_id, status="sent", attempts=result.attempts,
+                    message_id=result.message_id, file_path=str(path.resolve()))  # fmt: skip
+
+
+def _build(
+    settings: Settings, engine: Engine, builder: ReportBuilder, as_of: datetime, path: Path
+) -> Headline:
+    """Write to a temporary name first, so a crash never leaves a half-written workbook behind."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".partial")
+    headline = builder(settings, engine, as_of, partial)
+    partial.replace(path)
+    return headline
+
+
+def _warnings(result: SendResult, headline: Headline) -> tuple[str, ...]:
+    extra = []
+    if result.sync_error:
+        extra.append(
+            f"The sync before this report failed ({result.sync_error}); figures are as of the last sync."
+        )
+    if result.sync is not None:
+        extra += result.sync.warnings
+    return (*extra, *headline.warnings)
+
+
+def default_builder() -> ReportBuilder:
+    """The cohort engine + workbook writer (imported lazily: the CLI starts fast)."""
+    from cohort_service.delivery.adapter import build_report_outputs
+
+    return build_report_outputs
