@@ -25,7 +25,7 @@ from sqlalchemy import (
     Text,
     text,
 )
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import ARRAY, DOUBLE_PRECISION, JSONB
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -237,4 +237,50 @@ report_runs = Table(
     _ts("started_at", nullable=False),
     _ts("finished_at"),
     Index(None, "kind", "week_start", "status"),
+)
+
+
+# Per-lead facts of the latest report run, for BI tools (docs/metrics.md). UNLOGGED: rebuilt by every
+# report run, so crash safety is not worth the WAL of a million rows. Array slot i = milestone i.
+lead_facts = Table(
+    "lead_facts",
+    metadata,
+    Column("lead_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("cohort_week", Date, nullable=False),
+    _ts("created_at", nullable=False),
+    Column("pipeline_id", BigInteger),
+    Column("initial_status_id", BigInteger),
+    Column("status_pipeline_id", BigInteger),
+    Column("status_id", BigInteger),
+    Column("responsible_user_id", BigInteger),
+    Column("price", Numeric(18, 2), nullable=False),
+    Column("revenue", Numeric(18, 2), nullable=False),
+    Column("loss_reason_id", BigInteger),
+    Column("won", Boolean, nullable=False),
+    Column("lost", Boolean, nullable=False),
+    Column("reached_level", SmallInteger, nullable=False),
+    Column("lost_level", SmallInteger),
+    Column("reached_at", ARRAY(DateTime(timezone=True)), nullable=False),
+    Column("imputed", ARRAY(Boolean), nullable=False),
+    Column("days_to_final", DOUBLE_PRECISION),
+    Column("changes", Integer, nullable=False),
+    Column("unknown_initial", Boolean, nullable=False),
+    Column("unknown_status", Boolean, nullable=False),
+    Column("dimensions", ARRAY(Text), nullable=False),
+    Index(None, "cohort_week"),
+    prefixes=["UNLOGGED"],
+)
+
+# One row: what the facts in ``lead_facts`` were computed for (as-of, time zone, milestones, dimensions).
+lead_facts_meta = Table(
+    "lead_facts_meta",
+    metadata,
+    Column("id", SmallInteger, primary_key=True, autoincrement=False),
+    _ts("as_of", nullable=False),
+    Column("timezone", Text, nullable=False),
+    Column("first_week", Date, nullable=False),
+    Column("last_week", Date, nullable=False),
+    Column("milestones", JSONB, nullable=False),
+    Column("dimensions", JSONB, nullable=False),
+    _ts("built_at", nullable=False),
 )

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Table, func, literal_column, select, text
+from sqlalchemy import Connection, Table, and_, func, literal_column, or_, select, text, tuple_
 from sqlalchemy.dialects.postgresql import insert
 
 from cohort_service.db import models
@@ -50,7 +50,14 @@ def _upsert(
             cols["synced_at"] = func.now()
         where = None
         if newer_only is not None:
-            where = table.c[newer_only] <= stmt.excluded[newer_only]
+            # Strictly newer wins; the same timestamp only when something differs (two edits in
+            # one second), so re-reading an unchanged row is not counted as a change.
+            mine = tuple_(*(table.c[c] for c in cols if c != "synced_at"))
+            theirs = tuple_(*(stmt.excluded[c] for c in cols if c != "synced_at"))
+            where = or_(
+                table.c[newer_only] < stmt.excluded[newer_only],
+                and_(table.c[newer_only] == stmt.excluded[newer_only], mine.is_distinct_from(theirs)),
+            )
         stmt = stmt.on_conflict_do_update(index_elements=list(keys), set_=cols, where=where)
     else:
         stmt = stmt.on_conflict_do_nothing(index_elements=list(keys))

@@ -131,7 +131,7 @@ def _dispatch(
                     return
                 if query.done or not query._dispatchable(speculative):
                     continue
-                if speculative and query._next_dispatch - query._next_deliver >= spec_cap:
+                if speculative and (spec_cap <= 0 or query._next_dispatch - query._next_deliver >= spec_cap):
                     continue
                 page = query._next_dispatch
                 query._next_dispatch += 1

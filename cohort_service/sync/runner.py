@@ -161,14 +161,15 @@ def _sync(
         leads.on_progress = lambda n: progress.update("leads", advance=n, extra=_rate(api, before, started))
         evts.on_progress = lambda _n: progress.update("events", extra=_rate(api, before, started))
         lead_queries = leads.queries()
-        phases: list[list[PagedQuery[Any]]] = []
+        phases: list[tuple[list[PagedQuery[Any]], int | None]] = []
         if leads.result.mode == "incremental":
-            phases.append([*lead_queries, *_event_queries(conn, evts, progress)])  # share the slots
+            # Few pages expected: share the slots, and never guess at pages that may not exist.
+            phases.append(([*lead_queries, *_event_queries(conn, evts, progress)], 0))
         else:  # a full pull first: the events' windows are sized by what it finds
             run_paged(
                 lead_queries, max_in_flight=amo.max_in_flight, on_page=leads.on_page, on_done=leads.on_done
             )
-            phases.append(_event_queries(conn, evts, progress))
+            phases.append((_event_queries(conn, evts, progress), None))
 
         def on_page(query: PagedQuery[Any], page: int, result: PageLike[Any]) -> None:
             (leads if query.key.startswith("leads") else evts).on_page(query, page, result)
@@ -180,8 +181,14 @@ def _sync(
                 evts.on_done(query)
                 progress.update("events", advance=1)
 
-        for queries in phases:
-            run_paged(queries, max_in_flight=amo.max_in_flight, on_page=on_page, on_done=on_done)
+        for queries, speculative in phases:
+            run_paged(
+                queries,
+                max_in_flight=amo.max_in_flight,
+                on_page=on_page,
+                on_done=on_done,
+                max_speculative=speculative,
+            )
         trashed = leads_stream.sync_trash(conn, api, lambda _n: None) if repair else 0
         deleted_by_events = apply_delete_restore_events(conn)
         conn.commit()
