@@ -130,6 +130,7 @@ class StreamedWorkbook:
         return tuple(part for table in self._tables for part in table.parts)
 
     def close(self) -> None:
+        """Write the file; if that fails, nothing is left at ``path``."""
         if self._closed:
             return
         self._closed = True
@@ -137,6 +138,9 @@ class StreamedWorkbook:
             self.workbook.close()
             spools = [s for table in self._tables for s in table.spools]
             finalize_package(self.path, self.table_parts, self._pivots, spools)
+        except BaseException:
+            self.path.unlink(missing_ok=True)
+            raise
         finally:
             self._remove_spools()
 
@@ -153,6 +157,18 @@ class StreamedWorkbook:
         for table in self._tables:
             for spooled in table.spools:
                 spooled.path.unlink(missing_ok=True)
+        self._remove_empty_sheet_temp_files()
+
+    def _remove_empty_sheet_temp_files(self) -> None:
+        """xlsxwriter 3.3 leaves the row temp file of a sheet with no cells (our pivot sheets) behind.
+
+        It deletes the file only after copying rows out of it; ``row_data_filename`` is its own
+        attribute, read defensively so a future xlsxwriter without it changes nothing.
+        """
+        for worksheet in self.workbook.worksheets():
+            leftover = getattr(worksheet, "row_data_filename", None)
+            if isinstance(leftover, str):
+                Path(leftover).unlink(missing_ok=True)
 
     def __enter__(self) -> StreamedWorkbook:
         return self
@@ -161,11 +177,7 @@ class StreamedWorkbook:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         if exc_type is None:
-            try:
-                self.close()
-            except BaseException:
-                self.path.unlink(missing_ok=True)
-                raise
+            self.close()
         else:
             self.abort()
 

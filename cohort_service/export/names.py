@@ -33,6 +33,13 @@ def check_table_name(name: str) -> str:
     return name
 
 
+def check_caption(name: str, what: str) -> str:
+    """Pivot names and value captions: free text, but non-empty, short and without control characters."""
+    if not name.strip() or len(name) > NAME_MAX or _CONTROL.search(name):
+        raise ValueError(f"invalid {what} {name!r}: empty, too long or has control characters")
+    return name
+
+
 def check_headers(headers: Iterable[str]) -> tuple[str, ...]:
     """Table headers: non-empty, unique ignoring case, no control characters, at most 255 chars.
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Literal, get_args
 from xml.sax.saxutils import escape
 
-from cohort_service.export.names import NAME_MAX, check_table_name, parse_cell, range_ref
+from cohort_service.export.names import check_caption, parse_cell, range_ref
 from cohort_service.export.streamed import TablePart
 
 Function = Literal[
@@ -71,7 +71,7 @@ class PivotSpec:
     style: str = "PivotStyleLight16"
 
     def __post_init__(self) -> None:
-        check_table_name(self.name)
+        check_caption(self.name, "pivot name")
         if not self.values:
             raise ValueError(f"pivot {self.name!r} needs at least one value")
         axes = [*self.rows, *self.columns, *self.filters]
@@ -80,8 +80,8 @@ class PivotSpec:
         labels = [v.label.casefold() for v in self.values]
         if len(set(labels)) != len(labels):
             raise ValueError(f"pivot {self.name!r}: value captions must be unique")
-        if any(len(v.label) > NAME_MAX for v in self.values):
-            raise ValueError(f"pivot {self.name!r}: a value caption exceeds {NAME_MAX} characters")
+        for value in self.values:
+            check_caption(value.label, "value caption")
         top_row, _ = self.origin
         if top_row < self.filter_rows:
             raise ValueError(

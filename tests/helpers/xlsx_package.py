@@ -102,18 +102,31 @@ def package_problems(path: Path) -> list[str]:
     return view.problems
 
 
+SML = "application/vnd.openxmlformats-officedocument.spreadsheetml."
+EXPECTED_TYPES = {
+    "xl/worksheets/sheet": SML + "worksheet+xml",
+    "xl/tables/table": SML + "table+xml",
+    "xl/pivotTables/pivotTable": SML + "pivotTable+xml",
+    "xl/pivotCache/pivotCacheDefinition": SML + "pivotCacheDefinition+xml",
+}
+
+
 def _content_types(view: PackageView) -> None:
+    """Every part has a content type, and the parts Excel reads by type have their specific one."""
     types = view.xml["[Content_Types].xml"]
-    defaults = {d.get("Extension", "").lower() for d in types.iter(q("Default", CT))}
-    overrides = {o.get("PartName", "").lstrip("/") for o in types.iter(q("Override", CT))}
+    defaults = {d.get("Extension", "").lower(): d.get("ContentType") for d in types.iter(q("Default", CT))}
+    overrides = {
+        o.get("PartName", "").lstrip("/"): o.get("ContentType") for o in types.iter(q("Override", CT))
+    }
     for name in view.names:
-        if (
-            name != "[Content_Types].xml"
-            and name not in overrides
-            and name.rsplit(".", 1)[-1] not in defaults
-        ):
-            view.problems.append(f"{name}: no content type")
-    view.problems.extend(f"content type override for missing part {o}" for o in overrides - set(view.names))
+        if name == "[Content_Types].xml":
+            continue
+        content_type = overrides.get(name) or defaults.get(name.rsplit(".", 1)[-1].lower())
+        expected = next((t for prefix, t in EXPECTED_TYPES.items() if name.startswith(prefix)), None)
+        if content_type is None or (expected is not None and content_type != expected):
+            view.problems.append(f"{name}: no content type (or a generic one)")
+    missing = set(overrides) - set(view.names)
+    view.problems.extend(f"content type override for missing part {o}" for o in sorted(missing))
 
 
 def _relationships(view: PackageView) -> None:
@@ -182,6 +195,8 @@ def _tables(view: PackageView) -> None:
         if sorted(map(str, listed)) != sorted(table_rels):
             view.problems.append(f"{sheet}: tableParts {listed} do not match table relationships")
         for table_part in table_rels.values():
+            if table_part not in view.xml:
+                continue  # reported as a dangling relationship
             table = view.xml[table_part]
             name, table_id = table.get("name", ""), table.get("id", "")
             if name.casefold() in names or table_id in ids or name != table.get("displayName"):
