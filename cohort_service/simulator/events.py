@@ -15,7 +15,7 @@ import numpy.typing as npt
 from cohort_service.simulator.model import EV_CONTACT, I64, Events, Leads
 
 _COLUMNS = ("created_at", "entity_id", "type", "created_by", "before", "after", "a", "b")
-_DTYPES = (np.int64, np.int64, np.uint8, np.int64, np.int16, np.int16, np.int32, np.int32)
+_DTYPES = (np.int64, np.int64, np.uint8, np.int32, np.int16, np.int16, np.int32, np.int32)
 
 
 class EventBuffer:
@@ -45,28 +45,42 @@ class EventBuffer:
         )
 
     def to_events(self) -> Events:
-        """All buffered events as one table, sorted by time (stable)."""
-        if not self._chunks:
-            cols = [np.empty(0, dtype=d) for d in _DTYPES]
-        else:
-            cols = [np.concatenate([c[i] for c in self._chunks]) for i in range(len(_COLUMNS))]
-        order = np.argsort(cols[0], kind="stable")
-        ordered: list[Any] = [col[order] for col in cols]
-        return Events(*ordered)
+        """All buffered events as one table, sorted by time (stable); empties the buffer.
+
+        Column by column, releasing each column's chunks once merged, so a million leads' events
+        never exist in three copies at once.
+        """
+        chunks: list[list[Any]] = [list(c) for c in self._chunks]
+        self._chunks = []
+        if not chunks:
+            empty: list[Any] = [np.empty(0, dtype=d) for d in _DTYPES]
+            return Events(*empty)
+        order = np.argsort(np.concatenate([c[0] for c in chunks]), kind="stable")
+        columns: list[Any] = []
+        for i in range(len(_COLUMNS)):
+            columns.append(np.concatenate([c[i] for c in chunks])[order])
+            for c in chunks:
+                c[i] = None
+        return Events(*columns)
 
 
-def touch_leads(leads: Leads, events: Events) -> None:
-    """Raise each lead's updated_at/updated_by to its latest event (events are time-ordered)."""
-    is_lead = events.type != EV_CONTACT
-    entity = events.entity_id[is_lead]
-    if entity.size == 0:
-        return
-    lead_idx = np.searchsorted(leads.id, entity)
-    rev = lead_idx[::-1]
-    uniq, first_in_rev = np.unique(rev, return_index=True)
-    last = entity.size - 1 - first_in_rev
-    times = events.created_at[is_lead][last]
-    later = times >= leads.updated_at[uniq]
-    target = uniq[later]
-    leads.updated_at[target] = times[later]
-    leads.updated_by[target] = events.created_by[is_lead][last][later]
+def touch_leads(leads: Leads, events: Events, chunk: int = 1_000_000) -> None:
+    """Raise each lead's updated_at/updated_by to its latest event (events are time-ordered).
+
+    Chunks are visited in time order, so a later chunk's value overwrites an earlier one; within a
+    chunk, the last occurrence per lead wins. Chunking keeps the temporaries small at 1M leads.
+    """
+    for start in range(0, len(events), chunk):
+        stop = min(start + chunk, len(events))
+        is_lead = events.type[start:stop] != EV_CONTACT
+        entity = events.entity_id[start:stop][is_lead]
+        if entity.size == 0:
+            continue
+        lead_idx = np.searchsorted(leads.id, entity)
+        uniq, first_in_rev = np.unique(lead_idx[::-1], return_index=True)
+        last = entity.size - 1 - first_in_rev
+        times = events.created_at[start:stop][is_lead][last]
+        later = times >= leads.updated_at[uniq]
+        target = uniq[later]
+        leads.updated_at[target] = times[later]
+        leads.updated_by[target] = events.created_by[start:stop][is_lead][last][later]

@@ -167,8 +167,10 @@ class Columns:
     """Parallel numpy columns; ``extend`` appends another table with the same columns."""
 
     def extend(self, other: Columns) -> None:
+        empty = len(self) == 0  # the first batch is adopted as is: no copy of a million rows
         for f in fields(self):
-            setattr(self, f.name, np.concatenate([getattr(self, f.name), getattr(other, f.name)]))
+            mine, theirs = getattr(self, f.name), getattr(other, f.name)
+            setattr(self, f.name, theirs if empty else np.concatenate([mine, theirs]))
 
     def __len__(self) -> int:
         first = fields(self)[0].name
@@ -218,7 +220,7 @@ class Events(Columns):
     created_at: I64
     entity_id: I64
     type: U8
-    created_by: I64
+    created_by: I32
     before: I16
     after: I16
     a: I32
