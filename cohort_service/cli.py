@@ -207,6 +207,17 @@ def send(
         st.ui.info(line)
 
 
+@app.command()
+def serve(ctx: typer.Context) -> None:
+    """Run the scheduler: sync every schedule.sync_every, send on schedule.report_cron; stop with SIGTERM."""
+    from cohort_service.scheduler import jobs_to_stdout
+    from cohort_service.scheduler import serve as run_daemon
+
+    st = state(ctx)
+    jobs_to_stdout()
+    run_daemon(st.settings)
+
+
 def _parse_day(text: str, option: str, timezone: str | None) -> datetime:
     """Start of that day in the report time zone (UTC when none is configured)."""
     try:

@@ -7,8 +7,9 @@ from pathlib import Path
 from typing import Any
 
 import xlsxwriter
+from sqlalchemy import Engine
 
-from cohort_service.config import EmailSettings
+from cohort_service.config import EmailSettings, Settings
 from cohort_service.delivery.anomalies import Flag
 from cohort_service.delivery.headline import Headline, HeadlineRow
 from tests.delivery.conftest import SMTP_PASSWORD, SMTP_USER, SmtpServer
@@ -77,3 +78,14 @@ def email_settings(server: SmtpServer, **overrides: Any) -> EmailSettings:
     }
     data.update(overrides)
     return EmailSettings.model_validate(data)
+
+
+built: list[datetime] = []
+
+
+def small_builder(settings: Settings, engine: Engine, as_of: datetime, path: Path) -> Headline:
+    """Stands where the cohort engine + workbook writer plug in: a real xlsx and a fixed headline."""
+    del settings, engine
+    built.append(as_of)
+    small_workbook(path)
+    return headline()

@@ -16,7 +16,6 @@ from sqlalchemy import Engine, select
 
 from cohort_service.config import Settings
 from cohort_service.db.models import report_runs
-from cohort_service.delivery.headline import Headline
 from cohort_service.send import SendFailedError, run_send
 from cohort_service.simulator.api import SimulatorApp
 from cohort_service.simulator.faults import Limits
@@ -24,7 +23,7 @@ from cohort_service.simulator.generate import generate_account
 from cohort_service.simulator.server import serve
 from tests.conftest import make_settings
 from tests.delivery.conftest import SMTP_PASSWORD, SMTP_USER, SmtpServer, free_port
-from tests.delivery.helpers import COHORT_ROWS, headline, small_workbook
+from tests.delivery.helpers import COHORT_ROWS, built, small_builder
 
 PLAINTEXT_AUTH = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
 # Monday 2026-11-16 11:00 in Moscow: the last complete week is 09.11–15.11.2026.
@@ -57,17 +56,6 @@ def _settings(db_url: str, amo: tuple[str, str], smtp_port: int, out: Path, **em
         }
         | email,
     )
-
-
-built: list[datetime] = []
-
-
-def small_builder(settings: Settings, engine: Engine, as_of: datetime, path: Path) -> Headline:
-    """Stands where the cohort engine + workbook writer plug in: a real xlsx and a fixed headline."""
-    del settings, engine
-    built.append(as_of)
-    small_workbook(path)
-    return headline()
 
 
 @dataclass
