@@ -76,7 +76,7 @@ class SimulatorApp:
         self.log = RequestLog()
         self._weather = Weather(limits or Limits(), faults or FaultConfig(), clock)
         self._stop = threading.Event()
-        self._sleep = sleep if sleep is not None else self._stop.wait
+        self._sleep = sleep if sleep is not None else self._wait
         self._data_lock = threading.RLock()
         self._cache = QueryCache()
         oauth_now = _oauth_clock(oauth_clock, self)
@@ -135,12 +135,12 @@ class SimulatorApp:
             return life.advance(self.account, days)
 
     def close(self) -> None:
-        """Wake any slow response that is still sleeping (server shutdown)."""
-        self._stop.set()
+        """Wake every slow response still sleeping (server shutdown); later sleeps sleep again."""
+        stop, self._stop = self._stop, threading.Event()
+        stop.set()
 
-    def open(self) -> None:
-        """Let slow responses sleep again (a server is starting)."""
-        self._stop.clear()
+    def _wait(self, seconds: float) -> None:
+        self._stop.wait(seconds)
 
     def transport(self) -> httpx.MockTransport:
         return httpx.MockTransport(self.handle)

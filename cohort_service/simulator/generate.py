@@ -38,10 +38,7 @@ def generate_account(
     if leads < 0 or weeks < 1:
         raise ValueError("leads must be >= 0 and weeks >= 1")
     zone = ZoneInfo(timezone)
-    end_dt = end if end is not None else datetime(*DEFAULT_END, tzinfo=zone)
-    if end_dt.tzinfo is None:
-        end_dt = end_dt.replace(tzinfo=zone)
-    end_ts = int(end_dt.timestamp())
+    end_ts = _end_timestamp(end, zone)
     start = end_ts - weeks * WEEK
     rng = np.random.default_rng(seed)
     cat = build_catalog(rng, seed=seed, start=start)
@@ -71,6 +68,12 @@ def generate_account(
     times = creation_times(rng, leads, start, end_ts, zone)
     grow(account, rng, times, horizon=end_ts)
     return account
+
+
+def _end_timestamp(end: datetime | None, zone: ZoneInfo) -> int:
+    """``end`` as Unix seconds; naive means account-local; None means the fixed default moment."""
+    moment = end if end is not None else datetime(*DEFAULT_END, tzinfo=zone)
+    return int((moment if moment.tzinfo is not None else moment.replace(tzinfo=zone)).timestamp())
 
 
 def grow(account: SimAccount, rng: np.random.Generator, times: I64, *, horizon: int) -> None:

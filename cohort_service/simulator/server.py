@@ -114,7 +114,6 @@ def serve(app: SimulatorApp, host: str = "127.0.0.1", port: int = 0) -> Iterator
     """Serve ``app`` in a background thread; yields the base URL (``http://127.0.0.1:PORT``)."""
     _check_loopback(host)
     server = _Server((host, port), app)
-    app.open()
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     try:
