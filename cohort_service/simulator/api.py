@@ -126,6 +126,14 @@ class SimulatorApp:
         """A long-lived token for the admin (default) or another user."""
         return self.oauth.issue_long_lived(user_id)
 
+    def expire_tokens(self) -> None:
+        """Every current OAuth access token answers 401 from now on (refresh tokens still work)."""
+        self.oauth.expire_access_tokens()
+
+    def revoke_tokens(self) -> None:
+        """Every token and refresh token is dead, as when the integration is disabled."""
+        self.oauth.revoke_all()
+
     def non_admin_user(self) -> User:
         return next(u for u in self.account.users if not u.is_admin and u.is_active)
 

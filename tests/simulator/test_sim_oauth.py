@@ -97,12 +97,12 @@ def test_expire_and_revoke_on_demand(app: SimulatorApp) -> None:
     pair = app.oauth.issue_pair()
     long_lived = app.issue_token()
     with httpx.Client(transport=app.transport(), base_url=BASE_URL) as client:
-        app.oauth.expire_access_tokens()
+        app.expire_tokens()
         assert _leads(client, pair["access_token"]) == 401
         assert _leads(client, long_lived) == 200
         fresh = _exchange(client, app, grant_type="refresh_token", refresh_token=pair["refresh_token"]).json()
         assert _leads(client, fresh["access_token"]) == 200
-        app.oauth.revoke_all()
+        app.revoke_tokens()
         assert _leads(client, fresh["access_token"]) == 401
         assert _leads(client, long_lived) == 401
         dead = _exchange(client, app, grant_type="refresh_token", refresh_token=fresh["refresh_token"])
