@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import smtplib
+import ssl
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from sqlalchemy import text
 
 from cohort_service.config import Settings
 from cohort_service.errors import CohortServiceError
+
+if TYPE_CHECKING:
+    from cohort_service.amocrm.client import AmoClient
 
 
 @dataclass(frozen=True)
@@ -62,7 +68,130 @@ def config_check(settings: Settings) -> Check:
     return Check("config valid", True, f"{settings.source}")
 
 
-CHECKS: list[Callable[[Settings], list[Check]]] = [check_database]
+def _not_configured(name: str, why: str) -> list[Check]:
+    return [Check(name, True, f"not configured ({why}) — skipped")]
+
+
+def _amo_reachable(settings: Settings) -> Check:
+    """Any HTTP answer (401 included) proves DNS, TLS and routing; only no answer is a failure."""
+    import httpx
+
+    url = settings.amocrm.url
+    try:
+        response = httpx.get(f"{url}/api/v4/account", timeout=settings.amocrm.connect_timeout_s + 5)
+    except httpx.HTTPError as exc:
+        return Check(
+            "amoCRM reachable",
+            False,
+            f"{url}: {type(exc).__name__}: {str(exc).splitlines()[0][:160] if str(exc) else 'no answer'}",
+            "check amocrm.subdomain / amocrm.base_url, DNS and any proxy or firewall on the way",
+        )
+    return Check("amoCRM reachable", True, f"{url} answers (HTTP {response.status_code} without a token)")
+
+
+def _amo_account(settings: Settings, client: AmoClient) -> list[Check]:
+    from cohort_service.errors import AmoAuthError
+
+    try:
+        account = client.account()
+    except AmoAuthError as exc:
+        fix = (
+            "run `cohort-service auth --code CODE` with a fresh authorization code"
+            if settings.amocrm.oauth is not None
+            else "generate a new long-lived token (integration → Keys and access) and set COHORT_AMOCRM_TOKEN"
+        )
+        return [Check("amoCRM token valid", False, str(exc).splitlines()[0][:200], fix)]
+    zone = account.timezone
+    report_zone = settings.report.timezone
+    zone_note = f"; the report uses {report_zone}" if report_zone and report_zone != zone else ""
+    addon = (
+        "on: incremental lead sync filters by updated_at"
+        if account.is_api_filter_enabled
+        else ("off: incremental lead sync orders by updated_at and stops at the last sync (works without it)")
+    )
+    return [
+        Check("amoCRM token valid", True, f"account {account.name!r} ({account.subdomain}, id {account.id})"),
+        Check("amoCRM filter add-on", True, addon),
+        Check("amoCRM time zone", True, f"{zone}{zone_note}"),
+    ]
+
+
+def _amo_admin(client: AmoClient) -> Check:
+    from cohort_service.errors import AmoBlockedError
+
+    try:
+        users = client.users()
+    except AmoBlockedError:
+        return Check(
+            "amoCRM admin rights",
+            False,
+            "GET /api/v4/users → 403: the token's user is not an account administrator",
+            "issue the token (or authorize the integration) as an administrator; managers' names need it",
+        )
+    return Check("amoCRM admin rights", True, f"users readable ({len(users)} users)")
+
+
+def check_amocrm(settings: Settings) -> list[Check]:
+    if not settings.amocrm.configured:
+        return _not_configured("amoCRM", "set amocrm.subdomain or amocrm.base_url")
+    reachable = _amo_reachable(settings)
+    if not reachable.ok:
+        return [reachable]
+    from cohort_service.amocrm.client import build_client
+
+    quick = settings.amocrm.model_copy(update={"max_attempts": 2, "max_delay_s": 5.0})
+    try:
+        client = build_client(settings.model_copy(update={"amocrm": quick}))
+    except CohortServiceError as exc:
+        return [reachable, Check("amoCRM token valid", False, str(exc).splitlines()[0], _CREDENTIALS_FIX)]
+    checks = [reachable]
+    try:
+        checks += _amo_account(settings, client)
+        if checks[-1].ok:
+            checks.append(_amo_admin(client))
+    except CohortServiceError as exc:
+        checks.append(Check("amoCRM API", False, str(exc).splitlines()[0][:200], "run doctor again later"))
+    finally:
+        client.close()
+    return checks
+
+
+_CREDENTIALS_FIX = (
+    "set amocrm.token (or COHORT_AMOCRM_TOKEN), or configure [amocrm.oauth] and run `cohort-service auth`"
+)
+
+
+def check_smtp(settings: Settings) -> list[Check]:
+    """Connect, EHLO, STARTTLS/SSL and log in as configured; no message is sent."""
+    cfg = settings.email
+    if cfg is None:
+        return _not_configured("SMTP", "no [email] section")
+    from cohort_service.delivery.email import describe_smtp_error, open_smtp
+
+    where = f"{cfg.host}:{cfg.port} ({cfg.security})"
+    try:
+        with open_smtp(cfg):
+            pass
+    except CohortServiceError as exc:
+        return [Check("SMTP login", False, str(exc).splitlines()[0], "set COHORT_SMTP_PASSWORD")]
+    except (OSError, smtplib.SMTPException) as exc:
+        reason, _ = describe_smtp_error(exc, cfg)
+        return [Check("SMTP login", False, reason, _smtp_fix(exc))]
+    who = f"logged in as {cfg.user}" if cfg.user else "no login configured"
+    return [Check("SMTP login", True, f"{where}: connected, {who}; no mail sent")]
+
+
+def _smtp_fix(exc: BaseException) -> str:
+    if isinstance(exc, smtplib.SMTPAuthenticationError):
+        return "check email.user and COHORT_SMTP_PASSWORD (some providers need an app password)"
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return "use the host name on the server's certificate, or add its CA to this machine's trust store"
+    if isinstance(exc, (ssl.SSLError, smtplib.SMTPNotSupportedError)):
+        return "check email.security: starttls usually on port 587, ssl on 465"
+    return "check email.host, email.port and that this machine may connect to it (firewall)"
+
+
+CHECKS: list[Callable[[Settings], list[Check]]] = [check_database, check_amocrm, check_smtp]
 
 
 def run_checks(settings: Settings) -> list[Check]:
