@@ -7,11 +7,12 @@ rate limiter, the counters, the OAuth pair) lock internally; httpx's pooled clie
 
 from __future__ import annotations
 
+import email.utils
 import logging
 import random
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any, Literal, TypeVar, overload
 
@@ -72,6 +73,9 @@ class AmoClient:
         self._auth = auth
         self.stats = stats
         self.limiter = limiter
+        # amoCRM's clock at the last account() call (its Date header): the sync's signpost, so a
+        # local clock that runs ahead or behind never opens a gap between two windows.
+        self.server_time: datetime | None = None
 
     @property
     def base_url(self) -> str:
@@ -163,7 +167,9 @@ class AmoClient:
         path = build_path(
             "/api/v4/account", [("with", "datetime_settings,is_api_filter_enabled,users_groups")]
         )
-        body = self._body(self._get(path))
+        response = self._get(path)
+        self.server_time = server_date(response)
+        body = self._body(response)
         if body is None:
             raise AmoPayloadError("GET /api/v4/account: empty answer (HTTP 204)")
         return parse_account(body)
@@ -320,6 +326,18 @@ class AmoClient:
             limit=limit,
         )
         return self._pages(path, "events", parse_event)
+
+
+def server_date(response: httpx.Response) -> datetime | None:
+    """The response's ``Date`` header as an aware datetime; None when absent or unreadable."""
+    value = response.headers.get("Date")
+    if not value:
+        return None
+    try:
+        moment = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def build_client(

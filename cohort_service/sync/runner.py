@@ -79,9 +79,13 @@ def run_sync(
     progress: ProgressSink = NULL_PROGRESS,
     wait_s: float = 0.0,
     client: AmoClient | None = None,
-    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    clock: Callable[[], datetime] | None = None,
 ) -> SyncSummary:
-    """``sync`` (incremental; the first run is full) or, with ``repair``, ``resync [--since]``."""
+    """``sync`` (incremental; the first run is full) or, with ``repair``, ``resync [--since]``.
+
+    The run's signpost (where this run's windows end) is amoCRM's own clock, read from the Date
+    header of the account request; ``clock`` overrides it (tests), local time is the fallback.
+    """
     engine = get_engine(settings)
     upgrade(engine)
     kind = "resync" if repair else "sync"
@@ -91,7 +95,7 @@ def run_sync(
         api = client or build_client(settings, engine=engine)
         try:
             summary = _sync(
-                engine, api, settings, kind=kind, repair=repair, since=since, progress=progress, now=clock()
+                engine, api, settings, kind=kind, repair=repair, since=since, progress=progress, clock=clock
             )
         except BaseException as exc:
             _finish_run(engine, run_id, "failed", {}, error=str(exc)[:500] or type(exc).__name__)
@@ -104,7 +108,13 @@ def run_sync(
 
 
 def _start_run(engine: Engine, kind: str) -> int:
+    """Record the run; a run still marked running was killed (we hold the lock, so it is not alive)."""
     with engine.begin() as conn:
+        conn.execute(
+            update(models.sync_runs)
+            .where(models.sync_runs.c.status == "running")
+            .values(status="interrupted", finished_at=func.now())
+        )
         return int(
             conn.execute(
                 insert(models.sync_runs)
@@ -134,7 +144,7 @@ def _sync(
     repair: bool,
     since: datetime | None,
     progress: ProgressSink,
-    now: datetime,
+    clock: Callable[[], datetime] | None,
 ) -> SyncSummary:
     started, before = time.monotonic(), api.stats.snapshot()
     amo = settings.amocrm
@@ -142,6 +152,7 @@ def _sync(
     with engine.connect() as conn:
         progress.task("reference", "reference data", total=5)
         ref = fetch_reference(api, max_in_flight=amo.max_in_flight)
+        now = clock() if clock is not None else (api.server_time or datetime.now(UTC))
         store_reference(conn, ref)
         conn.commit()
         summary.warnings += ref.warnings

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+import json
+from pathlib import Path
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -35,8 +37,17 @@ class Sim:
     def now(self) -> datetime:
         return datetime.fromtimestamp(self.app.account.now, UTC)
 
-    def settings(self, db_url: str, **amocrm: Any) -> Settings:
-        section: dict[str, Any] = {
+    def config_file(self, path: Path, db_url: str, **amocrm: Any) -> Path:
+        """The same settings as a TOML file, for runs in a subprocess."""
+        lines = ["[amocrm]"]
+        for key, value in {**self._amocrm(), **amocrm}.items():
+            lines.append(f"{key} = {json.dumps(value)}")
+        lines += ["[database]", f"url = {json.dumps(db_url)}"]
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        return path
+
+    def _amocrm(self) -> dict[str, Any]:
+        return {
             "base_url": self.url,
             "token": self.token,
             "requests_per_second": 50,
@@ -44,15 +55,24 @@ class Sim:
             "max_delay_s": 0.5,
             "timeout_s": 10,
         }
+
+    def settings(self, db_url: str, **amocrm: Any) -> Settings:
+        section = self._amocrm()
         section.update(amocrm)
         return make_settings(db_url, amocrm=section)
 
 
 @contextmanager
 def simulated(
-    *, seed: int = 7, leads: int = 400, weeks: int = 12, filters: bool = True, **app_options: Any
+    *,
+    seed: int = 7,
+    leads: int = 400,
+    weeks: int = 12,
+    filters: bool = True,
+    end: datetime | None = None,
+    **app_options: Any,
 ) -> Iterator[Sim]:
-    account = generate_account(seed=seed, leads=leads, weeks=weeks, filters_enabled=filters)
+    account = generate_account(seed=seed, leads=leads, weeks=weeks, filters_enabled=filters, end=end)
     app_options.setdefault("limits", Limits(rps=None))
     app = SimulatorApp(account, **app_options)
     with serve(app) as url:
