@@ -8,6 +8,7 @@ time can move while a server is answering.
 
 from __future__ import annotations
 
+import email.utils
 import json
 import re
 import threading
@@ -185,6 +186,9 @@ class SimulatorApp:
         if verdict.truncate and reply.status == 200 and len(body) > 1:
             body = body[: len(body) // 2]
         headers = {"Content-Type": reply.content_type} if reply.content_type else {}
+        # The account's clock, as a real server's Date header carries its own: clients that take
+        # their signpost from it stay consistent with what advance() writes.
+        headers["Date"] = email.utils.formatdate(self.account.now, usegmt=True)
         return httpx.Response(reply.status, headers=headers, content=body, request=request)
 
     def _fault_reply(self, request: httpx.Request, verdict: Verdict) -> Reply | None:

@@ -74,8 +74,14 @@ class _Handler(BaseHTTPRequestHandler):
     timeout = 120  # an idle keep-alive connection is closed after this
     server: _Server
 
+    _date: str | None = None
+
     def log_message(self, format: str, *args: Any) -> None:
         """Quiet: the app keeps its own request log."""
+
+    def date_time_string(self, timestamp: float | None = None) -> str:
+        """The app's Date (the simulated account's clock) instead of the wall clock."""
+        return self._date or super().date_time_string(timestamp)
 
     def _dispatch(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
@@ -93,9 +99,11 @@ class _Handler(BaseHTTPRequestHandler):
         finally:
             self.server.leave()
         try:
+            self._date = response.headers.get("Date")
             self.send_response(response.status_code)
             for name, value in response.headers.items():
-                self.send_header(name, value)
+                if name.lower() != "date":  # send_response already wrote it (date_time_string)
+                    self.send_header(name, value)
             self.end_headers()
             self.wfile.write(response.content)
         except (BrokenPipeError, ConnectionResetError):
