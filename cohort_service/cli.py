@@ -181,6 +181,30 @@ def auth(
 
 
 @app.command()
+def report(
+    ctx: typer.Context,
+    as_of: Annotated[
+        str | None,
+        typer.Option("--as-of", metavar="YYYY-MM-DD", help="As of the end of this local day (default: now)."),
+    ] = None,
+    weeks: Annotated[
+        int | None, typer.Option("--weeks", min=1, max=520, help="Weeks to show (default: report.weeks).")
+    ] = None,
+    csv: Annotated[
+        Path | None,
+        typer.Option("--csv", metavar="DIR", help="Write cohorts.csv, leads.csv and slices here."),
+    ] = None,
+) -> None:
+    """Build the weekly cohort report from the synced data (no amoCRM calls)."""
+    from cohort_service.report import run_report
+
+    st = state(ctx)
+    day = _parse_day(as_of, "--as-of", None).date() if as_of else None
+    for line in run_report(st.settings, as_of=day, weeks=weeks, csv_dir=csv).lines():
+        st.ui.info(line)
+
+
+@app.command()
 def send(
     ctx: typer.Context,
     as_of: Annotated[

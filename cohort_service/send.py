@@ -6,8 +6,9 @@ Order of work, and why:
    and again under the lock, so two concurrent sends cannot both deliver).
 2. Sync. A failed sync does not cancel the Monday message: the report is built from what the
    database holds, and the e-mail says the sync failed and how fresh the data is.
-3. Under the database lock: record a ``running`` row, compute the report and write the workbook
-   into ``report.out_dir``, e-mail it with retries, record ``sent`` or ``failed``. A failed delivery
+3. Under the send lock (one send at a time; the report inside takes the run lock only while it
+   reads): record a ``running`` row, compute the report and write the workbook into
+   ``report.out_dir``, e-mail it with retries, record ``sent`` or ``failed``. A failed delivery
    keeps the workbook on disk and raises ``SendFailedError`` (exit code 1).
 """
 
@@ -28,7 +29,6 @@ from sqlalchemy import Engine, select
 from cohort_service.config import EmailSettings, Settings
 from cohort_service.db import models
 from cohort_service.db.engine import get_engine
-from cohort_service.db.lock import run_lock
 from cohort_service.db.migrate import upgrade
 from cohort_service.delivery import runs
 from cohort_service.delivery.email import (
@@ -73,9 +73,9 @@ class SendResult:
                 f"{week}: already sent to {', '.join(self.recipients)} at {when}; "
                 "nothing to do (pass --force to send again)"
             ]
-        lines = [f"sync failed, reporting from the data already synced: {self.sync_error}"] * bool(
-            self.sync_error
-        )
+        lines = []
+        if self.sync_error:
+            lines.append(f"sync failed, reporting from the data already synced: {self.sync_error}")
         if self.status == "sent":
             lines.append(
                 f"{week}: sent to {', '.join(self.recipients)} "
@@ -155,7 +155,7 @@ def run_send(
     summary, sync_error = (None, None) if skip_sync else _sync(settings, progress, sync_wait_s)
     tz = report_timezone(settings, engine)
     week = choose_week(tz, as_of_day, clock())
-    with run_lock(engine, "send", wait_s=lock_wait_s):
+    with runs.send_lock(engine, wait_s=lock_wait_s):
         with engine.connect() as conn:
             pending = wanted if force else runs.missing_recipients(conn, week.week_start, wanted)
             last_sync = last_successful_sync(conn)

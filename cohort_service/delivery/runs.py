@@ -8,15 +8,51 @@ message to the configured list.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import Connection, Engine, func, insert, select, update
+from sqlalchemy import Connection, Engine, func, insert, select, text, update
 
 from cohort_service.db.models import report_runs
+from cohort_service.errors import LockBusyError
 
 KIND = "send"
+# Its own advisory lock, beside the run lock: a send holds it from the "already sent?" check to
+# the final row, while the report inside takes (and soon releases) the run lock like any reader.
+SEND_LOCK_KEY = 0x636F686F7274_03
+
+
+@contextmanager
+def send_lock(
+    engine: Engine,
+    *,
+    wait_s: float = 0.0,
+    poll_s: float = 0.5,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+) -> Iterator[None]:
+    """One send at a time per database; the lock dies with its connection (no stale locks)."""
+    conn = engine.connect()
+    try:
+        deadline = clock() + wait_s
+        while not conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": SEND_LOCK_KEY}).scalar():
+            conn.commit()
+            if clock() >= deadline:
+                raise LockBusyError(
+                    "another send is running (it holds the send lock); this one did not start"
+                )
+            sleep(poll_s)
+        conn.commit()
+        try:
+            yield
+        finally:
+            conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": SEND_LOCK_KEY})
+            conn.commit()
+    finally:
+        conn.close()
 
 
 @dataclass(frozen=True)
