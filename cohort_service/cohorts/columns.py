@@ -1,0 +1,82 @@
+"""Column names of the report tables: one place, because the CSV, the workbook and the e-mail all show them.
+
+Milestone columns carry the milestone's configured name (DESIGN §6: "one 0/1 column per milestone
+named exactly as the milestone"), so most names are functions of the milestone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+# Cohorts table
+COHORT = "cohort"  # label "12.09–18.09.2022"
+COHORT_WEEK = "cohort_week"  # the Monday, a date
+PARTIAL = "partial"  # True for the week containing the as-of moment
+LEADS = "leads"
+DELTA = "Δ vs prev"
+OPEN, WON, LOST = "open", "won", "lost"
+REVENUE = "revenue"
+AVG_CHECK = "avg check"
+MEDIAN_DAYS_TO_FINAL = "median days to final"
+TOP_LOSS_REASONS = "top loss reasons"
+
+# Leads table (per-lead facts, the Excel Table "Leads")
+LEAD_ID = "lead_id"
+CREATED_AT = "created_at"
+PIPELINE = "pipeline"  # at creation: decides the cohort
+STATUS = "status"  # as of the report moment
+STATUS_PIPELINE = "status pipeline"  # pipeline of that status (differs after a pipeline move)
+MANAGER = "manager"
+LOST_FROM_STAGE = "lost from stage"
+LOSS_REASON = "loss reason"
+PRICE = "price"
+DAYS_TO_FINAL = "days to final"
+
+LEADS_HEAD = (LEAD_ID, COHORT_WEEK, CREATED_AT, PIPELINE, STATUS, STATUS_PIPELINE, MANAGER)
+LEADS_TAIL = (WON, LOST, LOST_FROM_STAGE, LOSS_REASON, PRICE, REVENUE, DAYS_TO_FINAL)
+
+
+def step_pct(milestone: str) -> str:
+    """Share of the previous step (of ``leads`` for the first milestone)."""
+    return f"{milestone} %"
+
+
+def of_leads_pct(milestone: str) -> str:
+    return f"{milestone} % of leads"
+
+
+def lead_to_final(final: str) -> str:
+    return f"lead→{final} %"
+
+
+def equal_age(days: int) -> str:
+    """Reached the final milestone within ``days`` of creation, as a share of the cohort."""
+    return f"≤{days}d %"
+
+
+def reached_at(milestone: str) -> str:
+    return f"{milestone} at"
+
+
+def maturation_week(week: int) -> str:
+    return f"week {week}"
+
+
+def timing(milestone: str, stat: str) -> str:
+    """``stat`` is one of median, p75, p90: days from creation to reaching the milestone."""
+    return f"{milestone} {stat} days"
+
+
+def leads_columns(milestones: Sequence[str], dimensions: Sequence[str]) -> list[str]:
+    cols = [*LEADS_HEAD, *dimensions]
+    for name in milestones:
+        cols += [name, reached_at(name)]
+    return [*cols, *LEADS_TAIL]
+
+
+def cohort_columns(milestones: Sequence[str], ages: Sequence[int]) -> list[str]:
+    cols = [COHORT, COHORT_WEEK, PARTIAL, LEADS]
+    for name in milestones:
+        cols += [name, step_pct(name), of_leads_pct(name)]
+    cols += [lead_to_final(milestones[-1]), DELTA, *(equal_age(d) for d in ages)]
+    return [*cols, OPEN, WON, LOST, REVENUE, AVG_CHECK, MEDIAN_DAYS_TO_FINAL, TOP_LOSS_REASONS]

@@ -1,0 +1,174 @@
+"""Per-lead facts as of A: computed in Postgres (:mod:`facts_sql`), streamed into one DataFrame.
+
+The rows go through ``COPY … TO STDOUT`` (CSV) straight into pandas' C parser, chunk by chunk, so a
+million leads cost seconds and roughly the size of the final frame in memory. The same rows land in
+``lead_facts`` for BI tools (:mod:`bi`).
+
+Frame columns (ids; :func:`cohort_service.cohorts.labels.label_facts` adds the names):
+``lead_id``, ``cohort_week`` (datetime64, the local Monday), ``created_at`` (UTC-aware),
+``pipeline_id`` (at creation), ``initial_status_id``, ``status_pipeline_id``/``status_id`` (as of A),
+``manager_id``, ``price``, ``revenue``, ``loss_reason_id``, ``won``, ``lost`` (bool, status at A),
+``reached_level`` (highest milestone reached, 0 = none), ``lost_level`` (for lost leads),
+``days_to_final``, ``changes`` (status changes at or before A), ``unknown_initial``,
+``unknown_status``, then per milestone k ``at_k`` (UTC-aware, NaT when not reached) and
+``imputed_k`` (bool), then per dimension ``dim_i`` (text).
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import Connection, text
+
+from cohort_service.cohorts.dimensions import DimensionSpec
+from cohort_service.cohorts.facts_sql import facts_copy_sql, facts_insert_sql
+from cohort_service.cohorts.milestones import Funnel
+from cohort_service.cohorts.weeks import local_midnight
+
+SCRATCH = "cohort_facts_scratch"
+WORK_MEM = "256MB"
+
+
+def at_col(k: int) -> str:
+    return f"at_{k}"
+
+
+def imputed_col(k: int) -> str:
+    return f"imputed_{k}"
+
+
+def dim_col(i: int) -> str:
+    return f"dim_{i}"
+
+
+@dataclass(frozen=True)
+class FactsRequest:
+    as_of: datetime  # aware
+    timezone: str
+    first_week: date  # the oldest Monday shown
+    funnel: Funnel
+    dimensions: tuple[DimensionSpec, ...] = ()
+
+    def params(self) -> dict[str, Any]:
+        from zoneinfo import ZoneInfo
+
+        lv_p, lv_s, lv_l = self.funnel.level_arrays()
+        pipes = list(self.funnel.pipeline_ids) if self.funnel.pipeline_ids is not None else None
+        return {
+            "as_of": self.as_of,
+            "from_ts": local_midnight(self.first_week, ZoneInfo(self.timezone)),
+            "tz": self.timezone,
+            "lv_p": lv_p,
+            "lv_s": lv_s,
+            "lv_l": lv_l,
+            "pipes": pipes,
+        }
+
+
+class _CopyReader(io.RawIOBase):
+    """A file-like view of ``COPY … TO STDOUT`` data, so pandas parses while rows arrive."""
+
+    def __init__(self, blocks: Iterator[Any]) -> None:
+        self._blocks = blocks
+        self._pending = b""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        want = len(buffer)
+        parts = [self._pending]
+        size = len(self._pending)
+        while size < want:
+            block = next(self._blocks, None)
+            if block is None:
+                break
+            parts.append(bytes(block))
+            size += len(parts[-1])
+        data = b"".join(parts)
+        chunk, self._pending = data[:want], data[want:]
+        buffer[: len(chunk)] = chunk
+        return len(chunk)
+
+
+def create_scratch(conn: Connection, request: FactsRequest) -> None:
+    """Fill a temporary table (dropped at commit) with the facts; the caller owns the transaction."""
+    conn.execute(text(f"SET LOCAL work_mem = '{WORK_MEM}'"))
+    conn.execute(text(f"DROP TABLE IF EXISTS {SCRATCH}"))
+    conn.execute(text(f"CREATE TEMP TABLE {SCRATCH} (LIKE lead_facts) ON COMMIT DROP"))
+    sql = facts_insert_sql(SCRATCH, len(request.funnel.milestones), request.dimensions)
+    conn.execute(text(sql), request.params())
+
+
+def _columns(milestones: int, dims: int) -> list[str]:
+    cols = [
+        "lead_id", "cohort_week", "created_at", "pipeline_id", "initial_status_id", "status_pipeline_id",
+        "status_id", "manager_id", "price", "revenue", "loss_reason_id", "won", "lost", "reached_level",
+        "lost_level", "days_to_final", "changes", "unknown_initial", "unknown_status",
+    ]  # fmt: skip
+    cols += [at_col(k) for k in range(1, milestones + 1)]
+    cols += [imputed_col(k) for k in range(1, milestones + 1)]
+    return cols + [dim_col(i) for i in range(1, dims + 1)]
+
+
+def read_scratch(conn: Connection, request: FactsRequest) -> pd.DataFrame:
+    k, n_dims = len(request.funnel.milestones), len(request.dimensions)
+    names = _columns(k, n_dims)
+    ints = ["pipeline_id", "initial_status_id", "status_pipeline_id", "status_id", "manager_id"]
+    dtypes: dict[str, Any] = dict.fromkeys([*ints, "loss_reason_id", "lost_level", "created_at"], "Int64")
+    dtypes |= {at_col(i): "Int64" for i in range(1, k + 1)}
+    dtypes |= {dim_col(i): object for i in range(1, n_dims + 1)}
+    dtypes |= {"lead_id": "int64", "price": "float64", "revenue": "float64", "days_to_final": "float64"}
+    raw = conn.connection.dbapi_connection
+    if raw is None:  # pragma: no cover - an open Connection always has one
+        raise RuntimeError("no DBAPI connection")
+    with raw.cursor() as cur, cur.copy(facts_copy_sql(SCRATCH, k, n_dims)) as copy:  # type: ignore[attr-defined]
+        stream = io.BufferedReader(_CopyReader(iter(copy)), buffer_size=1 << 20)
+        frame = pd.read_csv(
+            stream, header=None, names=names, dtype=dtypes, keep_default_na=False, na_values=[""]
+        )
+    return _typed(frame, k, n_dims)
+
+
+def _typed(frame: pd.DataFrame, k: int, n_dims: int) -> pd.DataFrame:
+    frame["cohort_week"] = pd.to_datetime(frame["cohort_week"], format="%Y-%m-%d")
+    frame["created_at"] = pd.to_datetime(frame["created_at"].astype("int64"), unit="us", utc=True)
+    for name in ["won", "lost", "unknown_initial", "unknown_status"]:
+        frame[name] = frame[name].astype(bool)
+    frame["reached_level"] = frame["reached_level"].astype("int64")
+    frame["changes"] = frame["changes"].astype("int64")
+    for i in range(1, k + 1):
+        frame[at_col(i)] = pd.to_datetime(frame[at_col(i)], unit="us", utc=True)
+        frame[imputed_col(i)] = frame[imputed_col(i)].astype(bool)
+    for i in range(1, n_dims + 1):
+        frame[dim_col(i)] = frame[dim_col(i)].astype(object).where(frame[dim_col(i)].notna(), None)
+    return frame.sort_values(["created_at", "lead_id"], ignore_index=True)
+
+
+def compute_facts(conn: Connection, request: FactsRequest) -> pd.DataFrame:
+    """Facts as of ``request.as_of``; runs in the caller's transaction (the scratch table ends with it)."""
+    create_scratch(conn, request)
+    return read_scratch(conn, request)
+
+
+def orphan_leads(conn: Connection, request: FactsRequest) -> int:
+    """Leads with stage history or lead events in the report window that the leads API never returned."""
+    params = request.params()
+    return int(
+        conn.execute(
+            text(
+                "SELECT count(DISTINCT e.lead_id) FROM ("
+                " SELECT lead_id FROM lead_status_changes"
+                " WHERE created_at >= :from_ts AND created_at <= :as_of"
+                " UNION ALL"
+                " SELECT lead_id FROM lead_events WHERE created_at >= :from_ts AND created_at <= :as_of"
+                ") e WHERE NOT EXISTS (SELECT 1 FROM leads l WHERE l.id = e.lead_id)"
+            ),
+            {"from_ts": params["from_ts"], "as_of": params["as_of"]},
+        ).scalar_one()
+    )

@@ -1,0 +1,231 @@
+"""The SQL that turns stored history into per-lead facts as of a moment A (DESIGN §5).
+
+One statement, so Postgres does the heavy part (millions of status changes) next to the data and
+only one row per lead travels to Python. Shape of the computation:
+
+* ``born``: leads created in the report window, at or before A.
+* ``trash`` / ``alive``: deleted as of A is decided by the last ``lead_deleted``/``lead_restored``
+  event at or before A; with none at or before A, the first such event after A tells the state at A
+  (a later restore means it was in the trash); with no such events at all, ``leads.is_deleted`` and
+  ``deleted_at`` decide.
+* ``ch``: each status change with the level its new status reaches (``:lv_*`` arrays, from
+  :mod:`milestones`); ``path``: one sorted pass per lead (by time, then event id) giving the first
+  change's ``value_before`` (the initial status), the last change at or before A (the status at A),
+  the earliest time each level was reached and whether a point sat exactly at it.
+* The initial point (created_at, initial status) joins those; milestone k's ``reached_at`` is the
+  earliest point at or above level k; it is *imputed* when no point sat exactly at level k.
+
+Identifiers and counts in the text are our own (never user input); values are bound parameters.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from cohort_service.cohorts.dimensions import DimensionSpec
+
+# Order of points with the same timestamp: amoCRM event ids sort by time (ULID-like), and "C" makes
+# the comparison byte-wise and independent of the database collation.
+ORDER = 'created_at, event_id COLLATE "C"'
+DATE_FIELD_TYPES = ("date", "date_time", "birthday")
+
+FACT_COLUMNS = (
+    "lead_id", "cohort_week", "created_at", "pipeline_id", "initial_status_id", "status_pipeline_id",
+    "status_id", "responsible_user_id", "price", "revenue", "loss_reason_id", "won", "lost",
+    "reached_level", "lost_level", "reached_at", "imputed", "days_to_final", "changes",
+    "unknown_initial", "unknown_status", "dimensions",
+)  # fmt: skip
+
+
+def _enum_text(item: str, alias: str) -> str:
+    """Text of one value item: the enum's current name when it has one, else the stored text."""
+    return f"coalesce({alias}.value, {item}->>'value')"
+
+
+def _enum_id(item: str) -> str:
+    return f"CASE WHEN jsonb_typeof({item}->'enum_id') = 'number' THEN ({item}->'enum_id')::bigint END"
+
+
+def _as_date(value: str) -> str:
+    """Date fields hold Unix seconds (date-only ones at local midnight): show the local date."""
+    return (
+        f"CASE WHEN {value} ~ '^-?[0-9]{{1,12}}$' THEN "
+        f"to_char(to_timestamp(({value})::bigint) AT TIME ZONE :tz, 'YYYY-MM-DD') ELSE {value} END"
+    )
+
+
+def _dimension_sql(dim: DimensionSpec, i: int) -> tuple[str, str, str]:
+    """(lateral expression, value expression, enum join) for dimension ``i``.
+
+    Most leads hold one value per field, so that case reads the first item and joins the enum
+    table once; several values (multiselect, several tags) fall back to a per-lead subquery.
+    """
+    raw = f"d.v{i}"
+    if dim.field is None:
+        lateral = "CASE WHEN jsonb_typeof(l.tags) = 'array' THEN l.tags ELSE '[]'::jsonb END"
+        many = f"(SELECT string_agg(t->>'name', ', ' ORDER BY t->>'name') FROM jsonb_array_elements({raw}) t)"
+        value = (
+            f"CASE jsonb_array_length({raw}) WHEN 0 THEN NULL WHEN 1 THEN {raw}->0->>'name' ELSE {many} END"
+        )
+        return lateral, value, ""
+    fid = int(dim.field.id)
+    lateral = f"jsonb_path_query_array(l.custom_fields, '$[*] ? (@.field_id == {fid}).values[*]')"
+    one = _enum_text(f"{raw}->0", f"e{i}")
+    many = (
+        f"(SELECT string_agg({_enum_text('v.val', 'm')}, ', ' ORDER BY v.ord) "
+        f"FROM jsonb_array_elements({raw}) WITH ORDINALITY AS v(val, ord) "
+        f"LEFT JOIN custom_field_enums m ON m.field_id = {fid} AND m.enum_id = {_enum_id('v.val')})"
+    )
+    value = f"CASE jsonb_array_length({raw}) WHEN 0 THEN NULL WHEN 1 THEN {one} ELSE {many} END"
+    if dim.field.type in DATE_FIELD_TYPES:
+        value = _as_date(value)
+    join = f"LEFT JOIN custom_field_enums e{i} ON e{i}.field_id = {fid} AND e{i}.enum_id = "
+    join += _enum_id(f"{raw}->0")
+    return lateral, value, join
+
+
+def _born(dims: Sequence[DimensionSpec]) -> str:
+    """Leads of the window with their dimension values (raw JSON extracted once, in ``src``)."""
+    parts = [_dimension_sql(d, i) for i, d in enumerate(dims)]
+    raws = "".join(f", {lat} AS v{i}" for i, (lat, _, _) in enumerate(parts))
+    values = ", ".join(val for _, val, _ in parts)
+    joins = "\n  ".join(join for _, _, join in parts if join)
+    dims_array = f"ARRAY[{values}]::text[]" if parts else "ARRAY[]::text[]"
+    return f"""src AS MATERIALIZED (
+  SELECT l.id, l.created_at, l.pipeline_id, l.status_id, l.responsible_user_id, l.price,
+         l.loss_reason_id, l.is_deleted, l.deleted_at{raws}
+  FROM leads l
+  WHERE l.created_at >= :from_ts AND l.created_at <= :as_of
+),
+born AS (
+  SELECT d.id, d.created_at, d.pipeline_id, d.status_id, d.responsible_user_id, d.price,
+         d.loss_reason_id, d.is_deleted, d.deleted_at, {dims_array} AS dims
+  FROM src d
+  {joins}
+)"""
+
+
+def _head(dims: Sequence[DimensionSpec]) -> str:
+    return f"""
+WITH lv AS (
+  SELECT * FROM unnest(CAST(:lv_p AS bigint[]), CAST(:lv_s AS bigint[]), CAST(:lv_l AS int[]))
+    AS m(pipeline_id, status_id, lvl)
+),
+{_born(dims)},
+trash AS (
+  SELECT lead_id,
+    (array_agg(type ORDER BY created_at DESC, event_id COLLATE "C" DESC)
+       FILTER (WHERE created_at <= :as_of))[1] AS last_before,
+    (array_agg(type ORDER BY {ORDER}) FILTER (WHERE created_at > :as_of))[1] AS first_after
+  FROM lead_events
+  WHERE type IN ('lead_deleted', 'lead_restored') AND lead_id IN (SELECT id FROM born)
+  GROUP BY lead_id
+),
+alive AS (
+  SELECT b.* FROM born b LEFT JOIN trash t ON t.lead_id = b.id
+  WHERE CASE
+    WHEN t.last_before IS NOT NULL THEN t.last_before = 'lead_restored'
+    WHEN t.first_after IS NOT NULL THEN t.first_after = 'lead_deleted'
+    ELSE NOT (b.is_deleted AND (b.deleted_at IS NULL OR b.deleted_at <= :as_of))
+  END
+)"""
+
+
+def _path(k: int) -> str:
+    at_a = "FILTER (WHERE created_at <= :as_of)"
+    reached = ", ".join(
+        f"min(created_at) FILTER (WHERE created_at <= :as_of AND lvl >= {i})" for i in range(1, k + 1)
+    )
+    direct = ", ".join(f"coalesce(bool_or(lvl = {i}) {at_a}, false)" for i in range(1, k + 1))
+    return f""",
+ch AS (
+  SELECT s.lead_id, s.created_at, s.event_id, s.before_pipeline_id, s.before_status_id,
+         s.after_pipeline_id, s.after_status_id,
+         CASE WHEN s.after_status_id = 142 THEN {k} ELSE coalesce(lv.lvl, 0) END AS lvl,
+         (lv.lvl IS NULL AND s.after_status_id NOT IN (142, 143)) AS unknown
+  FROM lead_status_changes s
+  LEFT JOIN lv ON lv.pipeline_id = s.after_pipeline_id AND lv.status_id = s.after_status_id
+  WHERE s.lead_id IN (SELECT id FROM alive)
+),
+path AS (
+  SELECT lead_id,
+    (array_agg(before_pipeline_id ORDER BY {ORDER}))[1] AS first_bp,
+    (array_agg(before_status_id ORDER BY {ORDER}))[1] AS first_bs,
+    (array_agg(after_pipeline_id ORDER BY {ORDER}))[1] AS first_ap,
+    (array_agg(after_status_id ORDER BY {ORDER}) {at_a}) AS after_s,
+    (array_agg(after_pipeline_id ORDER BY {ORDER}) {at_a}) AS after_sp,
+    count(*) {at_a} AS changes,
+    coalesce(max(lvl) {at_a}, 0) AS max_lvl,
+    coalesce(bool_or(unknown) {at_a}, false) AS unknown,
+    ARRAY[{reached}]::timestamptz[] AS reached,
+    ARRAY[{direct}]::boolean[] AS direct
+  FROM ch GROUP BY lead_id
+)"""
+
+
+def _points(k: int) -> str:
+    """Initial point joined with the path summary; ``x`` carries everything the SELECT needs."""
+    return f""",
+x AS (
+  SELECT a.*, p.changes, p.max_lvl, p.unknown, p.reached, p.direct,
+    p.lead_id IS NOT NULL AND p.first_bs IS NULL AS unknown_initial,
+    CASE WHEN p.lead_id IS NULL THEN a.pipeline_id ELSE coalesce(p.first_bp, p.first_ap) END AS init_p,
+    CASE WHEN p.lead_id IS NULL THEN a.status_id ELSE p.first_bs END AS init_s,
+    p.after_sp[p.changes] AS last_p, p.after_s[p.changes] AS last_s
+  FROM alive a LEFT JOIN path p ON p.lead_id = a.id
+),
+y AS (
+  SELECT x.*,
+    CASE WHEN x.init_s = 142 THEN {k} WHEN x.init_s IS NULL THEN 0 ELSE coalesce(li.lvl, 0) END AS init_lvl,
+    (x.init_s IS NOT NULL AND li.lvl IS NULL AND x.init_s NOT IN (142, 143)) AS init_unknown,
+    coalesce(x.last_p, x.init_p) AS asof_p,
+    CASE WHEN coalesce(x.changes, 0) > 0 THEN x.last_s ELSE x.init_s END AS asof_s
+  FROM x LEFT JOIN lv li ON li.pipeline_id = x.init_p AND li.status_id = x.init_s
+  WHERE CAST(:pipes AS bigint[]) IS NULL OR x.init_p = ANY(CAST(:pipes AS bigint[]))
+)"""
+
+
+def _select(k: int) -> str:
+    reached = ", ".join(
+        f"LEAST(CASE WHEN init_lvl >= {i} THEN created_at END, reached[{i}])" for i in range(1, k + 1)
+    )
+    imputed = ", ".join(
+        f"(LEAST(CASE WHEN init_lvl >= {i} THEN created_at END, reached[{i}]) IS NOT NULL "
+        f"AND NOT (init_lvl = {i} OR coalesce(direct[{i}], false)))"
+        for i in range(1, k + 1)
+    )
+    return f"""
+SELECT id, (date_trunc('week', created_at AT TIME ZONE :tz))::date, created_at, init_p, init_s,
+  asof_p, asof_s, responsible_user_id, price,
+  CASE WHEN asof_s = 142 THEN price ELSE 0 END,
+  loss_reason_id, coalesce(asof_s = 142, false), coalesce(asof_s = 143, false),
+  GREATEST(init_lvl, coalesce(max_lvl, 0)),
+  CASE WHEN asof_s = 143 THEN GREATEST(init_lvl, coalesce(max_lvl, 0)) END,
+  ARRAY[{reached}]::timestamptz[],
+  ARRAY[{imputed}]::boolean[],
+  extract(epoch FROM LEAST(CASE WHEN init_lvl >= {k} THEN created_at END, reached[{k}]) - created_at)
+    / 86400.0,
+  coalesce(changes, 0), coalesce(unknown_initial, false), init_unknown OR coalesce(unknown, false), dims
+FROM y"""
+
+
+def facts_insert_sql(table: str, milestones: int, dims: Sequence[DimensionSpec]) -> str:
+    """``INSERT INTO <table> (...) <the facts query>``; bind as_of, from_ts, tz, lv_p/lv_s/lv_l, pipes."""
+    cols = ", ".join(FACT_COLUMNS)
+    query = _head(dims) + _path(milestones) + _points(milestones) + _select(milestones)
+    return f"INSERT INTO {table} ({cols})" + query
+
+
+def facts_copy_sql(table: str, milestones: int, dims: int) -> str:
+    """Rows for pandas: timestamps as epoch microseconds, flags as 0/1, one column per array slot."""
+    epoch = "(extract(epoch FROM {0}) * 1000000)::bigint"
+    cols = [
+        "lead_id", "cohort_week", epoch.format("created_at"), "pipeline_id", "initial_status_id",
+        "status_pipeline_id", "status_id", "responsible_user_id", "price", "revenue", "loss_reason_id",
+        "won::int", "lost::int", "reached_level", "lost_level", "days_to_final", "changes",
+        "unknown_initial::int", "unknown_status::int",
+    ]  # fmt: skip
+    cols += [epoch.format(f"reached_at[{i}]") for i in range(1, milestones + 1)]
+    cols += [f"imputed[{i}]::int" for i in range(1, milestones + 1)]
+    cols += [f"dimensions[{i}]" for i in range(1, dims + 1)]
+    return f"COPY (SELECT {', '.join(cols)} FROM {table}) TO STDOUT WITH (FORMAT csv)"

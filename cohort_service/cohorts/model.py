@@ -1,0 +1,142 @@
+"""``CohortReport``: everything one report run produced, ready to render (CSV, workbook, e-mail).
+
+Built by :func:`build_report` from a labelled facts frame, with no I/O. Every table is a plain
+DataFrame with a default RangeIndex and the column names of :mod:`columns`; blanks are NaN/None.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+import pandas as pd
+
+from cohort_service.cohorts import columns as col
+from cohort_service.cohorts.build import cohort_table, timing_table
+from cohort_service.cohorts.dimensions import DimensionSpec
+from cohort_service.cohorts.facts import at_col, dim_col
+from cohort_service.cohorts.maturation import maturation_table
+from cohort_service.cohorts.milestones import MilestoneDef
+from cohort_service.cohorts.quality import DataQuality, data_quality
+from cohort_service.cohorts.slices import funnel_by, loss_reasons_table
+
+
+@dataclass(frozen=True)
+class CohortReport:
+    as_of: datetime  # aware, in the report time zone
+    timezone: str
+    weeks: tuple[date, ...]  # Mondays shown, oldest first; the last one contains A
+    milestones: tuple[MilestoneDef, ...]
+    dimensions: tuple[DimensionSpec, ...]
+    age_days: tuple[int, ...]
+    facts: pd.DataFrame  # one row per lead (see cohort_service.cohorts.facts), names added
+    cohorts: pd.DataFrame  # columns.cohort_columns(...)
+    timing: pd.DataFrame  # cohort, cohort_week, "<m> median|p75|p90 days"
+    maturation: pd.DataFrame  # cohort, cohort_week, "week 0".."week N-1"
+    slices: dict[str, pd.DataFrame]  # "manager", "pipeline", each dimension name → funnel_by table
+    loss_reasons: pd.DataFrame  # loss reason, lost, share of lost
+    quality: DataQuality
+    last_sync: datetime | None = None  # data freshness: last successful sync
+    pipelines: tuple[str, ...] = ()  # report.pipelines filter (names); empty = all
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def milestone_names(self) -> tuple[str, ...]:
+        return tuple(m.name for m in self.milestones)
+
+    @property
+    def final_name(self) -> str:
+        return self.milestones[-1].name
+
+    @property
+    def dimension_names(self) -> tuple[str, ...]:
+        return tuple(d.name for d in self.dimensions)
+
+    @property
+    def partial_week(self) -> date | None:
+        flagged = self.cohorts.loc[self.cohorts[col.PARTIAL], col.COHORT_WEEK]
+        return flagged.iloc[0].date() if len(flagged) else None
+
+    def leads_table(self) -> pd.DataFrame:
+        """The ``Leads`` table: columns.leads_columns(...), local naive datetimes, 0/1 flags."""
+        return leads_table(self.facts, self.milestone_names, self.dimension_names, ZoneInfo(self.timezone))
+
+
+def _local(series: pd.Series, tz: ZoneInfo) -> pd.Series:
+    """Wall-clock time in the report zone, without the zone (what Excel and CSV readers expect)."""
+    local: pd.Series = series.dt.tz_convert(tz).dt.tz_localize(None)
+    return local
+
+
+def leads_table(
+    facts: pd.DataFrame, milestones: Sequence[str], dims: Sequence[str], tz: ZoneInfo
+) -> pd.DataFrame:
+    out = pd.DataFrame(
+        {
+            col.LEAD_ID: facts["lead_id"].astype("int64"),
+            col.COHORT_WEEK: facts["cohort_week"],
+            col.CREATED_AT: _local(facts["created_at"], tz),
+            col.PIPELINE: facts[col.PIPELINE],
+            col.STATUS: facts[col.STATUS],
+            col.STATUS_PIPELINE: facts[col.STATUS_PIPELINE],
+            col.MANAGER: facts[col.MANAGER],
+        }
+    )
+    for i, name in enumerate(dims, start=1):
+        out[name] = facts[dim_col(i)]
+    for i, name in enumerate(milestones, start=1):
+        out[name] = facts[at_col(i)].notna().astype("int64")
+        out[col.reached_at(name)] = _local(facts[at_col(i)], tz)
+    out[col.WON] = facts["won"].astype("int64")
+    out[col.LOST] = facts["lost"].astype("int64")
+    out[col.LOST_FROM_STAGE] = facts[col.LOST_FROM_STAGE]
+    out[col.LOSS_REASON] = facts[col.LOSS_REASON]
+    out[col.PRICE] = facts["price"].astype("float64")
+    out[col.REVENUE] = facts["revenue"].astype("float64")
+    out[col.DAYS_TO_FINAL] = facts["days_to_final"].astype("float64")
+    return out.reset_index(drop=True)
+
+
+def build_report(
+    facts: pd.DataFrame,
+    *,
+    as_of: datetime,
+    timezone: str,
+    weeks: Sequence[date],
+    milestones: Sequence[MilestoneDef],
+    dimensions: Sequence[DimensionSpec] = (),
+    ages: Sequence[int] = (),
+    orphan_leads: int = 0,
+    last_sync: datetime | None = None,
+    pipelines: Sequence[str] = (),
+    notes: Sequence[str] = (),
+) -> CohortReport:
+    """All tables of the report from labelled facts (see :func:`labels.label_facts`); pure."""
+    tz = ZoneInfo(timezone)
+    names = [m.name for m in milestones]
+    slices = {
+        col.MANAGER: funnel_by(facts, col.MANAGER, names),
+        col.PIPELINE: funnel_by(facts, col.PIPELINE, names),
+    }
+    for i, dim in enumerate(dimensions, start=1):
+        slices[dim.name] = funnel_by(facts, dim_col(i), names, label=dim.name)
+    return CohortReport(
+        as_of=as_of,
+        timezone=timezone,
+        weeks=tuple(weeks),
+        milestones=tuple(milestones),
+        dimensions=tuple(dimensions),
+        age_days=tuple(ages),
+        facts=facts,
+        cohorts=cohort_table(facts, weeks=weeks, milestones=names, ages=ages, as_of=as_of, tz=tz),
+        timing=timing_table(facts, weeks=weeks, milestones=names),
+        maturation=maturation_table(facts, weeks=weeks, final=len(names), as_of=as_of, tz=tz),
+        slices=slices,
+        loss_reasons=loss_reasons_table(facts),
+        quality=data_quality(facts, names, orphan_leads),
+        last_sync=last_sync,
+        pipelines=tuple(pipelines),
+        notes=tuple(notes),
+    )

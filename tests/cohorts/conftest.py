@@ -1,0 +1,73 @@
+"""Fixtures for the cohort engine tests: a hand-built account, settings, and a report runner."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import UTC, date, datetime
+from typing import Any
+
+import pandas as pd
+import pytest
+from sqlalchemy import Engine
+
+from cohort_service.cohorts.model import CohortReport
+from cohort_service.config import Settings
+from cohort_service.report import build_cohort_report
+from tests.cohorts.rows import MILESTONES, Account, account
+from tests.conftest import make_settings
+
+# Reports in these tests are built "now" = this moment unless they pass an as-of date.
+NOW = datetime(2022, 9, 26, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def acct(engine: Engine) -> Iterator[Account]:
+    """The test account in Europe/Moscow (pipelines Воронка and Партнёры, users, reasons, fields)."""
+    built = account(engine)
+    yield built
+    built.conn.close()
+
+
+@pytest.fixture
+def cohort_settings(db_url: str) -> Callable[..., Settings]:
+    def make(**report: Any) -> Settings:
+        section: dict[str, Any] = {
+            "timezone": "Europe/Moscow",
+            "weeks": 3,
+            "age_days": [7],
+            "milestones": MILESTONES,
+        }
+        return make_settings(db_url, report=section | report)
+
+    return make
+
+
+@pytest.fixture
+def run(engine: Engine, cohort_settings: Callable[..., Settings]) -> Callable[..., CohortReport]:
+    """``run(as_of=date(...), **report settings)`` → the CohortReport, computed the product's way."""
+
+    def build(as_of: date | datetime | None = None, weeks: int | None = None, **report: Any) -> CohortReport:
+        return build_cohort_report(
+            cohort_settings(**report), as_of=as_of, weeks=weeks, now=NOW, engine=engine
+        )
+
+    return build
+
+
+def lead(report: CohortReport, lead_id: int) -> dict[str, Any]:
+    """One row of the Leads table as a dict (NaN/NaT kept as they are)."""
+    table = report.leads_table()
+    rows = table[table["lead_id"] == lead_id]
+    assert len(rows) == 1, f"lead {lead_id} is in the report {len(rows)} times"
+    return rows.iloc[0].to_dict()
+
+
+def cohort(report: CohortReport, monday: str) -> dict[str, Any]:
+    rows = report.cohorts[report.cohorts["cohort_week"] == pd.Timestamp(monday)]
+    assert len(rows) == 1
+    return rows.iloc[0].to_dict()
+
+
+def ts(local: str) -> pd.Timestamp:
+    """A local wall-clock time as it appears in the Leads table (naive, report zone)."""
+    return pd.Timestamp(local)
