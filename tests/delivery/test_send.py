@@ -178,3 +178,15 @@ def test_amocrm_down_still_sends_with_a_warning(env: Env) -> None:
     assert "The sync before this report failed" in body
     assert "no successful sync from amoCRM yet" in body
     assert result.lines()[0].startswith("sync failed, reporting from the data already synced:")
+
+
+@PLAINTEXT_AUTH
+def test_two_sends_at_once_one_waits_its_turn(env: Env) -> None:
+    """While one send holds the send lock, another stops with a clear line and sends nothing."""
+    from cohort_service.delivery.runs import send_lock
+    from cohort_service.errors import LockBusyError
+
+    with send_lock(env.engine), pytest.raises(LockBusyError, match="another send is running"):
+        run_send(env.settings, builder=small_builder, clock=lambda: MONDAY)
+    assert env.server.recorder.messages == []
+    assert _runs(env.engine) == []
