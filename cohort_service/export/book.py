@@ -4,6 +4,14 @@
 must be written top to bottom (a row is flushed to disk when a later row is written). Big tables go
 through :meth:`write_table`; pivots are declared with :meth:`add_pivot`; ``close()`` lets xlsxwriter
 write the file and then adds the table and pivot parts (:func:`ooxml.finalize_package`).
+
+    with StreamedWorkbook(path) as book:
+        cohorts = book.add_worksheet("Cohorts")            # small sheets: plain xlsxwriter, row by row
+        leads = book.write_table("Leads", "Leads", columns, rows)   # rows: any iterable of tuples
+        book.add_pivot(PivotSpec(sheet="Pivot", source_table="Leads", name="CohortPivot",
+                                 rows=["cohort_week"], values=[Value("lead_id", "count", "Leads")],
+                                 filters=["manager"]))
+    # leaving the block closes the file; an exception inside it removes the file instead
 """
 
 from __future__ import annotations

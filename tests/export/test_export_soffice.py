@@ -11,6 +11,8 @@ from helpers.leads_sample import COLUMNS, build_workbook
 from helpers.soffice import requires_soffice, to_csv_sheets, to_xlsx
 from python_calamine import CalamineWorkbook
 
+from cohort_service.export.pivot import PivotSpec, Value
+
 pytestmark = [pytest.mark.soffice, requires_soffice]
 HEADERS = [c.name for c in COLUMNS]
 WEEK, MANAGER, QUALIFIED, MET, WON = (
@@ -101,3 +103,19 @@ def test_split_workbook_opens_with_every_part(leads_rows: list[tuple[Any, ...]],
     assert all(sheets[name][0] == HEADERS for name in ("Leads", "Leads (2)", "Leads (3)"))
     _, body = pivot_body(sheets["Pivot"], "cohort_week")
     assert body["Total Result"][0] == 60  # the pivot covers the first part (table Leads) only
+
+
+def test_column_field_pivot(leads_rows: list[tuple[Any, ...]], tmp_path: Path) -> None:
+    path = tmp_path / "cross.xlsx"
+    spec = PivotSpec(
+        sheet="Cross", source_table="Leads", name="Cross", rows=["manager"], columns=["source"],
+        values=[Value("won")], filters=["pipeline"],
+    )  # fmt: skip
+    build_workbook(path, leads_rows, pivots=(spec,))
+    rows = to_csv_sheets(path, tmp_path / "csv")["Cross"]
+    header, body = pivot_body(rows, "manager")
+    assert header == ["manager", "ads", "referral", "web", "Total Result"]
+    for manager, numbers in body.items():
+        mine = [r for r in leads_rows if manager in ("Total Result", r[MANAGER])]
+        by_source = [sum(r[WON] for r in mine if r[HEADERS.index("source")] == s) for s in header[1:4]]
+        assert numbers == [*by_source, sum(by_source)], manager
