@@ -12,6 +12,7 @@ from datetime import datetime
 from sqlalchemy import Connection, text
 
 WON, LOST = 142, 143
+WON_NAME, LOST_NAME = "Успешно реализовано", "Закрыто и не реализовано"  # when the statuses table lacks them
 UNSORTED_TYPE = 1
 
 
@@ -59,9 +60,9 @@ class Catalog:
         if found is not None:
             return found.name
         if status_id == WON:
-            return "Успешно реализовано"
+            return WON_NAME
         if status_id == LOST:
-            return "Закрыто и не реализовано"
+            return LOST_NAME
         return f"(unknown status {status_id})"
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from cohort_service.cohorts.catalog import LOST, UNSORTED_TYPE, WON, Catalog, Status
+from cohort_service.cohorts.catalog import LOST, UNSORTED_TYPE, WON, WON_NAME, Catalog, Status
 from cohort_service.config import Milestone, ReportSettings
 from cohort_service.errors import ConfigError
 
@@ -127,7 +127,7 @@ def _resolve_ref(catalog: Catalog, ref: str | int, where: str) -> tuple[list[Sta
 
 
 def _won(catalog: Catalog, pipeline_id: int) -> Status:
-    return Status(pipeline_id, WON, "Успешно реализовано", 10000, 0, catalog.pipelines[pipeline_id])
+    return Status(pipeline_id, WON, WON_NAME, 10000, 0, catalog.pipelines[pipeline_id])
 
 
 def _resolve_milestone(

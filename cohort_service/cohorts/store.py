@@ -19,7 +19,9 @@ from sqlalchemy import Connection, text
 from sqlalchemy.exc import OperationalError
 
 from cohort_service.cohorts import columns as col
+from cohort_service.cohorts.catalog import LOST_NAME, WON_NAME
 from cohort_service.cohorts.facts import SCRATCH, FactsRequest
+from cohort_service.cohorts.labels import NO_MANAGER, NO_REASON, UNKNOWN_STATUS
 from cohort_service.cohorts.weeks import monday
 
 log = logging.getLogger(__name__)
@@ -36,12 +38,32 @@ def _literal(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
+def _named(name: str, key: str, unknown: str, missing: str) -> str:
+    """The same labels as :mod:`labels`: a name, ``(user 12)`` for an id nobody synced, or ``missing``."""
+    return (
+        f"coalesce({name}, CASE WHEN {key} IS NULL THEN {_literal(missing)} "
+        f"ELSE {_literal(unknown)} || {key} || ')' END)"
+    )
+
+
+def _status_name() -> str:
+    won, lost = _literal(WON_NAME), _literal(LOST_NAME)
+    return (
+        f"coalesce(s.name, CASE WHEN f.status_id IS NULL THEN {_literal(UNKNOWN_STATUS)} "
+        f"WHEN f.status_id = 142 THEN {won} WHEN f.status_id = 143 THEN {lost} "
+        "ELSE '(unknown status ' || f.status_id || ')' END)"
+    )
+
+
 def view_sql(request: FactsRequest) -> str:
     names = request.funnel.names
     cols = [
-        "f.lead_id", "f.cohort_week", "f.created_at", f"p.name AS {_ident(col.PIPELINE)}",
-        f"coalesce(s.name, f.status_id::text) AS {_ident(col.STATUS)}",
-        f"sp.name AS {_ident(col.STATUS_PIPELINE)}", f"u.name AS {_ident(col.MANAGER)}",
+        "f.lead_id", "f.cohort_week", "f.created_at",
+        f"{_named('p.name', 'f.pipeline_id', '(pipeline ', UNKNOWN_STATUS)} AS {_ident(col.PIPELINE)}",
+        f"{_status_name()} AS {_ident(col.STATUS)}",
+        f"{_named('sp.name', 'f.status_pipeline_id', '(pipeline ', UNKNOWN_STATUS)}"
+        f" AS {_ident(col.STATUS_PIPELINE)}",
+        f"{_named('u.name', 'f.responsible_user_id', '(user ', NO_MANAGER)} AS {_ident(col.MANAGER)}",
     ]  # fmt: skip
     cols += [f"f.dimensions[{i}] AS {_ident(d.name)}" for i, d in enumerate(request.dimensions, start=1)]
     for i, name in enumerate(names, start=1):
@@ -55,7 +77,8 @@ def view_sql(request: FactsRequest) -> str:
         f"f.won::int AS {_ident(col.WON)}", f"f.lost::int AS {_ident(col.LOST)}",
         f"CASE WHEN f.lost THEN CASE f.lost_level WHEN 0 THEN {before} {stages} END END"
         f" AS {_ident(col.LOST_FROM_STAGE)}",
-        f"CASE WHEN f.lost THEN coalesce(r.name, '(no reason)') END AS {_ident(col.LOSS_REASON)}",
+        f"CASE WHEN f.lost THEN {_named('r.name', 'f.loss_reason_id', '(reason ', NO_REASON)} END"
+        f" AS {_ident(col.LOSS_REASON)}",
         f"f.price AS {_ident(col.PRICE)}", f"f.revenue AS {_ident(col.REVENUE)}",
         f"f.days_to_final AS {_ident(col.DAYS_TO_FINAL)}",
     ]  # fmt: skip

@@ -1,0 +1,178 @@
+"""``cohort-service report --csv DIR`` through the real entry point, and the BI copy in Postgres."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from sqlalchemy import Engine, text
+
+from cohort_service.cohorts.model import CohortReport
+from tests.cohorts.rows import Account
+from tests.conftest import CliResult
+
+CONFIG = """
+[report]
+timezone = "Europe/Moscow"
+weeks = 2
+age_days = [7]
+
+[[report.milestones]]
+name = "целевой"
+statuses = ["Целевой"]
+
+[[report.milestones]]
+name = "оплачен"
+statuses = [142]
+
+[[report.dimensions]]
+name = "источник"
+field = "utm_source"
+
+[[report.dimensions]]
+name = "продукт"
+field = "Продукт"
+
+[[report.dimensions]]
+name = "теги"
+field = "tags"
+"""
+DIMENSIONS = [
+    {"name": "источник", "field": "utm_source"},
+    {"name": "продукт", "field": "Продукт"},
+    {"name": "теги", "field": "tags"},
+]
+MILESTONES = [{"name": "целевой", "statuses": ["Целевой"]}, {"name": "оплачен", "statuses": [142]}]
+
+
+def fill(acct: Account) -> None:
+    path = [("2022-09-20 10:00", "Целевой"), ("2022-09-21 12:00", "won")]
+    acct.lead(
+        1, "2022-09-19 10:00", path, price=1500.5, source="Яндекс", products=[9001, 9002], tags=["б", "а"]
+    )
+    acct.lead(2, "2022-09-20 10:00", [("2022-09-21 10:00", "lost")], user=8, loss_reason=31, products=[9002])
+    acct.lead(3, "2022-09-26 10:00", user=None, tags=["а"])
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> Path:
+    path = tmp_path / "config.toml"
+    path.write_text(CONFIG, encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def filled(acct: Account) -> Account:
+    fill(acct)
+    return acct
+
+
+@pytest.mark.usefixtures("filled")
+def test_csv_files_match_the_engine(
+    run: Callable[..., CohortReport],
+    run_cli: Callable[..., CliResult],
+    config: Path,
+    db_url: str,
+    tmp_path: Path,
+) -> None:
+    out = tmp_path / "csv"
+    result = run_cli("--config", str(config), "report", "--as-of", "2022-09-26", "--csv", str(out),
+                     env={"COHORT_DATABASE_URL": db_url})  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    assert "cohorts as of 26.09.2022 23:59 (Europe/Moscow): 2 weeks from 19.09.2022, 3 leads" in result.stdout
+    names = sorted(p.name for p in out.iterdir())
+    assert names == ["by_источник.csv", "by_продукт.csv", "by_теги.csv", "cohorts.csv", "leads.csv",
+                     "loss_reasons.csv", "managers.csv", "maturation.csv", "pipelines.csv", "quality.csv",
+                     "timing.csv"]  # fmt: skip
+    for path in out.iterdir():
+        assert path.read_bytes().startswith(b"\xef\xbb\xbf"), path.name
+
+    engine_report = run(date(2022, 9, 26), weeks=2, milestones=MILESTONES, dimensions=DIMENSIONS)
+    cohorts = pd.read_csv(out / "cohorts.csv", encoding="utf-8-sig")
+    assert cohorts.columns.tolist() == engine_report.cohorts.columns.tolist()
+    assert cohorts["cohort"].tolist() == ["19.09–25.09.2022", "26.09–02.10.2022"]
+    assert cohorts["cohort_week"].tolist() == ["2022-09-19", "2022-09-26"]
+    assert cohorts["partial"].tolist() == [0, 1]
+    for name in ["leads", "целевой", "целевой %", "оплачен", "lead→оплачен %", "revenue", "avg check"]:
+        for got, want in zip(cohorts[name].tolist(), engine_report.cohorts[name].tolist(), strict=True):
+            assert got == want or (math.isnan(got) and math.isnan(want)), name
+    assert cohorts["top loss reasons"].tolist()[0] == "Дорого (1)"
+
+    leads = pd.read_csv(out / "leads.csv", encoding="utf-8-sig", keep_default_na=False)
+    assert leads.columns.tolist() == engine_report.leads_table().columns.tolist()
+    first = leads.iloc[0].to_dict()
+    assert first["lead_id"] == 1
+    assert first["created_at"] == "2022-09-19 10:00:00"
+    assert (first["целевой"], first["целевой at"], first["оплачен at"]) == (
+        1,
+        "2022-09-20 10:00:00",
+        "2022-09-21 12:00:00",
+    )
+    assert (first["источник"], first["продукт"], first["теги"]) == ("Яндекс", "Курс, Подписка", "а, б")
+    assert (first["won"], first["revenue"], first["manager"]) == (1, 1500.5, "Анна")
+    assert float(first["days to final"]) == 50.0 / 24
+    assert leads["manager"].tolist() == ["Анна", "Борис", "(no manager)"]
+    assert leads["lost from stage"].tolist() == ["", "(before целевой)", ""]
+
+    managers = pd.read_csv(out / "managers.csv", encoding="utf-8-sig")
+    assert managers.set_index("manager")["leads"].to_dict() == {"Анна": 1, "Борис": 1, "(no manager)": 1}
+    products = pd.read_csv(out / "by_продукт.csv", encoding="utf-8-sig")
+    assert products.set_index("продукт")["leads"].to_dict() == {
+        "Курс, Подписка": 1,
+        "Подписка": 1,
+        "(blank)": 1,
+    }
+
+
+def test_bi_copy_matches_the_leads_table(
+    acct: Account, run: Callable[..., CohortReport], engine: Engine
+) -> None:
+    fill(acct)
+    report = run(date(2022, 9, 26), weeks=2, milestones=MILESTONES, dimensions=DIMENSIONS)
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT * FROM lead_facts_named ORDER BY lead_id"))
+        view = pd.DataFrame(rows.all(), columns=list(rows.keys()), dtype=object)
+        meta = conn.execute(text("SELECT as_of, timezone, first_week, milestones FROM lead_facts_meta")).one()
+    table = report.leads_table()
+    assert view.columns.tolist() == table.columns.tolist()
+    for name in [
+        "lead_id",
+        "целевой",
+        "оплачен",
+        "won",
+        "lost",
+        "manager",
+        "источник",
+        "продукт",
+        "теги",
+        "status",
+    ]:
+        assert view[name].tolist() == table[name].tolist(), name
+    assert view["lost from stage"].tolist() == [None, "(before целевой)", None]
+    assert meta.timezone == "Europe/Moscow"
+    assert meta.first_week == date(2022, 9, 19)
+    assert meta.as_of == report.as_of
+    assert [m["name"] for m in meta.milestones] == ["целевой", "оплачен"]
+
+
+def test_config_problems_exit_2(
+    acct: Account, run_cli: Callable[..., CliResult], tmp_path: Path, db_url: str
+) -> None:
+    del acct
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[report]\ntimezone = "Europe/Moscow"\n', encoding="utf-8")
+    result = run_cli("--config", str(bad), "report", env={"COHORT_DATABASE_URL": db_url})
+    assert result.exit_code == 2
+    assert f"{bad}: report.milestones: at least one milestone is required" in result.stderr
+    typo = tmp_path / "typo.toml"
+    typo.write_text(CONFIG.replace('["Целевой"]', '["Целевый"]'), encoding="utf-8")
+    result = run_cli("--config", str(typo), "report", "--weeks", "3", env={"COHORT_DATABASE_URL": db_url})
+    assert result.exit_code == 2
+    assert (
+        "report.milestones[0].statuses: unknown status 'Целевый'; statuses that exist: Воронка/Встреча"
+        in (result.stderr.replace("\n", " "))
+    )
