@@ -58,6 +58,18 @@ def pg_admin_url() -> Iterator[str]:
     shutil.rmtree(root, ignore_errors=True)
 
 
+@pytest.fixture
+def outside_tmp() -> Iterator[Path]:
+    """A temporary directory outside pytest's basetemp, for embedded Postgres data dirs.
+
+    The server runs as a separate system user when tests run as root; pytest re-tightens its
+    basetemp root to 0700 whenever another pytest session starts, which would lock that user out.
+    """
+    path = Path(tempfile.mkdtemp(prefix="cohort-test-"))
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
 def _database_url(admin_url: str, name: str) -> str:
     return make_url(admin_url).set(database=name).render_as_string(hide_password=False)
 

@@ -24,8 +24,9 @@ def _cli(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_db_upgrade_in_empty_directory_then_doctor(tmp_path: Path) -> None:
+def test_db_upgrade_in_empty_directory_then_doctor(outside_tmp: Path) -> None:
     """Embedded Postgres is created under ./.cohort-service, migrated once, reused, and doctor is all ✓."""
+    tmp_path = outside_tmp
     first = _cli(tmp_path, "db", "upgrade")
     assert first.returncode == 0, first.stderr
     assert "database migrated: empty → 0001" in first.stdout.replace("\n", " ") or "→" in first.stdout
