@@ -35,6 +35,7 @@ EVENTS_PER_LEAD = 6  # lead_added + ~5 stage changes: sizes first-run windows
 EVENTS_PER_WINDOW = 2_000
 MIN_WINDOW = timedelta(hours=1)
 MAX_WINDOW = timedelta(days=31)
+WEEK_S = 7 * 86400
 PREHISTORY = -1  # window index of "everything before the oldest lead"
 
 
@@ -127,6 +128,8 @@ class EventsStream:
             start = pre_end = _ts(oldest - timedelta(days=1))
         full = pre_end is not None or self.since is not None
         expected = self.lead_count * EVENTS_PER_LEAD if full else EVENTS_PER_WINDOW
+        if full and not self.lead_count:  # nothing known yet about density: weekly windows
+            expected = math.ceil((end - start) / WEEK_S) * EVENTS_PER_WINDOW
         windows = plan_windows(start, max(end, start + 1), expected_events=expected)
         return {"windows": windows, "done": [], "pre_end": pre_end, "repair": self.repair}
 

@@ -42,6 +42,7 @@ class PagedQuery(Generic[T]):
     _next_deliver: int = field(default=0, init=False)
     _known_until: int = field(default=0, init=False)
     _end: int | None = field(default=None, init=False)
+    _finished: bool = field(default=False, init=False)
     _buffer: dict[int, PageLike[T] | None] = field(default_factory=dict, init=False)
 
     def __post_init__(self) -> None:
@@ -92,6 +93,7 @@ def run_paged(
                 if not pending:
                     break
                 finished, _ = cf.wait(list(pending), return_when=cf.FIRST_COMPLETED)
+                arrived: list[PagedQuery[T]] = []
                 for future in finished:
                     query, page = pending.pop(future)
                     result = future.result()
@@ -99,7 +101,13 @@ def run_paged(
                     if query._end is not None and page > query._end:
                         stats.wasted += 1
                         continue
+                    _learn(query, page, result)
                     query._buffer[page] = result
+                    if query not in arrived:
+                        arrived.append(query)
+                # Refill the freed slots first: the writes below take time, the requests in flight don't wait.
+                _dispatch(queries, pending, pool, max_in_flight, spec_cap)
+                for query in arrived:
                     _deliver(query, on_page, on_done)
         except BaseException:
             for future in pending:
@@ -141,23 +149,29 @@ def _dispatch(
                     break  # earlier queries first: restart the scan from the top
 
 
+def _learn(query: PagedQuery[T], page: int, result: PageLike[T] | None) -> None:
+    """What a page says about the query's extent, whatever order pages arrive in."""
+    if result is None:
+        last = page - 1
+    elif result.next_url is None or (query.stop is not None and query.stop(result)):
+        last = page
+    else:
+        query._known_until = max(query._known_until, page + 1)
+        return
+    query._end = last if query._end is None else min(query._end, last)
+
+
 def _deliver(query: PagedQuery[T], on_page: OnPage[T], on_done: OnDone[T] | None) -> None:
-    while query._next_deliver in query._buffer:
+    """Hand over the contiguous pages in order; finish the query once its last page is written."""
+    while query._next_deliver in query._buffer and not query.done:
         page = query._next_deliver
         result = query._buffer.pop(page)
         query._next_deliver += 1
-        if result is None:
-            query._end = page - 1
-        else:
+        if result is not None and (query._end is None or page <= query._end):
             on_page(query, page, result)
-            last = result.next_url is None or (query.stop is not None and query.stop(result))
-            if last:
-                query._end = page
-            else:
-                query._known_until = max(query._known_until, page + 1)
-        if query._end is not None:
-            query._buffer = {p: r for p, r in query._buffer.items() if p <= query._end}
-            if query._next_deliver > query._end:
-                if on_done is not None:
-                    on_done(query)
-                return
+    if query._end is not None:
+        query._buffer = {p: r for p, r in query._buffer.items() if p <= query._end}
+        if query.done and not query._finished:
+            query._finished = True
+            if on_done is not None:
+                on_done(query)

@@ -172,15 +172,10 @@ def _sync(
         leads.on_progress = lambda n: progress.update("leads", advance=n, extra=_rate(api, before, started))
         evts.on_progress = lambda _n: progress.update("events", extra=_rate(api, before, started))
         lead_queries = leads.queries()
-        phases: list[tuple[list[PagedQuery[Any]], int | None]] = []
-        if leads.result.mode == "incremental":
-            # Few pages expected: share the slots, and never guess at pages that may not exist.
-            phases.append(([*lead_queries, *_event_queries(conn, evts, progress)], 0))
-        else:  # a full pull first: the events' windows are sized by what it finds
-            run_paged(
-                lead_queries, max_in_flight=amo.max_in_flight, on_page=leads.on_page, on_done=leads.on_done
-            )
-            phases.append((_event_queries(conn, evts, progress), None))
+        event_queries = _event_queries(conn, api, evts, progress)
+        # A quiet incremental run expects a page or two per query: never guess at pages that may
+        # not exist. A full pull keeps idle slots busy with the next pages.
+        speculative = 0 if leads.result.mode == "incremental" else None
 
         def on_page(query: PagedQuery[Any], page: int, result: PageLike[Any]) -> None:
             (leads if query.key.startswith("leads") else evts).on_page(query, page, result)
@@ -192,14 +187,13 @@ def _sync(
                 evts.on_done(query)
                 progress.update("events", advance=1)
 
-        for queries, speculative in phases:
-            run_paged(
-                queries,
-                max_in_flight=amo.max_in_flight,
-                on_page=on_page,
-                on_done=on_done,
-                max_speculative=speculative,
-            )
+        run_paged(
+            [*lead_queries, *event_queries],
+            max_in_flight=amo.max_in_flight,
+            on_page=on_page,
+            on_done=on_done,
+            max_speculative=speculative,
+        )
         trashed = leads_stream.sync_trash(conn, api, lambda _n: None) if repair else 0
         deleted_by_events = apply_delete_restore_events(conn)
         conn.commit()
@@ -221,11 +215,17 @@ def _sync(
     return summary
 
 
-def _event_queries(conn: Connection, evts: EventsStream, progress: ProgressSink) -> list[PagedQuery[Any]]:
-    """Plan the event windows; a first run starts a day before the oldest lead we hold."""
-    row = conn.execute(select(func.min(models.leads.c.created_at), func.count())).one()
+def _event_queries(
+    conn: Connection, api: AmoClient, evts: EventsStream, progress: ProgressSink
+) -> list[PagedQuery[Any]]:
+    """Plan the event windows. A first run starts a day before the oldest lead: the one we hold,
+    or (empty database) the one amoCRM lists first by creation, one small request."""
+    oldest, count = conn.execute(select(func.min(models.leads.c.created_at), func.count())).one()
     conn.commit()
-    evts.oldest_lead, evts.lead_count = row[0], int(row[1])
+    if oldest is None:
+        first = api.leads_page(1, limit=1, order=("created_at", "asc"))
+        oldest = first.items[0].created_at if first.items else None
+    evts.oldest_lead, evts.lead_count = oldest, int(count)
     queries: list[PagedQuery[Any]] = list(evts.queries())
     progress.task("events", "event windows", total=len(queries))
     return queries

