@@ -2,22 +2,50 @@
 
 from __future__ import annotations
 
+import os
+import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime
 from typing import Any
 
 import pandas as pd
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.pool import NullPool
 
 from cohort_service.cohorts.model import CohortReport
 from cohort_service.config import Settings
 from cohort_service.report import build_cohort_report
 from tests.cohorts.rows import MILESTONES, Account, account
-from tests.conftest import make_settings
+from tests.conftest import TEMPLATE, make_settings
 
 # Reports in these tests are built "now" = this moment unless they pass an as-of date.
 NOW = datetime(2022, 9, 26, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture(scope="module")
+def module_db(pg_admin_url: str, template_url: str) -> Iterator[str]:
+    """A migrated database shared by one test module (for read-only scenarios and property tests)."""
+    del template_url
+    name = f"t_mod_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    admin = create_engine(pg_admin_url, isolation_level="AUTOCOMMIT", poolclass=NullPool)
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{TEMPLATE}"'))
+    yield make_url(pg_admin_url).set(database=name).render_as_string(hide_password=False)
+    from cohort_service.db.engine import dispose_all
+
+    dispose_all()
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(scope="module")
+def module_engine(module_db: str) -> Iterator[Engine]:
+    engine = create_engine(module_db, poolclass=NullPool)
+    yield engine
+    engine.dispose()
 
 
 @pytest.fixture

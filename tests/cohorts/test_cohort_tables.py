@@ -20,16 +20,21 @@ from datetime import date
 
 import pandas as pd
 import pytest
+from sqlalchemy import Engine
 
 from cohort_service.cohorts.model import CohortReport
+from cohort_service.report import build_cohort_report
 from tests.cohorts.conftest import cohort
-from tests.cohorts.rows import Account
+from tests.cohorts.rows import MILESTONES, Account
+from tests.conftest import make_settings
 
 NAN = float("nan")
 
 
-@pytest.fixture
-def report(acct: Account, run: Callable[..., CohortReport]) -> CohortReport:
+@pytest.fixture(scope="module")
+def report(module_db: str, module_engine: Engine) -> CohortReport:
+    """Built once for the module: the tests only read it."""
+    acct = Account(module_engine.connect().execution_options(isolation_level="AUTOCOMMIT")).reference()
     acct.lead(101, "2022-09-05 10:00", [("2022-09-06 10:00", "Целевой"), ("2022-09-07 10:00", "Квалификация"),
                                         ("2022-09-08 10:00", "КП отправлено"), ("2022-09-09 10:00", "won")],
               price=100)  # fmt: skip
@@ -42,7 +47,10 @@ def report(acct: Account, run: Callable[..., CohortReport]) -> CohortReport:
     acct.lead(112, "2022-09-12 10:00", [("2022-09-13 10:00", "lost")], user=8, loss_reason=32)
     acct.lead(121, "2022-09-26 09:00")
     acct.sync_run("2022-09-26 06:00")
-    return run(date(2022, 9, 26), weeks=4, age_days=[7, 14])
+    acct.conn.close()
+    settings = make_settings(module_db, report={"timezone": "Europe/Moscow", "milestones": MILESTONES,
+                                                "age_days": [7, 14]})  # fmt: skip
+    return build_cohort_report(settings, as_of=date(2022, 9, 26), weeks=4, engine=module_engine)
 
 
 def same(actual: object, expected: object) -> bool:
