@@ -181,7 +181,7 @@ def child(variant: str, count: int) -> None:
 
 
 def measure(variant: str, count: int) -> dict[str, float]:
-    out = subprocess.run(  # noqa: S603 - our own interpreter and script
+    out = subprocess.run(
         [sys.executable, __file__, "--child", variant, "--rows", str(count)],
         check=True, capture_output=True, text=True,
     ).stdout  # fmt: skip
