@@ -12,10 +12,14 @@ Run: python bench/sync.py [--leads 3000] [--ingest-leads 20000]
 from __future__ import annotations
 
 import argparse
+import signal
+import subprocess
 import sys
 import tempfile
 import time
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -91,12 +95,30 @@ def _copy_baseline(admin_url: str, account: Any) -> tuple[int, float]:
     return rows, elapsed
 
 
+@contextmanager
+def simulator_process(leads: int, weeks: int, seed: int) -> Iterator[tuple[str, str]]:
+    """The simulator in its own process, so its JSON rendering does not share our GIL."""
+    cmd = [sys.executable, "-m", "cohort_service", "simulator", "--port", "0", "--leads", str(leads),
+           "--weeks", str(weeks), "--seed", str(seed), "--rps", "0"]  # fmt: skip
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        url = proc.stdout.readline().split(": ", 1)[1].strip()
+        token = proc.stdout.readline().split(": ", 1)[1].strip()
+        yield url, token
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=30)
+        if proc.stdout is not None:
+            proc.stdout.close()
+
+
 def ingest(admin_url: str, leads: int) -> None:
-    account = generate_account(seed=4, leads=leads, weeks=52)
-    app = SimulatorApp(account, limits=Limits(rps=None))
+    weeks, seed = 52, 4
+    account = generate_account(seed=seed, leads=leads, weeks=weeks)  # the same account, for COPY
     db_url = _database(admin_url, "bench_ingest")
-    with serve(app) as url:
-        settings = _settings(url, app.issue_token(), db_url, requests_per_second=50, max_in_flight=4)
+    with simulator_process(leads, weeks, seed) as (url, token):
+        settings = _settings(url, token, db_url, requests_per_second=50, max_in_flight=4)
         from cohort_service.amocrm.client import build_client
         from cohort_service.amocrm.ratelimit import RateLimiter
 
@@ -107,7 +129,9 @@ def ingest(admin_url: str, leads: int) -> None:
     ours_rows = summary.leads_new + summary.status_changes_new + summary.lead_events_new
     copy_rows, copy_s = _copy_baseline(admin_url, account)
     ours_rate, copy_rate = ours_rows / summary.seconds, copy_rows / copy_s
-    print(f"[ingest] {leads} leads, rate limit off ({summary.requests} requests over loopback HTTP)")
+    print(
+        f"[ingest] {leads} leads, rate limit off ({summary.requests} requests over loopback HTTP, simulator in its own process)"
+    )
     print(
         f"  sync (HTTP + JSON + upserts): {ours_rows} rows in {summary.seconds:.1f} s = {ours_rate:,.0f} rows/s"
     )

@@ -11,8 +11,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Table, and_, func, literal_column, or_, select, text, tuple_
-from sqlalchemy.dialects.postgresql import insert
+from psycopg.types.json import Jsonb
+from sqlalchemy import Connection, Table, func, literal_column, select, text
+from sqlalchemy.dialects.postgresql import JSONB, insert
 
 from cohort_service.db import models
 
@@ -28,7 +29,25 @@ class UpsertCounts:
         return UpsertCounts(self.inserted + other.inserted, self.updated + other.updated)
 
 
-def _upsert(
+def _upsert(conn: Connection, table: Table, rows: Sequence[Row], *, keys: Sequence[str]) -> UpsertCounts:
+    """INSERT … ON CONFLICT DO UPDATE for small tables (reference data).
+
+    ``RETURNING (xmax = 0)`` tells inserts from updates without a second query.
+    """
+    if not rows:
+        return UpsertCounts()
+    stmt = insert(table)
+    cols: dict[str, Any] = {c: stmt.excluded[c] for c in rows[0] if c not in keys}
+    if "synced_at" in table.c:
+        cols["synced_at"] = func.now()
+    stmt = stmt.on_conflict_do_update(index_elements=list(keys), set_=cols)
+    returning: Any = stmt.returning(literal_column("(xmax = 0)").label("inserted"))
+    flags = [bool(r[0]) for r in conn.execute(returning, list(rows))]
+    inserted = sum(flags)
+    return UpsertCounts(inserted=inserted, updated=len(flags) - inserted)
+
+
+def _copy_upsert(
     conn: Connection,
     table: Table,
     rows: Sequence[Row],
@@ -37,49 +56,80 @@ def _upsert(
     newer_only: str | None = None,
     overwrite: bool = True,
 ) -> UpsertCounts:
-    """INSERT … ON CONFLICT DO UPDATE; ``newer_only`` keeps a stored row newer than the incoming one.
+    """The bulk path: COPY into a session-private staging table, then one INSERT … SELECT … ON CONFLICT.
 
-    ``RETURNING (xmax = 0)`` tells inserts from updates without a second query.
+    Same semantics as ``_upsert`` at a fraction of the cost for a page of rows: no giant
+    multi-VALUES statement to build and parse. Within a batch the last copy of a key wins.
     """
     if not rows:
         return UpsertCounts()
-    stmt = insert(table)
+    columns = list(rows[0])
+    stage = _staging_table(conn, table)
+    raw = conn.connection.driver_connection
+    if raw is None:  # pragma: no cover - a live connection always has one
+        raise RuntimeError("no DBAPI connection")
+    json_columns = {c for c in columns if isinstance(table.c[c].type, JSONB)}
+    with raw.cursor() as cursor, cursor.copy(f"COPY {stage} ({', '.join(columns)}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row([Jsonb(row[c]) if c in json_columns else row[c] for c in columns])
+    key_list = ", ".join(keys)
+    select_rows = (
+        f"SELECT DISTINCT ON ({key_list}) {', '.join(columns)} FROM {stage} ORDER BY {key_list}, _seq DESC"
+    )
     if overwrite:
-        cols: dict[str, Any] = {c: stmt.excluded[c] for c in rows[0] if c not in keys}
+        updates = [c for c in columns if c not in keys]
+        assignments = [f"{c} = EXCLUDED.{c}" for c in updates]
         if "synced_at" in table.c:
-            cols["synced_at"] = func.now()
-        where = None
+            assignments.append("synced_at = now()")
+        conflict = f"DO UPDATE SET {', '.join(assignments)}"
         if newer_only is not None:
-            # Strictly newer wins; the same timestamp only when something differs (two edits in
-            # one second), so re-reading an unchanged row is not counted as a change.
-            mine = tuple_(*(table.c[c] for c in cols if c != "synced_at"))
-            theirs = tuple_(*(stmt.excluded[c] for c in cols if c != "synced_at"))
-            where = or_(
-                table.c[newer_only] < stmt.excluded[newer_only],
-                and_(table.c[newer_only] == stmt.excluded[newer_only], mine.is_distinct_from(theirs)),
+            mine = ", ".join(f"{table.name}.{c}" for c in updates)
+            theirs = ", ".join(f"EXCLUDED.{c}" for c in updates)
+            conflict += (
+                f" WHERE {table.name}.{newer_only} < EXCLUDED.{newer_only}"
+                f" OR ({table.name}.{newer_only} = EXCLUDED.{newer_only}"
+                f" AND ({mine}) IS DISTINCT FROM ({theirs}))"
             )
-        stmt = stmt.on_conflict_do_update(index_elements=list(keys), set_=cols, where=where)
     else:
-        stmt = stmt.on_conflict_do_nothing(index_elements=list(keys))
-    returning: Any = stmt.returning(literal_column("(xmax = 0)").label("inserted"))
-    flags = [bool(r[0]) for r in conn.execute(returning, list(rows))]
+        conflict = "DO NOTHING"
+    sql = (
+        f"INSERT INTO {table.name} ({', '.join(columns)}) {select_rows} "
+        f"ON CONFLICT ({key_list}) {conflict} RETURNING (xmax = 0)"
+    )
+    flags = [bool(r[0]) for r in conn.execute(text(sql))]
+    conn.execute(text(f"TRUNCATE {stage}"))
     inserted = sum(flags)
     return UpsertCounts(inserted=inserted, updated=len(flags) - inserted)
+
+
+def _staging_table(conn: Connection, table: Table) -> str:
+    """A temp table shaped like ``table`` plus an arrival counter, created once per connection."""
+    name = f"stage_{table.name}"
+    made: set[str] = conn.info.setdefault("staging_tables", set())
+    if name not in made:
+        conn.execute(
+            text(
+                f"CREATE TEMP TABLE IF NOT EXISTS {name} "
+                f"(LIKE {table.name} INCLUDING DEFAULTS, _seq bigserial)"
+            )
+        )
+        made.add(name)
+    return name
 
 
 def upsert_leads(conn: Connection, rows: Sequence[Row], *, repair: bool = False) -> UpsertCounts:
     """Lead rows from the list endpoint. Outside a repair, an older copy never overwrites a newer one
     (overlapping windows and concurrent runs deliver the same lead at different ages)."""
-    return _upsert(conn, models.leads, rows, keys=["id"], newer_only=None if repair else "updated_at")
+    return _copy_upsert(conn, models.leads, rows, keys=["id"], newer_only=None if repair else "updated_at")
 
 
 def upsert_status_changes(conn: Connection, rows: Sequence[Row], *, repair: bool = False) -> UpsertCounts:
     """Events are immutable in amoCRM; a repair still rewrites them in case someone edited the table."""
-    return _upsert(conn, models.lead_status_changes, rows, keys=["event_id"], overwrite=repair)
+    return _copy_upsert(conn, models.lead_status_changes, rows, keys=["event_id"], overwrite=repair)
 
 
 def upsert_lead_events(conn: Connection, rows: Sequence[Row], *, repair: bool = False) -> UpsertCounts:
-    return _upsert(conn, models.lead_events, rows, keys=["event_id"], overwrite=repair)
+    return _copy_upsert(conn, models.lead_events, rows, keys=["event_id"], overwrite=repair)
 
 
 def upsert_reference(
