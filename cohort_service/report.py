@@ -22,7 +22,8 @@ from cohort_service.cohorts.facts import FactsRequest, compute_facts, orphan_lea
 from cohort_service.cohorts.labels import label_facts
 from cohort_service.cohorts.milestones import resolve_funnel
 from cohort_service.cohorts.model import CohortReport, build_report
-from cohort_service.cohorts.store import store_facts
+from cohort_service.cohorts.store import TABLE as BI_TABLE
+from cohort_service.cohorts.store import claim_bi_table, describe_bi_table
 from cohort_service.cohorts.weeks import report_weeks, resolve_as_of
 from cohort_service.config import Settings
 from cohort_service.errors import DatabaseError
@@ -102,10 +103,13 @@ def build_cohort_report(
             moment = _moment(as_of, ZoneInfo(timezone), now)
             shown = report_weeks(moment, weeks or settings.report.weeks)
             request = FactsRequest(moment, timezone, shown[0], funnel, dims)
-            facts = compute_facts(conn, request)
-            orphans = orphan_leads(conn, request)
-            if store and not store_facts(conn, request):
+            claimed = store and claim_bi_table(conn)
+            facts = compute_facts(conn, request, BI_TABLE if claimed else None)
+            if claimed:
+                describe_bi_table(conn, request)
+            elif store:
                 notes.append("lead_facts (the copy for BI tools) was not refreshed: a reader held it")
+            orphans = orphan_leads(conn, request)
     except SQLAlchemyError as exc:
         raise DatabaseError(f"database: the report could not read its data ({_first_line(exc)})") from exc
     names = [m.name for m in funnel.milestones]

@@ -96,13 +96,17 @@ class _CopyReader(io.RawIOBase):
         return len(chunk)
 
 
-def create_scratch(conn: Connection, request: FactsRequest) -> None:
-    """Fill a temporary table (dropped at commit) with the facts; the caller owns the transaction."""
+def fill_facts(conn: Connection, request: FactsRequest, table: str | None = None) -> str:
+    """Compute the facts into ``table`` (shaped like ``lead_facts``, empty), or into a temporary
+    table dropped at commit; returns the table used. The caller owns the transaction."""
     conn.execute(text(f"SET LOCAL work_mem = '{WORK_MEM}'"))
-    conn.execute(text(f"DROP TABLE IF EXISTS {SCRATCH}"))
-    conn.execute(text(f"CREATE TEMP TABLE {SCRATCH} (LIKE lead_facts) ON COMMIT DROP"))
-    sql = facts_insert_sql(SCRATCH, len(request.funnel.milestones), request.dimensions)
+    if table is None:
+        table = SCRATCH
+        conn.execute(text(f"DROP TABLE IF EXISTS {SCRATCH}"))
+        conn.execute(text(f"CREATE TEMP TABLE {SCRATCH} (LIKE lead_facts) ON COMMIT DROP"))
+    sql = facts_insert_sql(table, len(request.funnel.milestones), request.dimensions)
     conn.execute(text(sql), request.params())
+    return table
 
 
 def _columns(milestones: int, dims: int) -> list[str]:
@@ -116,7 +120,7 @@ def _columns(milestones: int, dims: int) -> list[str]:
     return cols + [dim_col(i) for i in range(1, dims + 1)]
 
 
-def read_scratch(conn: Connection, request: FactsRequest) -> pd.DataFrame:
+def read_facts(conn: Connection, request: FactsRequest, table: str = SCRATCH) -> pd.DataFrame:
     k, n_dims = len(request.funnel.milestones), len(request.dimensions)
     names = _columns(k, n_dims)
     ints = ["pipeline_id", "initial_status_id", "status_pipeline_id", "status_id", "manager_id"]
@@ -127,7 +131,7 @@ def read_scratch(conn: Connection, request: FactsRequest) -> pd.DataFrame:
     raw = conn.connection.dbapi_connection
     if raw is None:  # pragma: no cover - an open Connection always has one
         raise RuntimeError("no DBAPI connection")
-    with raw.cursor() as cur, cur.copy(facts_copy_sql(SCRATCH, k, n_dims)) as copy:  # type: ignore[attr-defined]
+    with raw.cursor() as cur, cur.copy(facts_copy_sql(table, k, n_dims)) as copy:  # type: ignore[attr-defined]
         stream = io.BufferedReader(_CopyReader(iter(copy)), buffer_size=1 << 20)
         frame = pd.read_csv(
             stream, header=None, names=names, dtype=dtypes, keep_default_na=False, na_values=[""]
@@ -150,10 +154,9 @@ def _typed(frame: pd.DataFrame, k: int, n_dims: int) -> pd.DataFrame:
     return frame.sort_values(["created_at", "lead_id"], ignore_index=True)
 
 
-def compute_facts(conn: Connection, request: FactsRequest) -> pd.DataFrame:
-    """Facts as of ``request.as_of``; runs in the caller's transaction (the scratch table ends with it)."""
-    create_scratch(conn, request)
-    return read_scratch(conn, request)
+def compute_facts(conn: Connection, request: FactsRequest, table: str | None = None) -> pd.DataFrame:
+    """Facts as of ``request.as_of``, in the caller's transaction (see :func:`fill_facts`)."""
+    return read_facts(conn, request, fill_facts(conn, request, table))
 
 
 def orphan_leads(conn: Connection, request: FactsRequest) -> int:

@@ -39,7 +39,6 @@ def maturation_table(
                 break
             end_utc = np.datetime64(pd.Timestamp(end).tz_convert("UTC").tz_localize(None), "us")
             values[row, w] = np.searchsorted(reached, end_utc, side="left") / size
-    out = pd.DataFrame({col.COHORT: [week_label(w) for w in weeks], col.COHORT_WEEK: index})
-    for w in range(len(weeks)):
-        out[col.maturation_week(w)] = values[:, w]
-    return out
+    head = {col.COHORT: [week_label(w) for w in weeks], col.COHORT_WEEK: index}
+    cells = {col.maturation_week(w): values[:, w] for w in range(len(weeks))}
+    return pd.DataFrame(head | cells)

