@@ -43,7 +43,6 @@ class LeadsResult:
     trashed: int = 0
     pages: int = 0
     mode: str = ""
-    oldest_created_at: datetime | None = None
 
 
 @dataclass
@@ -61,6 +60,7 @@ class LeadsStream:
     result: LeadsResult = field(default_factory=LeadsResult)
     _checkpoint: state.Checkpoint = field(init=False)
     _pull: dict[str, Any] = field(init=False, default_factory=dict)
+    _seen: datetime | None = field(init=False, default=None)  # newest updated_at of an incremental pull
 
     def queries(self) -> list[PagedQuery[Lead]]:
         self._checkpoint = state.load(self.conn, STREAM)
@@ -117,9 +117,6 @@ class LeadsStream:
         self.result.counts += upsert_leads(self.conn, [lead_row(x) for x in leads], repair=self.repair)
         self.result.pages += 1
         newest = max(lead.updated_at for lead in leads)
-        oldest = min(lead.created_at for lead in leads)
-        if self.result.oldest_created_at is None or oldest < self.result.oldest_created_at:
-            self.result.oldest_created_at = oldest
         if self._pull:
             seen = state.from_iso(self._pull.get("max_seen"))
             self._pull["max_seen"] = state.to_iso(newest if seen is None else max(seen, newest))
@@ -128,16 +125,9 @@ class LeadsStream:
             self._checkpoint.state["pull"] = self._pull
             state.save(self.conn, self._checkpoint)
         else:
-            self._note_seen(newest)
+            self._seen = newest if self._seen is None else max(self._seen, newest)
         self.conn.commit()
         self.on_progress(len(leads))
-
-    def _note_seen(self, newest: datetime) -> None:
-        seen = self._checkpoint.state.get("run_max_seen")
-        current = state.from_iso(seen)
-        self._checkpoint.state["run_max_seen"] = state.to_iso(
-            newest if current is None else max(current, newest)
-        )
 
     def on_done(self, query: PagedQuery[Lead]) -> None:
         """Advance the watermark only now that every page of the pull is written."""
@@ -146,8 +136,7 @@ class LeadsStream:
             seen = state.from_iso(self._pull.get("max_seen"))
             signpost = state.from_iso(self._pull["signpost"]) or self.signpost
         else:
-            seen = state.from_iso(self._checkpoint.state.pop("run_max_seen", None))
-            signpost = self.signpost
+            seen, signpost = self._seen, self.signpost
         candidates = [t for t in (seen, signpost) if t is not None]
         new_mark = min(candidates)
         old_mark = self._checkpoint.watermark
@@ -160,7 +149,6 @@ class LeadsStream:
         elif seen is not None:
             self._checkpoint.watermark = new_mark if old_mark is None else max(old_mark, new_mark)
         self._checkpoint.state.pop("pull", None)
-        self._checkpoint.state.pop("run_max_seen", None)
         state.save(self.conn, self._checkpoint)
         self.conn.commit()
 
