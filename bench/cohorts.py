@@ -297,7 +297,7 @@ def prepare(admin_url: str, n_leads: int, reuse: bool) -> tuple[str, dict[str, A
 
 
 def child(name: str, url: str) -> dict[str, Any]:
-    proc = subprocess.run(  # noqa: S603 - this very script, with our own arguments
+    proc = subprocess.run(
         [sys.executable, __file__, "--child", name, "--database-url", url],
         capture_output=True,
         text=True,

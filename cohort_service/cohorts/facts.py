@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, text
 
@@ -124,8 +125,8 @@ def read_facts(conn: Connection, request: FactsRequest, table: str = SCRATCH) ->
     k, n_dims = len(request.funnel.milestones), len(request.dimensions)
     names = _columns(k, n_dims)
     ints = ["pipeline_id", "initial_status_id", "status_pipeline_id", "status_id", "manager_id"]
-    dtypes: dict[str, Any] = dict.fromkeys([*ints, "loss_reason_id", "lost_level", "created_at"], "Int64")
-    dtypes |= {at_col(i): "Int64" for i in range(1, k + 1)}
+    dtypes: dict[str, Any] = dict.fromkeys([*ints, "loss_reason_id", "lost_level"], "Int64")
+    dtypes |= dict.fromkeys(["created_at", *(at_col(i) for i in range(1, k + 1))], "float64")
     dtypes |= {dim_col(i): object for i in range(1, n_dims + 1)}
     dtypes |= {"lead_id": "int64", "price": "float64", "revenue": "float64", "days_to_final": "float64"}
     raw = conn.connection.dbapi_connection
@@ -139,15 +140,22 @@ def read_facts(conn: Connection, request: FactsRequest, table: str = SCRATCH) ->
     return _typed(frame, k, n_dims)
 
 
+def _moments(seconds: pd.Series) -> pd.Series:
+    """Unix seconds (float, NaN for none) → UTC timestamps with the exact stored microseconds."""
+    micros = np.round(seconds.to_numpy(dtype="float64") * 1e6)
+    moments: pd.Series = pd.Series(pd.to_datetime(micros, unit="us", utc=True), index=seconds.index)
+    return moments.astype("datetime64[us, UTC]")
+
+
 def _typed(frame: pd.DataFrame, k: int, n_dims: int) -> pd.DataFrame:
     frame["cohort_week"] = pd.to_datetime(frame["cohort_week"], format="%Y-%m-%d")
-    frame["created_at"] = pd.to_datetime(frame["created_at"].astype("int64"), unit="us", utc=True)
+    frame["created_at"] = _moments(frame["created_at"])
     for name in ["won", "lost", "unknown_initial", "unknown_status"]:
         frame[name] = frame[name].astype(bool)
     frame["reached_level"] = frame["reached_level"].astype("int64")
     frame["changes"] = frame["changes"].astype("int64")
     for i in range(1, k + 1):
-        frame[at_col(i)] = pd.to_datetime(frame[at_col(i)], unit="us", utc=True)
+        frame[at_col(i)] = _moments(frame[at_col(i)])
         frame[imputed_col(i)] = frame[imputed_col(i)].astype(bool)
     for i in range(1, n_dims + 1):
         frame[dim_col(i)] = frame[dim_col(i)].astype(object).where(frame[dim_col(i)].notna(), None)

@@ -217,8 +217,13 @@ def facts_insert_sql(table: str, milestones: int, dims: Sequence[DimensionSpec])
 
 
 def facts_copy_sql(table: str, milestones: int, dims: int) -> str:
-    """Rows for pandas: timestamps as epoch microseconds, flags as 0/1, one column per array slot."""
-    epoch = "(extract(epoch FROM {0}) * 1000000)::bigint"
+    """Rows for pandas: timestamps as Unix seconds, flags as 0/1, one column per array slot.
+
+    ``date_part`` (a double) is about 3× cheaper than ``extract`` (a numeric) and still exact to the
+    microsecond for our dates: PG prints the shortest digits that round-trip, and float64 resolves
+    ~0.2 µs at 2^31 seconds, so ``round(seconds · 10^6)`` gets the stored microseconds back.
+    """
+    epoch = "date_part('epoch', {0})"
     cols = [
         "lead_id", "cohort_week", epoch.format("created_at"), "pipeline_id", "initial_status_id",
         "status_pipeline_id", "status_id", "responsible_user_id", "price", "revenue", "loss_reason_id",

@@ -245,3 +245,12 @@ def test_timezone_defaults_to_the_account(berlin: Account, run: Callable[..., Co
     report = run(date(2022, 10, 31), timezone="")
     assert report.timezone == "Europe/Berlin"
     assert report.leads_table()["cohort_week"].tolist() == [pd.Timestamp("2022-10-31")]
+
+
+def test_moments_keep_their_microseconds(acct: Account, run: Callable[..., CohortReport]) -> None:
+    acct.lead(50, "2022-09-12 10:00:00.000001", [("2022-09-13 10:00:00.999999", "Целевой")])
+    row = lead(run(AS_OF), 50)
+    assert (row["created_at"], row["target at"]) == (
+        ts("2022-09-12 10:00:00.000001"),
+        ts("2022-09-13 10:00:00.999999"),
+    )
