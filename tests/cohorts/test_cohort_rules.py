@@ -8,7 +8,7 @@ i.e. up to 2022-09-26 23:59:59.999999 MSK; its weeks start 12.09, 19.09 and 26.0
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pandas as pd
 import pytest
@@ -254,3 +254,17 @@ def test_moments_keep_their_microseconds(acct: Account, run: Callable[..., Cohor
         ts("2022-09-12 10:00:00.000001"),
         ts("2022-09-13 10:00:00.999999"),
     )
+
+
+def test_an_exact_as_of_moment_includes_what_happened_at_it(
+    acct: Account, run: Callable[..., CohortReport]
+) -> None:
+    """``send`` passes an aware moment instead of a date; a change stamped exactly at A counts."""
+    acct.lead(
+        51, "2022-09-12 10:00", [("2022-09-13 10:00", "Целевой"), ("2022-09-13 10:00:01", "КП отправлено")]
+    )
+    report = run(datetime(2022, 9, 13, 7, 0, tzinfo=UTC))  # 10:00 in Moscow
+    assert report.as_of.isoformat() == "2022-09-13T10:00:00+03:00"
+    row = lead(report, 51)
+    assert (reached(row), row["status"]) == ([1, 0, 0, 0], "Целевой")
+    assert report.cohorts["partial"].tolist() == [False, False, True]
