@@ -194,13 +194,21 @@ def report(
         Path | None,
         typer.Option("--csv", metavar="DIR", help="Write cohorts.csv, leads.csv and slices here."),
     ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", metavar="FILE.xlsx", help="Write the workbook (Cohorts, Pivot, Leads…) here."),
+    ] = None,
 ) -> None:
     """Build the weekly cohort report from the synced data (no amoCRM calls)."""
     from cohort_service.report import run_report
 
+    if out is not None and out.suffix.lower() != ".xlsx":
+        raise typer.BadParameter(
+            "the workbook's name must end in .xlsx (Excel opens no other)", param_hint="--out"
+        )
     st = state(ctx)
     day = _parse_day(as_of, "--as-of", None).date() if as_of else None
-    for line in run_report(st.settings, as_of=day, weeks=weeks, csv_dir=csv).lines():
+    for line in run_report(st.settings, as_of=day, weeks=weeks, csv_dir=csv, out=out).lines():
         st.ui.info(line)
 
 

@@ -7,13 +7,15 @@ blocks the next sync. ``build_cohort_report`` is what ``report``, ``send`` and `
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine
+import pandas as pd
+from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from cohort_service.cohorts.catalog import Catalog, load_catalog
@@ -29,6 +31,7 @@ from cohort_service.config import Settings
 from cohort_service.errors import DatabaseError
 
 LOCK_PURPOSE = "report"
+AlsoRead = Callable[[Connection, FactsRequest, pd.DataFrame], None]
 
 
 @dataclass(frozen=True)
@@ -80,10 +83,12 @@ def build_cohort_report(
     store: bool = True,
     lock: bool = True,
     lock_wait_s: float = 0.0,
+    also_read: AlsoRead | None = None,
 ) -> CohortReport:
     """The report as of A: the end of local day ``as_of`` (a date), the exact moment (an aware
     datetime), or ``now``. ``lock=False`` when the caller already holds the run lock (``send``);
-    ``store`` refreshes ``lead_facts`` for BI tools."""
+    ``store`` refreshes ``lead_facts`` for BI tools. ``also_read(conn, request, facts)`` reads more
+    in the same transaction and under the same lock (the workbook's stage history)."""
     from cohort_service.db.engine import get_engine
     from cohort_service.db.lock import run_lock
     from cohort_service.db.migrate import upgrade
@@ -110,6 +115,8 @@ def build_cohort_report(
             elif store:
                 notes.append("lead_facts (the copy for BI tools) was not refreshed: a reader held it")
             orphans = orphan_leads(conn, request)
+            if also_read is not None:
+                also_read(conn, request, facts)
     except SQLAlchemyError as exc:
         raise DatabaseError(f"database: the report could not read its data ({_first_line(exc)})") from exc
     names = [m.name for m in funnel.milestones]
@@ -139,14 +146,27 @@ def run_report(
     as_of: date | None = None,
     weeks: int | None = None,
     csv_dir: Path | None = None,
+    out: Path | None = None,
     now: datetime | None = None,
     engine: Engine | None = None,
 ) -> ReportRun:
-    """Build the report and write the requested files (CSV now; the workbook joins here)."""
-    from cohort_service.export.csv import write_csv
+    """Build the report and write the requested files: CSV into ``csv_dir``, the workbook at ``out``.
 
-    report = build_cohort_report(settings, as_of=as_of, weeks=weeks, now=now, engine=engine)
-    files: list[Path] = []
-    if csv_dir is not None:
-        files += write_csv(report, csv_dir)
+    The workbook's stage history is copied to a temp file under the lock, with the facts; the
+    workbook itself is written after the lock is released.
+    """
+    from cohort_service.export.csv import write_csv
+    from cohort_service.export.transitions import HistoryReader
+    from cohort_service.export.workbook import write_workbook
+
+    with HistoryReader() as history:
+        report = build_cohort_report(
+            settings, as_of=as_of, weeks=weeks, now=now, engine=engine,
+            also_read=history if out is not None else None,
+        )  # fmt: skip
+        files: list[Path] = []
+        if csv_dir is not None:
+            files += write_csv(report, csv_dir)
+        if out is not None:
+            files.append(write_workbook(report, out, history=history.spool, csv_dir=csv_dir).path)
     return ReportRun(report=report, files=files)

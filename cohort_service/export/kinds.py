@@ -1,0 +1,61 @@
+"""What kind of number each engine column holds, so every sheet formats it the same way.
+
+The names come from :mod:`cohort_service.cohorts.columns`; a column the engine adds later and this
+map does not know yet is still written by its dtype (a number stays a number).
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from cohort_service.cohorts import columns as col
+from cohort_service.cohorts.model import CohortReport
+from cohort_service.export.cells import Kind
+
+SHARE_OF_LOST = "share of lost"
+TIMING_STATS = ("median", "p75", "p90")
+
+
+def column_kinds(report: CohortReport) -> dict[str, Kind]:
+    kinds: dict[str, Kind] = {
+        col.COHORT: "text",
+        col.COHORT_WEEK: "date",
+        col.PARTIAL: "marker",
+        col.LEADS: "int",
+        col.OPEN: "int",
+        col.WON: "int",
+        col.LOST: "int",
+        col.REVENUE: "money",
+        col.AVG_CHECK: "money",
+        col.MEDIAN_DAYS_TO_FINAL: "days",
+        col.TOP_LOSS_REASONS: "text",
+        col.DELTA: "delta",
+        col.LOSS_REASON: "text",
+        SHARE_OF_LOST: "pct",
+        col.lead_to_final(report.final_name): "pct",
+    }
+    for name in report.milestone_names:
+        kinds[name] = "int"
+        kinds[col.step_pct(name)] = "pct"
+        kinds[col.of_leads_pct(name)] = "pct"
+        for stat in TIMING_STATS:
+            kinds[col.timing(name, stat)] = "days"
+    for days in report.age_days:
+        kinds[col.equal_age(days)] = "pct"
+    for week in range(len(report.weeks)):
+        kinds[col.maturation_week(week)] = "pct"
+    return kinds
+
+
+def kinds_for(frame: pd.DataFrame, known: dict[str, Kind]) -> list[Kind]:
+    return [known.get(str(name), _by_dtype(frame[name])) for name in frame.columns]
+
+
+def _by_dtype(series: pd.Series) -> Kind:
+    if pd.api.types.is_bool_dtype(series) or pd.api.types.is_integer_dtype(series):
+        return "int"
+    if pd.api.types.is_numeric_dtype(series):
+        return "number"
+    if pd.api.types.is_datetime64_any_dtype(series):
+        return "datetime"
+    return "text"

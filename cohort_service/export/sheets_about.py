@@ -1,0 +1,215 @@
+"""The ``About`` sheet: what the numbers mean and how far to trust them.
+
+Written last, when the other sheets are done, so it can say exactly what the workbook holds — in
+particular whether the Leads table had to be split for Excel's row limit and what the pivot covers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from xlsxwriter.worksheet import Worksheet
+
+from cohort_service.cohorts import columns as col
+from cohort_service.cohorts.model import CohortReport
+from cohort_service.export.book import StreamedWorkbook
+from cohort_service.export.cells import Styles
+from cohort_service.export.names import EXCEL_MAX_ROWS
+
+SHEET = "About"
+Pair = tuple[str, Any]
+
+
+@dataclass(frozen=True)
+class TableInfo:
+    """One part of a streamed table: its sheet, table name, rows and the cohort weeks it holds."""
+
+    sheet: str
+    table: str
+    rows: int
+    first_week: date | None = None
+    last_week: date | None = None
+
+    def weeks(self) -> str:
+        if self.first_week is None or self.last_week is None:
+            return ""
+        return f", cohort weeks {self.first_week:%d.%m.%Y}–{self.last_week:%d.%m.%Y}"
+
+
+@dataclass(frozen=True)
+class Contents:
+    """What the other sheets ended up holding."""
+
+    leads: tuple[TableInfo, ...]
+    transitions: tuple[TableInfo, ...] | None  # None: the stage history was not read
+    mature_cohort: str | None
+    sheets: tuple[str, ...]
+    csv_dir: Path | None = None
+
+
+def slicing_lines(report: CohortReport) -> list[str]:
+    filters = ", ".join([col.MANAGER, *report.dimension_names, col.PIPELINE])
+    return [
+        "1. Sheet Pivot: rows are cohort weeks; values are the count of leads and, per milestone, how many "
+        "reached it (the sum of its 0/1 column). Unfiltered, it equals the Cohorts sheet.",
+        f"2. Pick a value in a report filter above it ({filters}) to see one manager, source, product or "
+        "pipeline; tick 'Select Multiple Items' for several.",
+        "3. To compare side by side, drag a filter field to Columns; a conversion is a milestone's sum "
+        "divided by leads. The pivot refreshes when the file opens; after editing Leads, Data → Refresh All.",
+    ]
+
+
+def table_lines(contents: Contents) -> list[Pair]:
+    leads = contents.leads
+    total = sum(part.rows for part in leads)
+    pairs: list[Pair] = []
+    if len(leads) == 1:
+        pairs.append(("Leads", f"{total:,} leads, one row per lead: table Leads on sheet Leads"))
+    else:
+        pairs.append(
+            (
+                "Leads (split)",
+                f"{total:,} leads do not fit one sheet (Excel allows {EXCEL_MAX_ROWS:,} rows), so the table "
+                f"is split into {len(leads)} tables on {len(leads)} sheets, whole cohort weeks per sheet:",
+            )
+        )
+        pairs += [("", f"{p.sheet}: table {p.table}, {p.rows:,} leads{p.weeks()}") for p in leads]
+        pairs.append(
+            (
+                "Pivot coverage",
+                f"The Pivot covers table {leads[0].table} only{leads[0].weeks()}; "
+                "the Cohorts sheet counts every lead.",
+            )
+        )
+    history = contents.transitions
+    if history is None:
+        pairs.append(("Transitions", "not included in this file (the stage history was not read)"))
+    else:
+        rows = sum(p.rows for p in history)
+        where = ", ".join(f"{p.sheet} ({p.rows:,})" for p in history)
+        pairs.append(
+            (
+                "Transitions",
+                f"{rows:,} stage changes of these leads up to the as-of moment, read in the same "
+                f"database transaction as the facts: {where}",
+            )
+        )
+    if contents.csv_dir is not None:
+        pairs.append(("All leads as CSV", str(contents.csv_dir / "leads.csv")))
+    else:
+        pairs.append(("All leads as CSV", "cohort-service report --csv DIR writes DIR/leads.csv"))
+    return pairs
+
+
+def report_lines(report: CohortReport) -> list[Pair]:
+    tz = ZoneInfo(report.timezone)
+    weeks = report.cohorts[col.COHORT].tolist()
+    partial = report.partial_week
+    span = f"{weeks[0]} … {weeks[-1]} ({len(weeks)} weeks, Monday–Sunday)" if weeks else "none"
+    if partial is not None:
+        span += "; the last one is partial (in progress)"
+    synced: Any = "no successful sync recorded"
+    if report.last_sync is not None:
+        synced = _local(report.last_sync, tz)
+    return [
+        ("As of", _local(report.as_of, tz)),
+        ("Time zone", report.timezone),
+        ("Cohort weeks", span),
+        ("Pipelines", ", ".join(report.pipelines) or "all pipelines"),
+        ("Last successful sync (data freshness)", synced),
+        ("Leads in the report", int(report.cohorts[col.LEADS].sum())),
+    ]
+
+
+def _local(moment: datetime, tz: ZoneInfo) -> datetime:
+    """Wall-clock time to the second: 23:59:59.999999 would round up to the next day on display."""
+    local = moment.astimezone(tz).replace(tzinfo=None) if moment.tzinfo else moment
+    return local.replace(microsecond=0)
+
+
+def definition_lines(report: CohortReport) -> list[Pair]:
+    pairs: list[Pair] = [(m.name, m.describe() or "(no statuses resolved)") for m in report.milestones]
+    pairs.append(
+        (
+            "",
+            "A lead reaches a milestone at one of its statuses, at a later status of the same pipeline, or "
+            "when won; a reached milestone stays reached, and reaching one counts every earlier one.",
+        )
+    )
+    return pairs
+
+
+def quality_lines(report: CohortReport) -> list[Pair]:
+    pairs: list[Pair] = list(report.quality.rows())
+    warnings = report.quality.warnings()
+    pairs += [("Warning", w) for w in warnings] or [("Warnings", "none")]
+    return pairs
+
+
+def write_about(book: StreamedWorkbook, styles: Styles, report: CohortReport, contents: Contents) -> None:
+    ws = book.add_worksheet(SHEET)
+    ws.set_column(0, 0, 50)
+    ws.set_column(1, 1, 100, styles.wrap)
+    ws.write_string(0, 0, "About this workbook", styles.title)
+    sections: list[tuple[str, Sequence[Pair]]] = [
+        ("Report", report_lines(report)),
+        ("Milestones, in funnel order (statuses that mark each, per pipeline)", definition_lines(report)),
+        ("Dimensions (latest synced values)", [(d.name, d.describe()) for d in report.dimensions]),
+        ("Equal-age columns", _ages(report)),
+        ("Data quality", quality_lines(report)),
+        ("Notes", [("", n) for n in report.notes]),
+        ("How to slice the pivot", [("", line) for line in slicing_lines(report)]),
+        ("What this file holds", [*table_lines(contents), *_sheets(report, contents)]),
+    ]
+    row = 2
+    for title, pairs in sections:
+        if not pairs:
+            continue
+        ws.write_string(row, 0, title, styles.section)
+        row = _write_pairs(ws, row + 1, pairs, styles) + 1
+
+
+def _ages(report: CohortReport) -> list[Pair]:
+    final = report.final_name
+    return [
+        (
+            col.equal_age(d),
+            f"reached {final} within {d} days of creation; blank until the cohort is {d + 7} days old",
+        )
+        for d in report.age_days
+    ]
+
+
+def _sheets(report: CohortReport, contents: Contents) -> list[Pair]:
+    mature = contents.mature_cohort or "none yet"
+    return [
+        ("Sheets", ", ".join(contents.sheets)),
+        (
+            "Funnel chart (Maturation)",
+            f"latest mature cohort: {mature} — the newest complete week old "
+            "enough for every equal-age column",
+        )
+        if report.age_days
+        else ("Funnel chart (Maturation)", f"latest complete cohort: {mature}"),
+    ]
+
+
+def _write_pairs(ws: Worksheet, row: int, pairs: Iterable[Pair], styles: Styles) -> int:
+    datetime_format = styles.book.format("dd.mm.yyyy hh:mm:ss", align="left")
+    number_format = styles.book.format("#,##0", align="left")
+    for label, value in pairs:
+        if label:
+            ws.write_string(row, 0, label, styles.label)
+        if isinstance(value, datetime):
+            ws.write_datetime(row, 1, value, datetime_format)
+        elif isinstance(value, int | float):
+            ws.write_number(row, 1, value, number_format)
+        else:
+            ws.write_string(row, 1, str(value), styles.wrap)
+        row += 1
+    return row

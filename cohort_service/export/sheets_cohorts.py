@@ -1,0 +1,118 @@
+"""The ``Cohorts`` sheet: the table the sales head reads in the Monday meeting.
+
+One row per cohort week with the engine's own columns and numbers; shares are fractions shown as
+percentages, each % column heat-mapped on the complete weeks (the partial week would drag every
+scale down), Δ green/red by sign, the partial week in italic grey with ``partial = yes``, and every
+blank explained by a comment on its column header and a footnote.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from cohort_service.cohorts import columns as col
+from cohort_service.cohorts.model import CohortReport
+from cohort_service.export.book import StreamedWorkbook
+from cohort_service.export.cells import (
+    Block,
+    Styles,
+    heat_map,
+    set_widths,
+    sign_colours,
+    write_block,
+    write_lines,
+)
+from cohort_service.export.kinds import column_kinds, kinds_for
+
+SHEET = "Cohorts"
+HEADER_ROW = 2
+PARTIAL_MARK = "yes"
+
+
+@dataclass(frozen=True)
+class CohortsLayout:
+    """Where the Cohorts table sits, for charts on other sheets (0-based rows and columns)."""
+
+    block: Block
+    complete_rows: int  # data rows before the partial week (the charts plot these)
+
+
+def title(report: CohortReport) -> str:
+    return f"Cohorts as of {report.as_of:%d.%m.%Y %H:%M} ({report.timezone})"
+
+
+def header_notes(report: CohortReport) -> dict[str, str]:
+    final = report.final_name
+    notes = {
+        col.PARTIAL: "yes: the week containing the as-of moment. It is still in progress, so its numbers "
+        "will grow; it is left out of the heat maps and charts.",
+        col.DELTA: f"Relative change of lead→{final} % against the cohort a week earlier "
+        "(4.12% vs 3.38% → +22%). Blank when there is no earlier cohort or it had 0%.",
+        col.lead_to_final(final): f"Share of the cohort's leads that reached {final} by the as-of moment.",
+    }
+    for days in report.age_days:
+        notes[col.equal_age(days)] = (
+            f"Share of the cohort that reached {final} within {days} days of creation. Blank while the "
+            f"cohort is younger than {days + 7} days at the as-of moment: its last leads have not had "
+            f"{days} days yet, so it is not comparable with older cohorts."
+        )
+    for name in report.milestone_names:
+        notes[col.step_pct(name)] = (
+            f"{name} as a share of the previous step. Blank when that step had no leads."
+        )
+    return notes
+
+
+def footnotes(report: CohortReport, extra: Sequence[str]) -> list[str]:
+    lines = []
+    partial = report.cohorts.loc[report.cohorts[col.PARTIAL], col.COHORT]
+    if len(partial):
+        lines.append(
+            f"Partial week (in progress, italic grey): {partial.iloc[0]}; its numbers will still grow."
+        )
+    if report.age_days:
+        ages = ", ".join(
+            f"{col.equal_age(d)} is blank until a cohort is {d + 7} days old" for d in report.age_days
+        )
+        lines.append(f"Immature cells are left blank: {ages} (at the as-of moment).")
+    lines.append("Other blanks: a % of a step with no leads; Δ with no earlier cohort or one at 0%.")
+    lines.append(
+        "Each milestone count equals the sum of its 0/1 column of the Leads table for that cohort_week "
+        "(the Pivot sheet does exactly that)."
+    )
+    return [*lines, *extra]
+
+
+def write_cohorts(
+    book: StreamedWorkbook, styles: Styles, report: CohortReport, *, notes: Sequence[str] = ()
+) -> CohortsLayout:
+    ws = book.add_worksheet(SHEET)
+    frame = report.cohorts.copy()
+    frame[col.PARTIAL] = [PARTIAL_MARK if flag else None for flag in report.cohorts[col.PARTIAL]]
+    kinds = kinds_for(frame, column_kinds(report))
+    wide = {0: 20.0}
+    if col.TOP_LOSS_REASONS in frame.columns:
+        wide[list(frame.columns).index(col.TOP_LOSS_REASONS)] = 44.0
+    set_widths(ws, kinds, wide)
+    ws.freeze_panes(HEADER_ROW + 1, 1)
+    ws.write_string(0, 0, title(report), styles.title)
+    ws.write_string(
+        1,
+        0,
+        f"Leads by creation week (Monday–Sunday, {report.timezone}); '<milestone> %' is the share of the "
+        "previous step, '% of leads' the share of the cohort.",
+        styles.subtitle,
+    )
+    partial_rows = [i for i, flag in enumerate(report.cohorts[col.PARTIAL]) if flag]
+    block = write_block(
+        ws, styles, HEADER_ROW, frame, kinds, partial_rows=partial_rows, notes=header_notes(report),
+        header_height=45,
+    )  # fmt: skip
+    complete = block.rows - (1 if partial_rows == [block.rows - 1] else 0)
+    last_complete = block.header_row + complete
+    heat_map(ws, block.first_data_row, last_complete, block.cols("pct"))
+    for c in block.cols("delta"):
+        sign_colours(ws, styles, block.first_data_row, block.last_row, c)
+    write_lines(ws, block.last_row + 2, footnotes(report, notes), styles.note)
+    return CohortsLayout(block=block, complete_rows=complete)

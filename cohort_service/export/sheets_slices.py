@@ -1,0 +1,51 @@
+"""The ``Managers`` sheet: the engine's funnel per manager, then per pipeline, per dimension, and the
+loss reasons — one block under another, each with its own title and heat maps.
+
+All blocks count the leads of the report's weeks as of A (the same leads as the Leads table), so a
+manager's row equals the pivot filtered to that manager with the week rows summed.
+"""
+
+from __future__ import annotations
+
+from cohort_service.cohorts import columns as col
+from cohort_service.cohorts.model import CohortReport
+from cohort_service.export.book import StreamedWorkbook
+from cohort_service.export.cells import Styles, heat_map, set_widths, write_block
+from cohort_service.export.kinds import column_kinds, kinds_for
+
+SHEET = "Managers"
+HEADER_ROW = 3
+
+
+def blocks(report: CohortReport) -> list[tuple[str, str]]:
+    """(title, slice key) in sheet order: manager first, then pipeline and each dimension."""
+    order = [("Funnel by manager", col.MANAGER), ("Funnel by pipeline (at creation)", col.PIPELINE)]
+    order += [(f"Funnel by {name} (latest synced values)", name) for name in report.dimension_names]
+    return [(title, key) for title, key in order if key in report.slices]
+
+
+def write_slices(book: StreamedWorkbook, styles: Styles, report: CohortReport) -> None:
+    ws = book.add_worksheet(SHEET)
+    known = column_kinds(report)
+    first = report.slices.get(col.MANAGER)
+    widths = kinds_for(first, known) if first is not None else ["text"]
+    set_widths(ws, widths, {0: 26.0})
+    ws.freeze_panes(HEADER_ROW + 1, 1)
+    weeks = f"{report.weeks[0]:%d.%m.%Y}–{report.weeks[-1]:%d.%m.%Y}" if report.weeks else "—"
+    ws.write_string(
+        0, 0, f"Funnels over the leads of weeks {weeks}, as of {report.as_of:%d.%m.%Y %H:%M} "
+        f"({report.timezone})", styles.title
+    )  # fmt: skip
+    ws.write_string(
+        1, 0, "'(blank)' = leads without a value; managers and dimensions are the latest synced values.",
+        styles.subtitle,
+    )  # fmt: skip
+    row = HEADER_ROW - 1
+    for title, key in blocks(report):
+        frame = report.slices[key]
+        ws.write_string(row, 0, title, styles.section)
+        block = write_block(ws, styles, row + 1, frame, kinds_for(frame, known))
+        heat_map(ws, block.first_data_row, block.last_row, block.cols("pct"))
+        row = block.last_row + 3
+    ws.write_string(row, 0, "Loss reasons (leads lost as of the report moment)", styles.section)
+    write_block(ws, styles, row + 1, report.loss_reasons, kinds_for(report.loss_reasons, known))

@@ -1,0 +1,177 @@
+"""The report workbook (DESIGN §6): ``write_workbook(report, path)``.
+
+Sheets, in order: ``Cohorts`` (the meeting's table), ``Pivot`` (a native PivotTable over table
+``Leads``, refreshed on open), ``Maturation`` (triangle and charts), ``Managers`` (funnels per
+manager, pipeline and dimension), ``Leads`` (Excel Table ``Leads``, one row per lead),
+``Transitions`` (Excel Table ``Transitions``, the stage history), ``About``.
+
+The file is written from a finished :class:`CohortReport` plus the stage history the report run
+spooled to disk under its lock (:mod:`transitions`), so no database connection or lock is held
+while writing. Big tables stream through :class:`StreamedWorkbook`; memory stays flat in the
+number of rows written.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import pandas as pd
+
+from cohort_service.cohorts import columns as col
+from cohort_service.cohorts.model import CohortReport
+from cohort_service.export.book import StreamedWorkbook
+from cohort_service.export.cells import Styles
+from cohort_service.export.leads_table import leads_columns, leads_rows, plan_parts
+from cohort_service.export.names import EXCEL_MAX_ROWS
+from cohort_service.export.pivot import PivotSpec, Value
+from cohort_service.export.sheets_about import Contents, TableInfo, write_about
+from cohort_service.export.sheets_cohorts import title, write_cohorts
+from cohort_service.export.sheets_maturation import write_maturation
+from cohort_service.export.sheets_slices import write_slices
+from cohort_service.export.streamed import StreamedTable
+from cohort_service.export.transitions import COLUMNS as HISTORY_COLUMNS
+from cohort_service.export.transitions import HistorySpool
+
+LEADS = "Leads"
+PIVOT_SHEET, PIVOT_NAME = "Pivot", "CohortPivot"
+TRANSITIONS = "Transitions"
+SCHEMA_VERSION = 1
+
+
+@dataclass(frozen=True)
+class WorkbookResult:
+    path: Path
+    contents: Contents
+
+    @property
+    def leads_split(self) -> bool:
+        return len(self.contents.leads) > 1
+
+
+def pivot_spec(report: CohortReport) -> PivotSpec:
+    """Rows: cohort weeks; values: lead count and milestone sums; filters: manager, dimensions, pipeline."""
+    values = [Value(col.LEAD_ID, "count", col.LEADS), *(Value(m, "sum", m) for m in report.milestone_names)]
+    return PivotSpec(
+        sheet=PIVOT_SHEET,
+        source_table=LEADS,
+        name=PIVOT_NAME,
+        rows=[col.COHORT_WEEK],
+        values=values,
+        filters=[col.MANAGER, *report.dimension_names, col.PIPELINE],
+    )
+
+
+def write_workbook(
+    report: CohortReport,
+    path: str | os.PathLike[str],
+    *,
+    history: HistorySpool | None = None,
+    csv_dir: Path | None = None,
+    max_rows_per_sheet: int = EXCEL_MAX_ROWS,
+    tmpdir: str | os.PathLike[str] | None = None,
+) -> WorkbookResult:
+    """Write the workbook at ``path``: into ``<name>.partial`` first, renamed when complete, so a
+    failure never leaves a half-written file (nor removes an older one).
+
+    ``history``: the spooled stage history (without it the Transitions table is empty and About
+    says so); ``csv_dir``: where this run's CSV files went, named on About.
+    """
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(target.name + ".partial")
+    leads = report.leads_table()
+    if not leads[col.COHORT_WEEK].is_monotonic_increasing:
+        leads = leads.sort_values(col.COHORT_WEEK, kind="stable", ignore_index=True)
+    with StreamedWorkbook(partial, tmpdir=tmpdir) as book:
+        contents = _write_sheets(
+            book, report, leads, history=history, csv_dir=csv_dir, max_rows=max_rows_per_sheet
+        )
+    partial.replace(target)
+    return WorkbookResult(target, contents)
+
+
+def _write_sheets(
+    book: StreamedWorkbook,
+    report: CohortReport,
+    leads: pd.DataFrame,
+    *,
+    history: HistorySpool | None,
+    csv_dir: Path | None,
+    max_rows: int,
+) -> Contents:
+    parts = plan_parts(leads[col.COHORT_WEEK], max_rows - 1)
+    styles = Styles(book)
+    _properties(book, report)
+    notes = [_split_note(leads, parts)] if len(parts) > 1 else []
+    layout = write_cohorts(book, styles, report, notes=notes)
+    book.add_pivot(pivot_spec(report))
+    mature = write_maturation(book, styles, report, layout)
+    write_slices(book, styles, report)
+    lead_parts = _write_leads(book, report, leads, parts, max_rows)
+    history_parts = _write_history(book, history, max_rows)
+    sheets = tuple(ws.name for ws in book.workbook.worksheets())
+    contents = Contents(
+        leads=lead_parts,
+        transitions=history_parts if history is not None else None,
+        mature_cohort=None if mature is None else str(report.cohorts[col.COHORT].iloc[mature]),
+        sheets=(*sheets, "About"),
+        csv_dir=csv_dir,
+    )
+    write_about(book, styles, report, contents)
+    return contents
+
+
+def _write_leads(
+    book: StreamedWorkbook,
+    report: CohortReport,
+    leads: pd.DataFrame,
+    parts: list[tuple[int, int]],
+    max_rows: int,
+) -> tuple[TableInfo, ...]:
+    columns = leads_columns(leads, report.milestone_names)
+    infos = []
+    for index, (start, stop) in enumerate(parts, start=1):
+        sheet = LEADS if index == 1 else f"{LEADS} ({index})"
+        table = LEADS if index == 1 else f"{LEADS}_{index}"
+        chunk = leads.iloc[start:stop]
+        book.write_table(sheet, table, columns, leads_rows(chunk, columns), max_rows_per_sheet=max_rows)
+        weeks = chunk[col.COHORT_WEEK]
+        first, last = (_day(weeks.iloc[0]), _day(weeks.iloc[-1])) if len(chunk) else (None, None)
+        infos.append(TableInfo(sheet, table, stop - start, first, last))
+    return tuple(infos)
+
+
+def _day(value: object) -> date:
+    return pd.Timestamp(value).date()  # type: ignore[arg-type]
+
+
+def _write_history(
+    book: StreamedWorkbook, history: HistorySpool | None, max_rows: int
+) -> tuple[TableInfo, ...]:
+    rows = history.iter_rows() if history is not None else iter(())
+    table: StreamedTable = book.write_table(
+        TRANSITIONS, TRANSITIONS, HISTORY_COLUMNS, rows, max_rows_per_sheet=max_rows, overflow="split"
+    )
+    return tuple(TableInfo(p.sheet, p.name, p.data_rows) for p in table.parts)
+
+
+def _split_note(leads: pd.DataFrame, parts: list[tuple[int, int]]) -> str:
+    start, stop = parts[0]
+    first, last = _day(leads[col.COHORT_WEEK].iloc[start]), _day(leads[col.COHORT_WEEK].iloc[stop - 1])
+    return (
+        f"The Leads table is split over {len(parts)} sheets (Excel's row limit); the Pivot covers table "
+        f"Leads, cohort weeks {first:%d.%m.%Y}–{last:%d.%m.%Y} — see About."
+    )
+
+
+def _properties(book: StreamedWorkbook, report: CohortReport) -> None:
+    book.workbook.set_properties(
+        {"title": title(report), "subject": "amoCRM lead cohorts", "comments": "Written by cohort-service"}
+    )
+    book.workbook.set_custom_property("as_of", report.as_of.isoformat())
+    book.workbook.set_custom_property("timezone", report.timezone)
+    book.workbook.set_custom_property("leads", int(report.cohorts[col.LEADS].sum()))
+    book.workbook.set_custom_property("workbook_schema", SCHEMA_VERSION)

@@ -1,0 +1,321 @@
+"""The report workbook read back: Cohorts equal the engine and the hand numbers, Leads sums equal
+Cohorts, types are real, the pivot and tables are wired up, and the package passes both checkers.
+
+The account is tests/export/workbook_account.py (numbers worked out there by hand); the workbook
+comes from ``run_report(…, out=…)``, the same call as ``cohort-service report --out``.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import uuid
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import openpyxl
+import pandas as pd
+import pytest
+from helpers.xlsx_package import package_problems
+from openxml_audit import OpenXmlValidator, ValidationSeverity
+from python_calamine import CalamineWorkbook
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.pool import NullPool
+
+from cohort_service.cohorts import columns as col
+from cohort_service.cohorts.model import CohortReport
+from cohort_service.report import run_report
+from tests.cohorts.rows import MILESTONES as MILESTONE_CONFIG
+from tests.cohorts.rows import account
+from tests.conftest import TEMPLATE, make_settings
+from tests.export.workbook_account import AS_OF, DIMENSIONS, EXPECTED, MILESTONES, TRANSITIONS, WEEKS, fill
+
+SHEETS = ["Cohorts", "Pivot", "Maturation", "Managers", "Leads", "Transitions", "About"]
+HEADER = 3  # the Cohorts header is on sheet row 3 (1-based)
+
+
+@dataclass(frozen=True)
+class Built:
+    report: CohortReport
+    path: Path
+    csv_dir: Path
+
+
+@pytest.fixture(scope="module")
+def built(pg_admin_url: str, template_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Built]:
+    """One account, one report run writing both the CSV files and the workbook (read-only for tests)."""
+    del template_url
+    name = f"t_wb_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    admin = create_engine(pg_admin_url, isolation_level="AUTOCOMMIT", poolclass=NullPool)
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{TEMPLATE}"'))
+    url = make_url(pg_admin_url).set(database=name).render_as_string(hide_password=False)
+    engine = create_engine(url, poolclass=NullPool)
+    acct = account(engine)
+    fill(acct)
+    acct.conn.close()
+    report_section = {
+        "timezone": "Europe/Moscow", "weeks": 3, "age_days": [7], "milestones": MILESTONE_CONFIG,
+        "dimensions": DIMENSIONS,
+    }  # fmt: skip
+    folder = tmp_path_factory.mktemp("workbook")
+    path, csv_dir = folder / "report.xlsx", folder / "csv"
+    run = run_report(make_settings(url, report=report_section), as_of=AS_OF, out=path, csv_dir=csv_dir)
+    assert run.files[-1] == path
+    yield Built(run.report, path, csv_dir)
+    from cohort_service.db.engine import dispose_all
+
+    engine.dispose()
+    dispose_all()
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(scope="module")
+def book(built: Built) -> openpyxl.Workbook:
+    return openpyxl.load_workbook(built.path)
+
+
+@pytest.fixture(scope="module")
+def cells(built: Built) -> dict[str, list[list[Any]]]:
+    """Every sheet's values as python-calamine reads them (typed: float, date, datetime, str)."""
+    workbook = CalamineWorkbook.from_path(str(built.path))
+    return {name: workbook.get_sheet_by_name(name).to_python() for name in workbook.sheet_names}
+
+
+def local(text: str) -> datetime:
+    """A naive wall-clock time, as Excel stores it (no time zone)."""
+    return datetime.fromisoformat(text)
+
+
+def same(cell: Any, value: Any) -> bool:
+    """A cell equals an engine value: blanks are NaN/None there and empty here."""
+    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NaT:
+        return cell is None
+    if isinstance(value, pd.Timestamp):
+        return cell == value.to_pydatetime()
+    if isinstance(value, float | int) and not isinstance(value, bool):
+        return isinstance(cell, float | int) and math.isclose(cell, value, rel_tol=1e-12)
+    return bool(cell == value)
+
+
+def test_sheets_in_order(book: openpyxl.Workbook) -> None:
+    assert book.sheetnames == SHEETS
+
+
+def test_cohorts_equal_the_engine_and_the_hand_numbers(built: Built, book: openpyxl.Workbook) -> None:
+    ws = book["Cohorts"]
+    engine = built.report.cohorts
+    assert ws["A1"].value == "Cohorts as of 26.09.2022 23:59 (Europe/Moscow)"
+    assert [c.value for c in ws[HEADER]] == list(engine.columns)
+    for i, expected in enumerate(engine.itertuples(index=False, name=None)):
+        got = [c.value for c in ws[HEADER + 1 + i]]
+        for name, cell, value in zip(engine.columns, got, expected, strict=True):
+            if name == col.PARTIAL:
+                assert cell == ("yes" if value else None)
+            else:
+                assert same(cell, value), (i, name, cell, value)
+    rows = {ws.cell(r, 2).value.date(): r for r in range(HEADER + 1, HEADER + 4)}
+    assert list(rows) == WEEKS
+    head = [c.value for c in ws[HEADER]]
+    for week, numbers in EXPECTED.items():
+        r = rows[week]
+        counts = [ws.cell(r, head.index(n) + 1).value for n in (col.LEADS, *MILESTONES)]
+        assert counts == numbers
+    final = [ws.cell(rows[w], head.index("lead→paid %") + 1).value for w in WEEKS]
+    delta = [ws.cell(rows[w], head.index("Δ vs prev") + 1).value for w in WEEKS]
+    week_old = [ws.cell(rows[w], head.index("≤7d %") + 1).value for w in WEEKS]
+    assert final == pytest.approx([1 / 3, 1 / 2, 0.0])
+    assert delta[0] is None
+    assert delta[1:] == pytest.approx([0.5, -1.0])
+    assert week_old[0] == pytest.approx(1 / 3)
+    assert week_old[1:] == [None, None]  # too young: blank, never 0 and never NaN
+    assert [ws.cell(rows[w], head.index("revenue") + 1).value for w in WEEKS] == [1000, 2500, 0]
+
+
+def test_cohorts_formats_marks_and_notes(book: openpyxl.Workbook) -> None:
+    ws = book["Cohorts"]
+    head = [c.value for c in ws[HEADER]]
+    first = HEADER + 1
+
+    def fmt(name: str) -> str:
+        return str(ws.cell(first, head.index(name) + 1).number_format)
+
+    assert fmt("target %") == fmt("lead→paid %") == fmt("≤7d %") == "0.0%"
+    assert fmt("Δ vs prev") == "+0%;-0%;0%"
+    assert fmt("cohort_week") == "dd.mm.yyyy"
+    assert ws.freeze_panes == "B4"
+    partial = ws.cell(first + 2, 1)
+    assert partial.font.i
+    assert not ws.cell(first, 1).font.i
+    assert ws.cell(first + 2, head.index("partial") + 1).value == "yes"
+    comment = ws.cell(HEADER, head.index("≤7d %") + 1).comment
+    assert comment is not None
+    assert "younger than 14 days" in comment.text
+    rules = {str(cf.sqref): [r.type for r in cf.rules] for cf in ws.conditional_formatting}
+    pct = [i for i, n in enumerate(head) if "%" in n]
+    assert len(pct) == 2 * len(MILESTONES) + 2  # step % and % of leads per milestone, lead→paid, ≤7d
+    letters = [openpyxl.utils.get_column_letter(i + 1) for i in pct]
+    heat = sorted(k for k, v in rules.items() if v == ["colorScale"])
+    assert heat == sorted(f"{c}4:{c}5" for c in letters)  # complete weeks only: the partial row is left out
+    delta = openpyxl.utils.get_column_letter(head.index("Δ vs prev") + 1)
+    assert rules[f"{delta}4:{delta}6"] == ["cellIs", "cellIs"]
+    notes = [ws.cell(r, 1).value for r in range(first + 4, first + 9)]
+    assert "Partial week (in progress, italic grey): 26.09–02.10.2022; its numbers will still grow." in notes
+    assert any(n and "≤7d % is blank until a cohort is 14 days old" in n for n in notes)
+
+
+def test_leads_table_sums_by_week_equal_cohorts(
+    built: Built, book: openpyxl.Workbook, cells: dict[str, list[list[Any]]]
+) -> None:
+    leads = cells["Leads"]
+    expected_columns = list(built.report.leads_table().columns)
+    assert leads[0] == expected_columns
+    last = openpyxl.utils.get_column_letter(len(expected_columns))
+    assert book["Leads"].tables["Leads"].ref == f"A1:{last}7"  # header + 6 leads, exactly
+    week = expected_columns.index(col.COHORT_WEEK)
+    sums: dict[date, list[float]] = defaultdict(lambda: [0.0] * (1 + len(MILESTONES)))
+    for row in leads[1:]:
+        assert isinstance(row[week], date)
+        assert not isinstance(row[week], datetime)
+        sums[row[week]][0] += 1
+        for k, name in enumerate(MILESTONES, start=1):
+            sums[row[week]][k] += row[expected_columns.index(name)]
+    assert dict(sums) == EXPECTED
+    cohorts = cells["Cohorts"]
+    head = cohorts[HEADER - 1]
+    for row in cohorts[HEADER : HEADER + 3]:
+        assert sums[row[1]] == [row[head.index(n)] for n in (col.LEADS, *MILESTONES)]
+
+
+def test_leads_rows_are_typed_and_cyrillic_survives(cells: dict[str, list[list[Any]]]) -> None:
+    head, *rows = cells["Leads"]
+    first = dict(zip(head, rows[0], strict=True))
+    assert first["lead_id"] == 1
+    assert first["created_at"] == local("2022-09-12 10:00")
+    assert first["target at"] == local("2022-09-12 12:00")
+    assert (first["manager"], first["source"], first["product"]) == ("Анна", "Яндекс", "Курс")
+    assert (first["pipeline"], first["status"]) == ("Воронка", "Успешно реализовано")
+    assert (first["paid"], first["won"], first["price"], first["revenue"]) == (1, 1, 1000, 1000)
+    second = dict(zip(head, rows[1], strict=True))
+    assert (second["lost"], second["lost from stage"], second["loss reason"]) == (1, "target", "Дорого")
+    assert second["paid at"] == ""  # blank, not 0 and not "nan"
+    assert second["days to final"] == ""
+    for name in (*MILESTONES, "won", "lost", "lead_id", "price", "revenue"):
+        column = head.index(name)
+        assert all(isinstance(r[column], float | int) for r in rows), name
+
+
+def test_no_number_is_stored_as_text(cells: dict[str, list[list[Any]]]) -> None:
+    def numeric(text: str) -> bool:
+        try:
+            float(text.replace(",", "").replace("%", ""))
+        except ValueError:
+            return False
+        return True
+
+    offenders = [
+        (sheet, value)
+        for sheet, rows in cells.items()
+        for row in rows
+        for value in row
+        if isinstance(value, str) and value.strip() and (numeric(value) or value.lower() in ("nan", "nat"))
+    ]
+    assert offenders == []
+
+
+def test_transitions_table_is_the_history_up_to_as_of(book: openpyxl.Workbook, cells: dict[str, Any]) -> None:
+    head, *rows = cells["Transitions"]
+    assert head == ["lead_id", "time", "from pipeline", "from status", "to pipeline", "to status", "author"]
+    expected = [(lead, local(at), *names[:4], names[4] or "") for lead, at, *names in TRANSITIONS]
+    assert [tuple(r) for r in rows] == expected
+    assert book["Transitions"].tables["Transitions"].ref == "A1:G11"
+
+
+def test_pivot_is_defined_over_the_leads_table(book: openpyxl.Workbook) -> None:
+    pivot = book["Pivot"]._pivots[0]
+    fields = [f.name for f in pivot.cache.cacheFields]
+    assert pivot.cache.cacheSource.worksheetSource.name == "Leads"
+    assert pivot.cache.refreshOnLoad
+    assert not pivot.cache.saveData
+    assert fields == [c.value for c in book["Leads"][1]]
+    assert [fields[f.x] for f in pivot.rowFields] == ["cohort_week"]
+    assert [fields[f.fld] for f in pivot.pageFields] == ["manager", "source", "product", "pipeline"]
+    assert [(fields[d.fld], d.subtotal) for d in pivot.dataFields] == [
+        ("lead_id", "count"),
+        *((m, "sum") for m in MILESTONES),
+    ]
+    assert all(item.h is None for f in pivot.pivotFields for item in (f.items or []))  # no filter preset
+
+
+def test_maturation_triangle_funnel_and_charts(book: openpyxl.Workbook) -> None:
+    ws = book["Maturation"]
+    assert [c.value for c in ws[4]][:5] == ["cohort", "cohort_week", "week 0", "week 1", "week 2"]
+    triangle = [[c.value for c in ws[r]][2:5] for r in (5, 6, 7)]
+    assert triangle[0][:2] == pytest.approx([1 / 3, 1 / 3])
+    assert triangle[0][2] is None  # week 2 of 12.09 ends 03.10, after the as-of moment
+    assert triangle[1][0] == 0.5
+    assert triangle[1][1:] == [None, None]
+    assert triangle[2] == [None, None, None]
+    assert ws["A9"].value == "Funnel of the latest mature cohort: 12.09–18.09.2022"
+    funnel = [[c.value for c in ws[r]][:2] for r in range(11, 16)]
+    assert funnel == [["leads", 3], ["target", 2], ["qualified", 1], ["proposal", 1], ["paid", 1]]
+    kinds = sorted(type(chart).__name__ for chart in ws._charts)
+    assert kinds == ["BarChart", "LineChart"]
+    bar = next(chart for chart in ws._charts if type(chart).__name__ == "BarChart")
+    assert bar.barDir == "bar"  # horizontal bars
+
+
+def test_managers_sheet_has_each_slice(book: openpyxl.Workbook) -> None:
+    ws = book["Managers"]
+    values = [[c.value for c in row] for row in ws.iter_rows()]
+    titles = [row[0] for row in values if row[0] and str(row[0]).startswith(("Funnel by", "Loss reasons"))]
+    assert titles == [
+        "Funnel by manager",
+        "Funnel by pipeline (at creation)",
+        "Funnel by source (latest synced values)",
+        "Funnel by product (latest synced values)",
+        "Loss reasons (leads lost as of the report moment)",
+    ]
+    head = values[3]
+    by_manager = {row[0]: dict(zip(head, row, strict=True)) for row in values[4:6]}
+    assert {m: (r["leads"], r["target"], r["paid"], r["revenue"]) for m, r in by_manager.items()} == {
+        "Анна": (3, 2, 1, 1000),
+        "Борис": (3, 3, 1, 2500),
+    }
+
+
+def test_about_says_when_what_and_how(cells: dict[str, list[list[Any]]]) -> None:
+    about = {row[0]: row[1] for row in cells["About"] if row[0]}
+    assert about["As of"] == local("2022-09-26 23:59:59")
+    assert about["Time zone"] == "Europe/Moscow"
+    assert about["Last successful sync (data freshness)"] == local("2022-09-26 06:00")
+    assert about["qualified"] == "Воронка/Квалификация, Партнёры/Квалификация"
+    assert about["paid"] == "won (142)"
+    assert about["target: reached only via a later milestone (imputed)"] == 1
+    assert about["Leads"] == "6 leads, one row per lead: table Leads on sheet Leads"
+    assert about["Transitions"].startswith("10 stage changes of these leads up to the as-of moment")
+    assert about["All leads as CSV"].endswith("leads.csv")
+    slicing = [row[1] for row in cells["About"] if str(row[1]).startswith(("1. ", "2. ", "3. "))]
+    assert len(slicing) == 3
+    assert "(manager, source, product, pipeline)" in slicing[1]
+
+
+def test_document_properties(book: openpyxl.Workbook) -> None:
+    custom = {p.name: p.value for p in book.custom_doc_props.props}
+    assert custom["timezone"] == "Europe/Moscow"
+    assert custom["leads"] == 6
+    assert book.properties.title == "Cohorts as of 26.09.2022 23:59 (Europe/Moscow)"
+
+
+def test_package_and_schema_checks_pass(built: Built) -> None:
+    assert package_problems(built.path) == []
+    result = OpenXmlValidator().validate(built.path)
+    errors = [e for e in result.errors if e.severity == ValidationSeverity.ERROR]
+    assert [f"{e.part_uri}: {e.description}" for e in errors] == []
