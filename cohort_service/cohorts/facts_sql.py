@@ -28,6 +28,9 @@ from cohort_service.cohorts.dimensions import DimensionSpec
 # the comparison byte-wise and independent of the database collation.
 ORDER = 'created_at, event_id COLLATE "C"'
 DATE_FIELD_TYPES = ("date", "date_time", "birthday")
+# Each change sets bit ``level`` of a per-lead bitmask (one bit_or instead of a bool_or per level);
+# this bit marks a status the synced pipelines do not know.
+UNKNOWN_BIT = 1 << 62
 
 FACT_COLUMNS = (
     "lead_id", "cohort_week", "created_at", "pipeline_id", "initial_status_id", "status_pipeline_id",
@@ -131,18 +134,25 @@ alive AS (
 )"""
 
 
+def _highest_level(bits: str, k: int) -> str:
+    """The highest level whose bit is set in ``bits`` (one bit per level a point sat at)."""
+    cases = " ".join(f"WHEN {bits} & {1 << i} <> 0 THEN {i}" for i in range(k, 0, -1))
+    return f"(CASE {cases} ELSE 0 END)"
+
+
 def _path(k: int) -> str:
     at_a = "FILTER (WHERE created_at <= :as_of)"
     reached = ", ".join(
         f"min(created_at) FILTER (WHERE created_at <= :as_of AND lvl >= {i})" for i in range(1, k + 1)
     )
-    direct = ", ".join(f"coalesce(bool_or(lvl = {i}) {at_a}, false)" for i in range(1, k + 1))
     return f""",
 ch AS (
   SELECT s.lead_id, s.created_at, s.event_id, s.before_pipeline_id, s.before_status_id,
          s.after_pipeline_id, s.after_status_id,
          CASE WHEN s.after_status_id = 142 THEN {k} ELSE coalesce(lv.lvl, 0) END AS lvl,
-         (lv.lvl IS NULL AND s.after_status_id NOT IN (142, 143)) AS unknown
+         CASE WHEN s.after_status_id = 142 THEN {1 << k} ELSE 1::bigint << coalesce(lv.lvl, 0) END
+           | CASE WHEN lv.lvl IS NULL AND s.after_status_id NOT IN (142, 143) THEN {UNKNOWN_BIT} ELSE 0 END
+           AS bits
   FROM lead_status_changes s
   LEFT JOIN lv ON lv.pipeline_id = s.after_pipeline_id AND lv.status_id = s.after_status_id
   WHERE s.lead_id IN (SELECT id FROM alive)
@@ -155,10 +165,8 @@ path AS (
     (array_agg(after_status_id ORDER BY {ORDER}) {at_a}) AS after_s,
     (array_agg(after_pipeline_id ORDER BY {ORDER}) {at_a}) AS after_sp,
     count(*) {at_a} AS changes,
-    coalesce(max(lvl) {at_a}, 0) AS max_lvl,
-    coalesce(bool_or(unknown) {at_a}, false) AS unknown,
-    ARRAY[{reached}]::timestamptz[] AS reached,
-    ARRAY[{direct}]::boolean[] AS direct
+    coalesce(bit_or(bits) {at_a}, 0) AS bits,
+    ARRAY[{reached}]::timestamptz[] AS reached
   FROM ch GROUP BY lead_id
 )"""
 
@@ -167,7 +175,8 @@ def _points(k: int) -> str:
     """Initial point joined with the path summary; ``x`` carries everything the SELECT needs."""
     return f""",
 x AS (
-  SELECT a.*, p.changes, p.max_lvl, p.unknown, p.reached, p.direct,
+  SELECT a.*, p.changes, p.reached, {_highest_level("coalesce(p.bits, 0)", k)} AS max_lvl,
+    coalesce(p.bits, 0) & {UNKNOWN_BIT} <> 0 AS unknown, coalesce(p.bits, 0) AS bits,
     p.lead_id IS NOT NULL AND p.first_bs IS NULL AS unknown_initial,
     CASE WHEN p.lead_id IS NULL THEN a.pipeline_id ELSE coalesce(p.first_bp, p.first_ap) END AS init_p,
     CASE WHEN p.lead_id IS NULL THEN a.status_id ELSE p.first_bs END AS init_s,
@@ -191,7 +200,7 @@ def _select(k: int) -> str:
     )
     imputed = ", ".join(
         f"(LEAST(CASE WHEN init_lvl >= {i} THEN created_at END, reached[{i}]) IS NOT NULL "
-        f"AND NOT (init_lvl = {i} OR coalesce(direct[{i}], false)))"
+        f"AND NOT (init_lvl = {i} OR bits & {1 << i} <> 0))"
         for i in range(1, k + 1)
     )
     return f"""

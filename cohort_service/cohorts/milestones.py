@@ -17,6 +17,7 @@ from cohort_service.config import Milestone, ReportSettings
 from cohort_service.errors import ConfigError
 
 _LIST_LIMIT = 40
+MAX_MILESTONES = 60  # the facts SQL keeps one bit per milestone in a bigint
 
 
 @dataclass(frozen=True)
@@ -204,6 +205,8 @@ def resolve_funnel(report: ReportSettings, catalog: Catalog, *, source: str) -> 
     """Milestones and the pipeline filter from config; every problem at once, as one ConfigError."""
     if not report.milestones:
         raise ConfigError([f"{source}: report.milestones: at least one milestone is required"])
+    if len(report.milestones) > MAX_MILESTONES:
+        raise ConfigError([f"{source}: report.milestones: at most {MAX_MILESTONES} milestones"])
     problems: list[str] = []
     resolved = []
     for i, milestone in enumerate(report.milestones):
