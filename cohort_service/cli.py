@@ -6,6 +6,7 @@ Exit codes (DESIGN §6): 0 ok, 1 runtime failure, 2 bad config or usage.
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
@@ -248,6 +249,28 @@ def serve(ctx: typer.Context) -> None:
     st = state(ctx)
     jobs_to_stdout()
     run_daemon(st.settings)
+
+
+@app.command()
+def demo(
+    ctx: typer.Context,
+    out: Annotated[Path, typer.Option("--out", help="Where to write the workbook.")] = Path(
+        "cohorts-demo.xlsx"
+    ),
+    leads: Annotated[int, typer.Option("--leads", min=1, help="Leads in the simulated account.")] = 20_000,
+) -> None:
+    """The whole path with no account and no config: simulated amoCRM → sync → report → workbook."""
+    from cohort_service.delivery.headline import render_text
+    from cohort_service.demo import run_demo
+
+    st = state(ctx)
+    with st.ui.progress() as progress:
+        data_dir = Path(os.environ.get("COHORT_DATA_DIR") or ".cohort-service")
+        result = run_demo(out=out, leads=leads, data_dir=data_dir, progress=progress, say=st.ui.info)
+    st.ui.out.print(render_text(result.headline), markup=False, end="")
+    timings = ", ".join(f"{step} {secs:.1f} s" for step, secs in result.seconds.items())
+    st.ui.info(f"workbook: {result.out.resolve()}")
+    st.ui.info(f"({result.sync.leads_new:,} leads synced; {timings})")
 
 
 def _parse_day(text: str, option: str, timezone: str | None) -> datetime:

@@ -47,8 +47,9 @@ from cohort_service.ui import NULL_PROGRESS, ProgressSink
 log = logging.getLogger(__name__)
 
 ReportBuilder = Callable[[Settings, Engine, datetime, Path], Headline]
-"""Compute the report as of A (aware, report time zone), write the workbook at the path, return
-the e-mail's headline. The one place where the cohort engine and the workbook writer are called."""
+"""Compute the report as of A (aware, report time zone), write the workbook at the path (never a
+half-written file there), return the e-mail's headline. The default is
+``delivery.adapter.build_report_outputs``: the cohort engine and the workbook writer."""
 
 
 @dataclass
@@ -246,12 +247,8 @@ def _deliver(
 def _build(
     settings: Settings, engine: Engine, builder: ReportBuilder, as_of: datetime, path: Path
 ) -> Headline:
-    """Write to a temporary name first, so a crash never leaves a half-written workbook behind."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".partial")
-    headline = builder(settings, engine, as_of, partial)
-    partial.replace(path)
-    return headline
+    return builder(settings, engine, as_of, path)
 
 
 def _warnings(result: SendResult, headline: Headline) -> tuple[str, ...]:

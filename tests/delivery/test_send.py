@@ -98,7 +98,6 @@ def test_send_once_then_nothing_then_force(
     assert attachment.get_filename() == "cohorts-2026-11-15.xlsx"
     on_disk = env.out / "cohorts-2026-11-15.xlsx"
     assert on_disk.exists()
-    assert not on_disk.with_name(on_disk.name + ".partial").exists()
     mailed = openpyxl.load_workbook(io.BytesIO(attachment.get_content()))["Cohorts"]
     assert [tuple(r) for r in mailed.iter_rows(min_row=2, values_only=True)] == [
         (label, *counts) for label, _monday, *counts in COHORT_ROWS

@@ -1,0 +1,132 @@
+"""``cohort-service demo``: the whole path in one command, with no account and no config.
+
+An embedded Postgres under ``./.cohort-service`` and a simulated amoCRM account served on loopback
+(the same HTTP client code that talks to a real account) → sync with progress → report → workbook,
+then the headline table. The demo has its own database (``cohort_demo``), recreated on every run,
+so it never mixes with a real account's data in the same directory.
+
+The funnel is read off the simulated account: a few stages of its main pipeline become milestones
+(named as the stages are), and won (142) is the final one.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.pool import NullPool
+
+from cohort_service.config import Settings, settings_from_mapping
+from cohort_service.db.engine import embedded_url, get_engine
+from cohort_service.db.migrate import upgrade
+from cohort_service.delivery.headline import Headline
+from cohort_service.send import ReportBuilder, default_builder
+from cohort_service.sync.runner import SyncSummary, run_sync
+from cohort_service.ui import NULL_PROGRESS, ProgressSink
+
+DEMO_DATABASE = "cohort_demo"
+DEFAULT_LEADS = 20_000
+DEFAULT_WEEKS = 26
+FINAL_MILESTONE = "Продажа"
+
+
+@dataclass
+class DemoResult:
+    out: Path
+    headline: Headline
+    sync: SyncSummary
+    seconds: dict[str, float]
+
+
+def demo_database(data_dir: Path) -> str:
+    """A fresh ``cohort_demo`` database in the embedded server of ``data_dir``."""
+    service_url = make_url(embedded_url(data_dir))
+    admin = create_engine(service_url, isolation_level="AUTOCOMMIT", poolclass=NullPool)
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{DEMO_DATABASE}" WITH (FORCE)'))
+            conn.execute(text(f'CREATE DATABASE "{DEMO_DATABASE}"'))
+    finally:
+        admin.dispose()
+    return service_url.set(database=DEMO_DATABASE).render_as_string(hide_password=False)
+
+
+def funnel_of(account: Any) -> list[dict[str, Any]]:
+    """Three milestones spread over the main pipeline's stages, then won as the final one."""
+    main = next(p for p in account.pipelines if p.is_main)
+    stages = [s for s in main.statuses if s.type == 0 and s.id not in (142, 143)]
+    picks = sorted({round(i * (len(stages) - 1) / 3) for i in range(3)})
+    milestones = [{"name": stages[i].name, "statuses": [f"{main.name}/{stages[i].name}"]} for i in picks]
+    return [*milestones, {"name": FINAL_MILESTONE, "statuses": [142]}]
+
+
+def demo_settings(
+    account: Any, *, base_url: str, token: str, db_url: str, data_dir: Path, weeks: int
+) -> Settings:
+    data = {
+        "service": {"data_dir": str(data_dir)},
+        "amocrm": {"base_url": base_url, "token": token, "requests_per_second": 50, "max_in_flight": 8},
+        "database": {"url": db_url},
+        "report": {
+            "timezone": account.timezone,
+            "weeks": weeks,
+            "age_days": [7, 14, 30],
+            "milestones": funnel_of(account),
+            "dimensions": [
+                {"name": "source", "field": "UTM_SOURCE"},
+                {"name": "product", "field": "Продукт"},
+            ],
+        },
+    }
+    return settings_from_mapping(data, source="<demo>", env={})
+
+
+def run_demo(
+    *,
+    out: Path,
+    leads: int = DEFAULT_LEADS,
+    weeks: int = DEFAULT_WEEKS,
+    seed: int = 1,
+    data_dir: Path = Path(".cohort-service"),
+    progress: ProgressSink = NULL_PROGRESS,
+    builder: ReportBuilder | None = None,
+    say: Callable[[str], None] = lambda _line: None,
+) -> DemoResult:
+    from cohort_service.simulator import Limits, SimulatorApp, generate_account, serve
+
+    seconds: dict[str, float] = {}
+    started = time.monotonic()
+    tz_name = "Europe/Moscow"
+    now = datetime.now(UTC)
+    say(f"generating a simulated amoCRM account: {leads:,} leads over {weeks} weeks…")
+    account = generate_account(
+        seed=seed, leads=leads, weeks=weeks, timezone=tz_name, end=now.astimezone(ZoneInfo(tz_name))
+    )
+    app = SimulatorApp(account, limits=Limits(rps=None))
+    token = app.oauth.issue_long_lived()
+    seconds["generate"] = time.monotonic() - started
+    say(f"starting the embedded Postgres under {data_dir}/…")
+    db_url = demo_database(data_dir)
+    seconds["database"] = time.monotonic() - started - sum(seconds.values())
+    with serve(app) as base_url:
+        settings = demo_settings(
+            account, base_url=base_url, token=token, db_url=db_url, data_dir=data_dir, weeks=weeks
+        )
+        upgrade(get_engine(settings))
+        say(f"syncing from the simulator at {base_url} (the real amoCRM client, over HTTP)…")
+        summary = run_sync(settings, progress=progress)
+    seconds["sync"] = time.monotonic() - started - sum(seconds.values())
+    say("building the cohort report and the workbook…")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    build = builder or default_builder()
+    headline = build(settings, get_engine(settings), now.astimezone(ZoneInfo(tz_name)), out)
+    seconds["report"] = time.monotonic() - started - sum(seconds.values())
+    seconds["total"] = time.monotonic() - started
+    return DemoResult(out=out, headline=headline, sync=summary, seconds=seconds)

@@ -1,0 +1,104 @@
+"""The e-mail headline from a real CohortReport: simulator → sync → cohort engine → headline."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from datetime import UTC, date
+
+import pytest
+
+from cohort_service.cohorts import columns as col
+from cohort_service.cohorts.model import CohortReport
+from cohort_service.config import Settings
+from cohort_service.delivery.adapter import cohort_offsets, headline_from_report, week_start
+from cohort_service.delivery.anomalies import steps_at_age
+from cohort_service.delivery.headline import render_text
+from cohort_service.demo import funnel_of
+from cohort_service.report import build_cohort_report
+from cohort_service.simulator.api import SimulatorApp
+from cohort_service.simulator.faults import Limits
+from cohort_service.simulator.generate import generate_account
+from cohort_service.simulator.model import SimAccount
+from cohort_service.simulator.server import serve
+from cohort_service.sync.runner import run_sync
+from tests.conftest import make_settings
+
+AS_OF = date(2026, 11, 8)  # a Sunday: the last row is a complete week
+
+
+@pytest.fixture(scope="module")
+def account() -> Iterator[tuple[SimAccount, str, str]]:
+    sim = generate_account(seed=21, leads=600, weeks=12)
+    app = SimulatorApp(sim, limits=Limits(rps=None))
+    with serve(app) as url:
+        yield sim, url, app.oauth.issue_long_lived()
+
+
+def _report(
+    db_url: str, account: tuple[SimAccount, str, str], **report: object
+) -> tuple[Settings, CohortReport]:
+    sim, url, token = account
+    settings = make_settings(
+        db_url,
+        amocrm={"base_url": url, "token": token, "requests_per_second": 50},
+        report={"timezone": sim.timezone, "weeks": 10, "milestones": funnel_of(sim), "age_days": [7, 30]}
+        | report,
+    )
+    run_sync(settings)
+    return settings, build_cohort_report(settings, as_of=AS_OF)
+
+
+def test_headline_rows_are_the_reports_last_six_cohorts(
+    db_url: str, account: tuple[SimAccount, str, str]
+) -> None:
+    settings, report = _report(db_url, account)
+    headline = headline_from_report(report, settings)
+    tail = report.cohorts.tail(6).reset_index(drop=True)
+    assert [row.label for row in headline.rows] == list(tail[col.COHORT])
+    assert [row.leads for row in headline.rows] == list(tail[col.LEADS])
+    first = report.milestone_names[0]
+    for row, (_, record) in zip(headline.rows, tail.iterrows(), strict=True):
+        expected = record[col.step_pct(first)]
+        assert row.steps[0] == (None if math.isnan(expected) else pytest.approx(expected))
+    assert headline.rows[-1].week_start == date(2026, 11, 2)
+    assert not headline.rows[-1].partial
+    assert headline.as_of == report.as_of
+    assert "Lead cohorts as of 08.11.2026 23:59 (Europe/Moscow)" in render_text(headline)
+
+
+def test_each_cohorts_curve_at_its_own_age_is_its_reported_steps(
+    db_url: str, account: tuple[SimAccount, str, str]
+) -> None:
+    """The per-lead offsets the σ rule uses reproduce the Cohorts table at each cohort's age."""
+    settings, report = _report(db_url, account)
+    del settings
+    offsets = cohort_offsets(report)
+    as_of = report.as_of.astimezone(UTC)
+    tz = report.as_of.tzinfo
+    assert tz is not None
+    names = report.milestone_names
+    for _, record in report.cohorts.iterrows():
+        week = record[col.COHORT_WEEK].date()
+        age = as_of - week_start(week, report.as_of.tzinfo).astimezone(UTC)  # type: ignore[arg-type]
+        curve = steps_at_age(offsets[week], age)
+        expected = [record[col.step_pct(name)] for name in names]
+        assert [None if math.isnan(v) else pytest.approx(v) for v in expected] == list(curve)
+        assert offsets[week].shape == (record[col.LEADS], len(names))
+
+
+def test_a_missed_target_is_red(db_url: str, account: tuple[SimAccount, str, str]) -> None:
+    sim = account[0]
+    first = funnel_of(sim)[0]["name"]
+    settings, report = _report(
+        db_url, account, targets=[{"milestone": first, "target": 1.0, "tolerance": 0.0}]
+    )
+    headline = headline_from_report(report, settings)
+    flagged = {
+        week for (week, name), flag in headline.flags.items() if name == first and flag.direction == "low"
+    }
+    assert flagged == {
+        row.week_start for row in headline.rows if row.steps[0] is not None and row.steps[0] < 1
+    }
+    assert flagged  # the simulator never converts everyone
+    assert "below target 100% ± 0 pp" in render_text(headline)
