@@ -38,6 +38,8 @@ class TableInfo:
     def weeks(self) -> str:
         if self.first_week is None or self.last_week is None:
             return ""
+        if self.first_week == self.last_week:
+            return f", cohort week {self.first_week:%d.%m.%Y}"
         return f", cohort weeks {self.first_week:%d.%m.%Y}–{self.last_week:%d.%m.%Y}"
 
 

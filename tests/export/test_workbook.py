@@ -7,19 +7,21 @@ comes from ``run_report(…, out=…)``, the same call as ``cohort-service repor
 
 from __future__ import annotations
 
+import csv
 import math
 import os
 import uuid
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import openpyxl
 import pandas as pd
 import pytest
+from helpers.soffice import requires_soffice, to_csv_sheets
 from helpers.xlsx_package import package_problems
 from openxml_audit import OpenXmlValidator, ValidationSeverity
 from python_calamine import CalamineWorkbook
@@ -29,6 +31,8 @@ from sqlalchemy.pool import NullPool
 
 from cohort_service.cohorts import columns as col
 from cohort_service.cohorts.model import CohortReport
+from cohort_service.export.transitions import HistorySpool
+from cohort_service.export.workbook import write_workbook
 from cohort_service.report import run_report
 from tests.cohorts.rows import MILESTONES as MILESTONE_CONFIG
 from tests.cohorts.rows import account
@@ -319,3 +323,102 @@ def test_package_and_schema_checks_pass(built: Built) -> None:
     result = OpenXmlValidator().validate(built.path)
     errors = [e for e in result.errors if e.severity == ValidationSeverity.ERROR]
     assert [f"{e.part_uri}: {e.description}" for e in errors] == []
+
+
+def history_spool(path: Path, rows: list[tuple[Any, ...]]) -> HistorySpool:
+    """A spool in the format ``spool_history`` copies out of Postgres (CSV: lead, local µs, names)."""
+    epoch = datetime(1970, 1, 1)  # noqa: DTZ001 - the spool holds naive wall-clock microseconds
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        for lead, at, *names in rows:
+            micros = (local(at) - epoch) // timedelta(microseconds=1)
+            writer.writerow([lead, micros, *("" if n is None else n for n in names)])
+    return HistorySpool(path, len(rows))
+
+
+@pytest.fixture(scope="module")
+def split_book(built: Built, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The same report, at most 4 rows per sheet: Leads splits between whole weeks, Transitions anywhere."""
+    folder = tmp_path_factory.mktemp("split")
+    spool = history_spool(folder / "history.csv", TRANSITIONS)
+    result = write_workbook(built.report, folder / "split.xlsx", history=spool, max_rows_per_sheet=4)
+    assert result.leads_split
+    assert sorted(p.name for p in folder.iterdir()) == ["history.csv", "split.xlsx"]  # no temp files left
+    return result.path
+
+
+def test_split_leads_keep_whole_weeks(split_book: Path) -> None:
+    book = openpyxl.load_workbook(split_book)
+    assert book.sheetnames == [
+        "Cohorts", "Pivot", "Maturation", "Managers", "Leads", "Leads (2)",
+        "Transitions", "Transitions (2)", "Transitions (3)", "Transitions (4)", "About",
+    ]  # fmt: skip
+    weeks = {
+        name: sorted({row[1].date() for row in book[name].iter_rows(min_row=2, values_only=True)})
+        for name in ("Leads", "Leads (2)")
+    }
+    assert weeks == {"Leads": WEEKS[:1], "Leads (2)": WEEKS[1:]}  # 3 + 3 rows; a week never straddles
+    assert book["Leads"].tables["Leads"].ref.endswith("4")
+    assert book["Leads (2)"].tables["Leads_2"].ref.endswith("4")
+    history = [
+        row for name in book.sheetnames if name.startswith("Transitions")
+        for row in book[name].iter_rows(min_row=2, values_only=True) if row[0] is not None
+    ]  # fmt: skip
+    assert len(history) == len(TRANSITIONS)
+    assert book["Transitions (4)"].tables["Transitions_4"].ref == "A1:G2"
+    about = {row[0]: row[1] for row in book["About"].iter_rows(values_only=True) if row[0]}
+    assert about["Pivot coverage"] == (
+        "The Pivot covers table Leads only, cohort week 12.09.2022; the Cohorts sheet counts every lead."
+    )
+    assert "split into 2 tables on 2 sheets" in about["Leads (split)"]
+    notes = [row[0] for row in book["Cohorts"].iter_rows(values_only=True) if row[0]]
+    assert any(str(n).startswith("The Leads table is split over 2 sheets") for n in notes)
+    assert package_problems(split_book) == []
+
+
+def test_a_failed_write_keeps_the_previous_file(built: Built, tmp_path: Path) -> None:
+    target = tmp_path / "report.xlsx"
+    target.write_bytes(b"last week's workbook")
+    broken = tmp_path / "history.csv"
+    broken.write_text("1,not-a-time,a,b,c,d,e\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="not-a-time"):
+        write_workbook(built.report, target, history=HistorySpool(broken, 1))
+    assert target.read_bytes() == b"last week's workbook"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["history.csv", "report.xlsx"]
+
+
+def pivot_body(rows: list[list[str]]) -> dict[str, list[float]]:
+    """Label → numbers of a LibreOffice-refreshed pivot, from the header row down to 'Total Result'."""
+    start = next(i for i, row in enumerate(rows) if row and row[0] == "cohort_week")
+    body: dict[str, list[float]] = {}
+    for row in rows[start + 1 :]:
+        body[row[0]] = [float(v) for v in row[1:] if v != ""]
+        if row[0] == "Total Result":
+            break
+    return body
+
+
+@pytest.mark.soffice
+@requires_soffice
+def test_libreoffice_pivot_equals_cohorts(built: Built, tmp_path: Path) -> None:
+    sheets = to_csv_sheets(built.path, tmp_path / "csv")
+    assert set(SHEETS) <= set(sheets)
+    body = pivot_body(sheets["Pivot"])
+    expected = {week.isoformat(): [float(n) for n in numbers] for week, numbers in EXPECTED.items()}
+    expected["Total Result"] = [float(sum(column)) for column in zip(*EXPECTED.values(), strict=True)]
+    assert body == expected
+    cohorts = sheets["Cohorts"]
+    head = cohorts[HEADER - 1]
+    for week, row in zip(WEEKS, cohorts[HEADER : HEADER + 3], strict=True):  # as LibreOffice shows it
+        assert row[0].startswith(f"{week:%d.%m}–")
+        assert body[week.isoformat()] == [float(row[head.index(n)]) for n in (col.LEADS, *MILESTONES)]
+
+
+@pytest.mark.soffice
+@requires_soffice
+def test_libreoffice_opens_the_split_workbook(split_book: Path, tmp_path: Path) -> None:
+    sheets = to_csv_sheets(split_book, tmp_path / "csv")
+    assert len(sheets["Leads"]) == 4
+    assert len(sheets["Leads (2)"]) == 4
+    body = pivot_body(sheets["Pivot"])
+    assert body == {"2022-09-12": [3.0, 2.0, 1.0, 1.0, 1.0], "Total Result": [3.0, 2.0, 1.0, 1.0, 1.0]}
