@@ -165,7 +165,7 @@ def check_smtp(settings: Settings) -> list[Check]:
     """Connect, EHLO, STARTTLS/SSL and log in as configured; no message is sent."""
     cfg = settings.email
     if cfg is None:
-        return _not_configured("SMTP", "no [email] section")
+        return _not_configured("SMTP", "no email section in the config")
     from cohort_service.delivery.email import describe_smtp_error, open_smtp
 
     where = f"{cfg.host}:{cfg.port} ({cfg.security})"

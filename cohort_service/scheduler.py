@@ -283,8 +283,11 @@ def serve(
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> None:
     """Migrate, catch up a missed weekly report, then run the schedule until stopped."""
+    if not settings.amocrm.configured:
+        raise ConfigError([f"{settings.source}: amocrm.subdomain: required for serve (or amocrm.base_url)"])
+    report_trigger(settings.schedule.report_cron, ZoneInfo("UTC"))  # a bad cron fails now, not on Monday
     if settings.email is None:
-        log.warning("[email] is not configured: serve only syncs, the weekly report is not sent")
+        log.warning("no email section in the config: serve only syncs, the weekly report is not sent")
     stop = stop or threading.Event()
     upgrade(get_engine(settings))
     tz = _zone(settings)

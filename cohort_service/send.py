@@ -99,7 +99,7 @@ def email_settings(settings: Settings) -> EmailSettings:
     if settings.email is None:
         raise ConfigError(
             [
-                f"{settings.source}: [email]: required for send (host, from, to; "
+                f"{settings.source}: email: required for send (an email table with host, from, to; "
                 "see config.example.toml), password from COHORT_SMTP_PASSWORD"
             ]
         )

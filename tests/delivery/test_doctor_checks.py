@@ -124,4 +124,4 @@ def test_smtp_tls_mismatch_and_absent(start_smtp: Any, certificate: Certificate)
     assert not closed.ok
     assert "firewall" in closed.fix
     [skipped] = check_smtp(make_settings())
-    assert (skipped.ok, skipped.detail) == (True, "not configured (no [email] section) — skipped")
+    assert (skipped.ok, skipped.detail) == (True, "not configured (no email section in the config) — skipped")

@@ -9,7 +9,7 @@ import signal
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -189,3 +189,24 @@ def test_serve_stops_cleanly_on_sigterm(db_url: str, amo: tuple[str, str], tmp_p
             if proc.poll() is None:
                 proc.kill()
         assert amo[1] not in proc.stderr.read()
+
+
+@pytest.mark.parametrize(
+    ("config", "message"),
+    [
+        ("[report]\ntimezone = 'UTC'\n", "amocrm.subdomain: required for serve"),
+        (
+            "[amocrm]\nsubdomain = 'acme'\n[schedule]\nreport_cron = '0 7 * * 9'\n",
+            "schedule.report_cron: '0 7 * * 9' is not a valid cron expression",
+        ),
+    ],
+    ids=["no-amocrm", "bad-cron"],
+)
+def test_serve_refuses_a_config_it_cannot_run(
+    config: str, message: str, tmp_path: Path, run_cli: Callable[..., Any]
+) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text(config, encoding="utf-8")
+    result = run_cli("--config", str(path), "serve")
+    assert result.exit_code == 2
+    assert message in result.stderr
