@@ -20,7 +20,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from cohort_service.cohorts.catalog import Catalog, load_catalog
 from cohort_service.cohorts.dimensions import resolve_dimensions
-from cohort_service.cohorts.facts import FactsRequest, compute_facts, orphan_leads
+from cohort_service.cohorts.facts import FactsRequest, compute_facts, events_only_leads, orphan_leads
 from cohort_service.cohorts.labels import label_facts
 from cohort_service.cohorts.milestones import resolve_funnel
 from cohort_service.cohorts.model import CohortReport, build_report
@@ -115,6 +115,7 @@ def build_cohort_report(
             elif store:
                 notes.append("lead_facts (the copy for BI tools) was not refreshed: a reader held it")
             orphans = orphan_leads(conn, request)
+            from_events = events_only_leads(conn, facts)
             if also_read is not None:
                 also_read(conn, request, facts)
     except SQLAlchemyError as exc:
@@ -129,6 +130,7 @@ def build_cohort_report(
         dimensions=dims,
         ages=settings.report.age_days,
         orphan_leads=orphans,
+        events_only_leads=from_events,
         last_sync=catalog.last_sync,
         pipelines=[catalog.pipelines[p] for p in funnel.pipeline_ids or ()],
         notes=notes,

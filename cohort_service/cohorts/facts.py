@@ -167,8 +167,22 @@ def compute_facts(conn: Connection, request: FactsRequest, table: str | None = N
     return read_facts(conn, request, fill_facts(conn, request, table))
 
 
+def events_only_leads(conn: Connection, facts: pd.DataFrame) -> int:
+    """Leads of the report known only from events (deleted before the first sync)."""
+    return int(
+        conn.execute(
+            text(
+                "SELECT count(*) FROM unnest(CAST(:ids AS bigint[])) i"
+                " WHERE NOT EXISTS (SELECT 1 FROM leads l WHERE l.id = i)"
+            ),
+            {"ids": facts["lead_id"].astype("int64").tolist()},
+        ).scalar_one()
+    )
+
+
 def orphan_leads(conn: Connection, request: FactsRequest) -> int:
-    """Leads with stage history or lead events in the report window that the leads API never returned."""
+    """Leads with stage history or lead events in the report window that cannot be placed: the
+    leads API never returned them and no ``lead_added`` event says when they were created."""
     params = request.params()
     return int(
         conn.execute(
@@ -179,6 +193,8 @@ def orphan_leads(conn: Connection, request: FactsRequest) -> int:
                 " UNION ALL"
                 " SELECT lead_id FROM lead_events WHERE created_at >= :from_ts AND created_at <= :as_of"
                 ") e WHERE NOT EXISTS (SELECT 1 FROM leads l WHERE l.id = e.lead_id)"
+                " AND NOT EXISTS (SELECT 1 FROM lead_events a"
+                " WHERE a.lead_id = e.lead_id AND a.type = 'lead_added')"
             ),
             {"from_ts": params["from_ts"], "as_of": params["as_of"]},
         ).scalar_one()

@@ -3,7 +3,8 @@
 One statement, so Postgres does the heavy part (millions of status changes) next to the data and
 only one row per lead travels to Python. Shape of the computation:
 
-* ``born``: leads created in the report window, at or before A.
+* ``born``: leads created in the report window, at or before A — the synced ones, plus leads known
+  only from their ``lead_added`` event (deleted before the first sync, so never listed).
 * ``trash`` / ``alive``: deleted as of A is decided by the last ``lead_deleted``/``lead_restored``
   event at or before A; with none at or before A, the first such event after A tells the state at A
   (a later restore means it was in the trash); with no such events at all, ``leads.is_deleted`` and
@@ -94,11 +95,23 @@ def _born(dims: Sequence[DimensionSpec]) -> str:
     values = ", ".join(val for _, val, _ in parts)
     joins = "\n  ".join(join for _, _, join in parts if join)
     dims_array = f"ARRAY[{values}]::text[]" if parts else "ARRAY[]::text[]"
+    empty = "".join(f", '[]'::jsonb AS v{i}" for i in range(len(parts)))
     return f"""src AS MATERIALIZED (
   SELECT l.id, l.created_at, l.pipeline_id, l.status_id, l.responsible_user_id, l.price,
          l.loss_reason_id, l.is_deleted, l.deleted_at{raws}
   FROM leads l
   WHERE l.created_at >= :from_ts AND l.created_at <= :as_of
+  UNION ALL
+  -- Leads deleted before the first sync: the API no longer lists them, but their lead_added and
+  -- stage events remain, and they existed at moments a report may look back to. Pipeline and
+  -- status come from their history; no manager, price or fields. With no delete/restore event
+  -- they count as in the trash (is_deleted, no date).
+  SELECT e.lead_id, min(e.created_at), NULL::bigint, NULL::bigint, NULL::bigint, 0::numeric,
+         NULL::bigint, true, NULL::timestamptz{empty}
+  FROM lead_events e
+  WHERE e.type = 'lead_added' AND NOT EXISTS (SELECT 1 FROM leads l WHERE l.id = e.lead_id)
+  GROUP BY e.lead_id
+  HAVING min(e.created_at) >= :from_ts AND min(e.created_at) <= :as_of
 ),
 born AS (
   SELECT d.id, d.created_at, d.pipeline_id, d.status_id, d.responsible_user_id, d.price,

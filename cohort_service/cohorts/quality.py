@@ -20,7 +20,8 @@ class DataQuality:
     unknown_initial: int = 0  # earliest change had an empty value_before: the initial status is unknown
     unknown_status: int = 0  # a point at a status the synced pipelines do not have (deleted status)
     imputed: dict[str, int] = field(default_factory=dict)  # per milestone: reached only via a later one
-    orphan_leads: int = 0  # leads with events in the window that the API did not return as leads
+    orphan_leads: int = 0  # history in the window for leads we cannot place (no lead row, no lead_added)
+    events_only: int = 0  # leads counted from their events alone (deleted before the first sync)
 
     def rows(self) -> list[tuple[str, int]]:
         """(label, count) pairs for the About sheet, in a fixed order."""
@@ -34,7 +35,10 @@ class DataQuality:
             (f"{name}: reached only via a later milestone (imputed)", n) for name, n in self.imputed.items()
         ]
         rows.append(
-            ("leads with history in amoCRM events but not returned by the leads API", self.orphan_leads)
+            ("leads counted from amoCRM events only (deleted before the first sync)", self.events_only)
+        )
+        rows.append(
+            ("leads with stage history but no creation event or lead record (left out)", self.orphan_leads)
         )
         return rows
 
@@ -47,12 +51,21 @@ class DataQuality:
             )
         if self.unknown_status:
             out.append(f"{self.unknown_status} leads passed statuses that no longer exist in the pipelines")
+        if self.events_only:
+            out.append(
+                f"{self.events_only} leads were deleted before the first sync: counted from their events, "
+                "without manager, price or fields"
+            )
         if self.orphan_leads:
-            out.append(f"{self.orphan_leads} leads have stage history but were not returned by the leads API")
+            out.append(
+                f"{self.orphan_leads} leads have stage history but no creation event or record (left out)"
+            )
         return out
 
 
-def data_quality(facts: pd.DataFrame, milestones: Sequence[str], orphan_leads: int) -> DataQuality:
+def data_quality(
+    facts: pd.DataFrame, milestones: Sequence[str], orphan_leads: int, events_only: int = 0
+) -> DataQuality:
     return DataQuality(
         leads=len(facts),
         no_history=int((facts["changes"] == 0).sum()),
@@ -60,4 +73,5 @@ def data_quality(facts: pd.DataFrame, milestones: Sequence[str], orphan_leads: i
         unknown_status=int(facts["unknown_status"].sum()),
         imputed={name: int(facts[imputed_col(i)].sum()) for i, name in enumerate(milestones, start=1)},
         orphan_leads=orphan_leads,
+        events_only=events_only,
     )

@@ -17,7 +17,7 @@ from sqlalchemy import Engine
 from cohort_service.cohorts.facts import imputed_col
 from cohort_service.cohorts.model import CohortReport
 from tests.cohorts.conftest import lead, ts
-from tests.cohorts.rows import Account, account
+from tests.cohorts.rows import SALES, Account, account
 
 AS_OF = date(2022, 9, 26)
 NaT = pd.NaT
@@ -268,3 +268,26 @@ def test_an_exact_as_of_moment_includes_what_happened_at_it(
     row = lead(report, 51)
     assert (reached(row), row["status"]) == ([1, 0, 0, 0], "Целевой")
     assert report.cohorts["partial"].tolist() == [False, False, True]
+
+
+def test_lead_deleted_before_the_first_sync_counts_from_its_events(
+    acct: Account, run: Callable[..., CohortReport]
+) -> None:
+    """amoCRM no longer lists lead 60 (deleted on 20.09 before we ever synced); its lead_added and
+    stage events remain. As of 19.09 it existed and had reached qualified; as of 26.09 it is gone.
+    Lead 61 has history but no creation event: it cannot be placed in a cohort and is left out."""
+    acct.event(60, "added", "2022-09-13 10:00")
+    acct.change(60, "2022-09-14 10:00", (SALES, 101), (SALES, 103))
+    acct.event(60, "deleted", "2022-09-20 10:00")
+    acct.change(61, "2022-09-14 10:00", (SALES, 101), (SALES, 102))
+    before = run(date(2022, 9, 19))
+    row = lead(before, 60)
+    assert reached(row) == [1, 1, 0, 0]  # qualified (sort 40) implies target
+    assert (row["pipeline"], row["manager"], row["price"]) == ("Воронка", "(no manager)", 0.0)
+    assert before.quality.events_only == 1
+    assert before.quality.orphan_leads == 1
+    week = before.cohorts[before.cohorts["cohort_week"] == pd.Timestamp("2022-09-12")].iloc[0]
+    assert (week["leads"], week["target"], week["qualified"]) == (1, 1, 1)
+    after = run(AS_OF)
+    assert 60 not in after.leads_table()["lead_id"].tolist()
+    assert after.quality.events_only == 0
