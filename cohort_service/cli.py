@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 import typer
 from rich.table import Table
+from sqlalchemy.exc import SQLAlchemyError
 
 from cohort_service import __version__
 from cohort_service.config import Settings, load_settings
@@ -323,3 +324,11 @@ def main() -> None:
         for line in str(exc).splitlines() or [type(exc).__name__]:
             ui.error(line)
         sys.exit(exc.exit_code)
+    except SQLAlchemyError as exc:
+        if os.environ.get("COHORT_DEBUG"):
+            raise
+        detail = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+        UI().error(
+            f"database: {detail[0] if detail else type(exc).__name__} (COHORT_DEBUG=1 shows the traceback)"
+        )
+        sys.exit(1)

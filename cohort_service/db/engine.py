@@ -7,6 +7,7 @@ stopped when the last process using it exits. Its data persists across runs.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import logging
 import os
@@ -17,6 +18,7 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 
 from cohort_service.config import Settings
 from cohort_service.errors import DatabaseError
@@ -74,7 +76,20 @@ def embedded_url(data_dir: Path) -> str:
     server = _start_embedded(data_dir)
     admin_url = server.get_uri(driver="psycopg")
     url = make_url(admin_url).set(database=DATABASE_NAME)
-    ensure_database(admin_url, DATABASE_NAME)
+    try:
+        ensure_database(admin_url, DATABASE_NAME)
+    except OperationalError as exc:
+        # postmaster.pid names a live process that is not a server we can reach: another program
+        # holds the directory, or a crash left the file and its PID was reused. Never let the
+        # embedded server's exit hook signal that process.
+        pgdata = (data_dir / "pgdata").resolve()
+        atexit.unregister(server._cleanup)
+        _servers.pop(pgdata, None)
+        raise DatabaseError(
+            f"service.data_dir: the embedded Postgres in {pgdata} does not answer "
+            f"({_first_line(exc.orig or exc)}); another program may hold this directory, or a crash "
+            f"left {pgdata / 'postmaster.pid'} behind: stop that program or remove the stale file"
+        ) from None
     return url.render_as_string(hide_password=False)
 
 

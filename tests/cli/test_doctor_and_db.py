@@ -95,3 +95,23 @@ def test_version_flag(run_cli: Callable[..., CliResult]) -> None:
     result = run_cli("--version")
     assert result.exit_code == 0
     assert result.stdout.startswith("cohort-service ")
+
+
+def test_data_dir_held_by_another_program_is_a_clear_error(outside_tmp: Path) -> None:
+    """postmaster.pid names a live process that is no Postgres: one clear line, exit 1, and that
+    process is left alone (the embedded server's exit hook must not signal it)."""
+    assert _cli(outside_tmp, "db", "upgrade").returncode == 0
+    pgdata = outside_tmp / ".cohort-service" / "pgdata"
+    holder = subprocess.Popen(["sleep", "60"])
+    try:
+        lines = [str(holder.pid), str(pgdata), "1700000000", "5432", str(pgdata), "", "  5432001 0", "ready"]
+        (pgdata / "postmaster.pid").write_text("\n".join(lines) + "\n")
+        result = _cli(outside_tmp, "db", "upgrade")
+        assert result.returncode == 1
+        [line] = [x for x in result.stderr.splitlines() if x.startswith("error:")]
+        assert "another program may hold this directory" in line
+        assert "Traceback" not in result.stderr
+        assert holder.poll() is None  # still running
+    finally:
+        holder.kill()
+        holder.wait()
