@@ -96,7 +96,7 @@ def main() -> None:
         print(json.dumps(measure(args.one, args.weeks, args.seed)))
         return
     for size in (int(s) for s in args.sizes.split(",")):
-        out = subprocess.run(  # noqa: S603 - our own interpreter and script
+        out = subprocess.run(
             [
                 sys.executable,
                 __file__,
