@@ -31,6 +31,7 @@ from sqlalchemy.pool import NullPool
 
 from cohort_service.cohorts import columns as col
 from cohort_service.cohorts.model import CohortReport
+from cohort_service.config import Settings
 from cohort_service.export.transitions import HistorySpool
 from cohort_service.export.workbook import write_workbook
 from cohort_service.report import run_report
@@ -48,6 +49,7 @@ class Built:
     report: CohortReport
     path: Path
     csv_dir: Path
+    settings: Settings
 
 
 @pytest.fixture(scope="module")
@@ -69,9 +71,10 @@ def built(pg_admin_url: str, template_url: str, tmp_path_factory: pytest.TempPat
     }  # fmt: skip
     folder = tmp_path_factory.mktemp("workbook")
     path, csv_dir = folder / "report.xlsx", folder / "csv"
-    run = run_report(make_settings(url, report=report_section), as_of=AS_OF, out=path, csv_dir=csv_dir)
+    settings = make_settings(url, report=report_section)
+    run = run_report(settings, as_of=AS_OF, out=path, csv_dir=csv_dir)
     assert run.files[-1] == path
-    yield Built(run.report, path, csv_dir)
+    yield Built(run.report, path, csv_dir, settings)
     from cohort_service.db.engine import dispose_all
 
     engine.dispose()
@@ -422,3 +425,21 @@ def test_libreoffice_opens_the_split_workbook(split_book: Path, tmp_path: Path) 
     assert len(sheets["Leads (2)"]) == 4
     body = pivot_body(sheets["Pivot"])
     assert body == {"2022-09-12": [3.0, 2.0, 1.0, 1.0, 1.0], "Total Result": [3.0, 2.0, 1.0, 1.0, 1.0]}
+
+
+def test_a_report_without_leads_still_makes_a_sound_workbook(built: Built, tmp_path: Path) -> None:
+    """A brand-new account: as of a day before the first lead, every sheet is there and nothing breaks."""
+    path = tmp_path / "empty.xlsx"
+    run = run_report(built.settings, as_of=date(2022, 8, 1), out=path)
+    assert int(run.report.cohorts[col.LEADS].sum()) == 0
+    assert package_problems(path) == []
+    book = openpyxl.load_workbook(path)
+    assert book.sheetnames == SHEETS
+    assert book["Leads"].tables["Leads"].ref.endswith("2")  # an Excel table keeps one (blank) data row
+    assert book["Transitions"].tables["Transitions"].ref == "A1:G2"
+    assert book["Leads"]["A2"].value is None
+    maturation = [row[0] for row in book["Maturation"].iter_rows(values_only=True)]
+    assert "No cohort is mature yet: no funnel chart." in maturation
+    about = {row[0]: row[1] for row in book["About"].iter_rows(values_only=True) if row[0]}
+    assert about["Leads in the report"] == 0
+    assert about["Transitions"].startswith("0 stage changes")
