@@ -144,7 +144,6 @@ def run_send(
     ssl_context: ssl.SSLContext | None = None,
     sync_wait_s: float = 0.0,
     lock_wait_s: float = 0.0,
-    skip_sync: bool = False,
 ) -> SendResult:
     """Deliver the report of the last complete week (or of ``as_of_day``) unless already delivered."""
     cfg = email_settings(settings)
@@ -153,7 +152,7 @@ def run_send(
     upgrade(engine)
     if not force and (done := _already_sent(settings, engine, as_of_day, wanted, clock())) is not None:
         return done
-    summary, sync_error = (None, None) if skip_sync else _sync(settings, progress, sync_wait_s)
+    summary, sync_error = _sync(settings, progress, sync_wait_s)
     tz = report_timezone(settings, engine)
     week = choose_week(tz, as_of_day, clock())
     with runs.send_lock(engine, wait_s=lock_wait_s):
