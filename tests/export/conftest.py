@@ -6,7 +6,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers.leads_sample import build_workbook, sample_rows
+
+from tests.helpers.leads_sample import build_workbook, sample_rows
 
 
 @pytest.fixture(scope="session")

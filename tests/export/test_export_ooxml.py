@@ -10,8 +10,6 @@ from pathlib import Path
 import openpyxl
 import pytest
 import xlsxwriter
-from helpers.leads_sample import COHORT_PIVOT, COLUMNS, MANAGER_PIVOT, build_workbook
-from helpers.xlsx_package import package_problems
 from lxml import etree
 
 from cohort_service.export.book import StreamedWorkbook
@@ -20,6 +18,8 @@ from cohort_service.export.pivot import PivotSpec, Value
 from cohort_service.export.rowxml import SpooledRows
 from cohort_service.export.sheet_tail import SheetEdit, copy_sheet, patch_tail
 from cohort_service.export.streamed import TablePart
+from tests.helpers.leads_sample import COHORT_PIVOT, COLUMNS, MANAGER_PIVOT, build_workbook
+from tests.helpers.xlsx_package import package_problems
 
 ROOT = (
     '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '

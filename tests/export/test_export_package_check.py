@@ -7,11 +7,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from helpers.leads_sample import COHORT_PIVOT, COLUMNS, MANAGER_PIVOT, sample_rows
-from helpers.xlsx_package import package_problems
 from openxml_audit import OpenXmlValidator, ValidationSeverity
 
 from cohort_service.export.book import StreamedWorkbook
+from tests.helpers.leads_sample import COHORT_PIVOT, COLUMNS, MANAGER_PIVOT, sample_rows
+from tests.helpers.xlsx_package import package_problems
 
 PIVOT = "xl/pivotTables/pivotTable1.xml"
 CACHE = "xl/pivotCache/pivotCacheDefinition1.xml"

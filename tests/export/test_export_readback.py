@@ -8,9 +8,10 @@ from typing import Any
 
 import openpyxl
 import pytest
-from helpers.leads_sample import COLUMNS, MILESTONES
-from helpers.xlsx_package import package_problems
 from python_calamine import CalamineWorkbook
+
+from tests.helpers.leads_sample import COLUMNS, MILESTONES
+from tests.helpers.xlsx_package import package_problems
 
 HEADERS = [c.name for c in COLUMNS]
 

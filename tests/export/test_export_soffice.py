@@ -7,11 +7,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers.leads_sample import COLUMNS, build_workbook
-from helpers.soffice import requires_soffice, to_csv_sheets, to_xlsx
 from python_calamine import CalamineWorkbook
 
 from cohort_service.export.pivot import PivotSpec, Value
+from tests.helpers.leads_sample import COLUMNS, build_workbook
+from tests.helpers.soffice import requires_soffice, to_csv_sheets, to_xlsx
 
 pytestmark = [pytest.mark.soffice, requires_soffice]
 HEADERS = [c.name for c in COLUMNS]

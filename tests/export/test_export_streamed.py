@@ -10,12 +10,12 @@ from typing import Any
 
 import openpyxl
 import pytest
-from helpers.leads_sample import COLUMNS, build_workbook, sample_rows
-from helpers.xlsx_package import package_problems
 
 from cohort_service.export.book import StreamedWorkbook
 from cohort_service.export.pivot import PivotSpec, Value
 from cohort_service.export.streamed import Column, Engine
+from tests.helpers.leads_sample import COLUMNS, build_workbook, sample_rows
+from tests.helpers.xlsx_package import package_problems
 
 ENGINES: tuple[Engine, ...] = ("direct", "xlsxwriter")
 

@@ -21,8 +21,6 @@ from typing import Any
 import openpyxl
 import pandas as pd
 import pytest
-from helpers.soffice import requires_soffice, to_csv_sheets
-from helpers.xlsx_package import package_problems
 from openxml_audit import OpenXmlValidator, ValidationSeverity
 from python_calamine import CalamineWorkbook
 from sqlalchemy import create_engine, text
@@ -39,6 +37,8 @@ from tests.cohorts.rows import MILESTONES as MILESTONE_CONFIG
 from tests.cohorts.rows import account
 from tests.conftest import TEMPLATE, make_settings
 from tests.export.workbook_account import AS_OF, DIMENSIONS, EXPECTED, MILESTONES, TRANSITIONS, WEEKS, fill
+from tests.helpers.soffice import requires_soffice, to_csv_sheets
+from tests.helpers.xlsx_package import package_problems
 
 SHEETS = ["Cohorts", "Pivot", "Maturation", "Managers", "Leads", "Transitions", "About"]
 HEADER = 3  # the Cohorts header is on sheet row 3 (1-based)

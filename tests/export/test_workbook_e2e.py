@@ -18,13 +18,13 @@ from zoneinfo import ZoneInfo
 
 import openpyxl
 import pytest
-from helpers.soffice import requires_soffice, to_csv_sheets
-from helpers.xlsx_package import package_problems
 from sqlalchemy import create_engine, text
 
 from cohort_service.sync.runner import run_sync
 from tests.conftest import CliResult
 from tests.export.test_workbook import pivot_body
+from tests.helpers.soffice import requires_soffice, to_csv_sheets
+from tests.helpers.xlsx_package import package_problems
 from tests.sync.harness import simulated
 
 pytestmark = [pytest.mark.soffice, requires_soffice]
