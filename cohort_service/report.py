@@ -151,6 +151,7 @@ def run_report(
     out: Path | None = None,
     now: datetime | None = None,
     engine: Engine | None = None,
+    lock_wait_s: float = 0.0,
 ) -> ReportRun:
     """Build the report and write the requested files: CSV into ``csv_dir``, the workbook at ``out``.
 
@@ -163,7 +164,7 @@ def run_report(
 
     with HistoryReader() as history:
         report = build_cohort_report(
-            settings, as_of=as_of, weeks=weeks, now=now, engine=engine,
+            settings, as_of=as_of, weeks=weeks, now=now, engine=engine, lock_wait_s=lock_wait_s,
             also_read=history if out is not None else None,
         )  # fmt: skip
         files: list[Path] = []

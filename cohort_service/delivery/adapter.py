@@ -24,6 +24,7 @@ from cohort_service.delivery.anomalies import Offsets, flag_steps
 from cohort_service.delivery.headline import Headline, HeadlineRow
 
 HEADLINE_WEEKS = 6
+REPORT_LOCK_WAIT_S = 900.0  # a running sync holds the lock; queue behind it rather than fail
 
 
 def _value(cell: Any) -> float | None:
@@ -112,5 +113,5 @@ def build_report_outputs(settings: Settings, engine: Engine, as_of: datetime, pa
     """
     from cohort_service.report import run_report
 
-    run = run_report(settings, now=as_of, out=path, engine=engine)
+    run = run_report(settings, now=as_of, out=path, engine=engine, lock_wait_s=REPORT_LOCK_WAIT_S)
     return headline_from_report(run.report, settings)
