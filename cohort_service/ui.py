@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -39,7 +40,8 @@ class UI:
             self.out.print(message)
 
     def error(self, message: str) -> None:
-        self.err.print(f"[bold red]error:[/] {message}", markup=True)
+        """The message is shown verbatim: text like ``[SMTP 554]`` is not rich markup."""
+        self.err.print(f"[bold red]error:[/] {escape(message)}", markup=True)
 
     @contextmanager
     def progress(self) -> Iterator[ProgressSink]:
