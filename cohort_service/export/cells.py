@@ -65,7 +65,7 @@ class Styles:
         self.section = book.format(bold=True, font_size=11)
         self.header = book.format(bold=True, text_wrap=True, valign="top", bg_color="#DDEBF7", border=1)
         self.note = book.format(italic=True, font_color=GREY)
-        self.label = book.format(bold=True, valign="top")
+        self.label = book.format(bold=True, valign="top", text_wrap=True)
         self.wrap = book.format(text_wrap=True, valign="top")
         self.green = book.format(font_color=GREEN)
         self.red = book.format(font_color=RED)

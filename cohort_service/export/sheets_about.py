@@ -155,8 +155,10 @@ def quality_lines(report: CohortReport) -> list[Pair]:
 
 def write_about(book: StreamedWorkbook, styles: Styles, report: CohortReport, contents: Contents) -> None:
     ws = book.add_worksheet(SHEET)
-    ws.set_column(0, 0, 50)
+    ws.set_column(0, 0, 64, styles.wrap)
     ws.set_column(1, 1, 100, styles.wrap)
+    ws.set_landscape()
+    ws.fit_to_pages(1, 0)
     ws.write_string(0, 0, "About this workbook", styles.title)
     sections: list[tuple[str, Sequence[Pair]]] = [
         ("Report", report_lines(report)),
