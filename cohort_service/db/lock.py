@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 
 from sqlalchemy import Connection, Engine, text
 
@@ -35,6 +35,42 @@ def _holder(conn: Connection) -> str:
 
 
 @contextmanager
+def advisory_lock(
+    engine: Engine,
+    key: int,
+    purpose: str,
+    *,
+    busy: Callable[[Connection], str],
+    wait_s: float = 0.0,
+    poll_s: float = 0.5,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+) -> Iterator[None]:
+    """Hold advisory lock ``key`` for the block; after ``wait_s`` seconds raise ``LockBusyError``.
+
+    ``busy`` words the refusal (it may look up who holds the lock on the given connection).
+    """
+    conn = engine.connect()
+    try:
+        conn.execute(text("SELECT set_config('application_name', :n, false)"), {"n": _APP_PREFIX + purpose})
+        deadline = clock() + wait_s
+        while not conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": key}).scalar():
+            conn.commit()
+            if clock() >= deadline:
+                message = busy(conn)
+                conn.commit()
+                raise LockBusyError(message)
+            sleep(poll_s)
+        conn.commit()
+        try:
+            yield
+        finally:
+            conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
+            conn.commit()
+    finally:
+        conn.close()
+
+
 def run_lock(
     engine: Engine,
     purpose: str,
@@ -43,27 +79,15 @@ def run_lock(
     poll_s: float = 0.5,
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
-) -> Iterator[None]:
-    """Hold the run lock for the block; wait up to ``wait_s`` seconds, then raise LockBusyError."""
-    conn = engine.connect()
-    try:
-        conn.execute(text("SELECT set_config('application_name', :n, false)"), {"n": _APP_PREFIX + purpose})
-        deadline = clock() + wait_s
-        while not conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": RUN_LOCK_KEY}).scalar():
-            conn.commit()
-            if clock() >= deadline:
-                who = _holder(conn)
-                conn.commit()
-                raise LockBusyError(
-                    f"{who} holds the database lock; {purpose} did not start. "
-                    "Wait for it to finish, or pass --wait SECONDS to queue behind it."
-                )
-            sleep(poll_s)
-        conn.commit()
-        try:
-            yield
-        finally:
-            conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": RUN_LOCK_KEY})
-            conn.commit()
-    finally:
-        conn.close()
+) -> AbstractContextManager[None]:
+    """The run lock shared by sync, resync, report and the scheduler's jobs."""
+
+    def busy(conn: Connection) -> str:
+        return (
+            f"{_holder(conn)} holds the database lock; {purpose} did not start. "
+            "Wait for it to finish, or pass --wait SECONDS to queue behind it."
+        )
+
+    return advisory_lock(
+        engine, RUN_LOCK_KEY, purpose, busy=busy, wait_s=wait_s, poll_s=poll_s, sleep=sleep, clock=clock
+    )

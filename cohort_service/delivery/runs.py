@@ -9,15 +9,15 @@ message to the configured list.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import Connection, Engine, func, insert, select, text, update
+from sqlalchemy import Connection, Engine, func, insert, select, update
 
+from cohort_service.db.lock import advisory_lock
 from cohort_service.db.models import report_runs
-from cohort_service.errors import LockBusyError
 
 KIND = "send"
 # Its own advisory lock, beside the run lock: a send holds it from the "already sent?" check to
@@ -25,7 +25,6 @@ KIND = "send"
 SEND_LOCK_KEY = 0x636F686F7274_03
 
 
-@contextmanager
 def send_lock(
     engine: Engine,
     *,
@@ -33,26 +32,18 @@ def send_lock(
     poll_s: float = 0.5,
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
-) -> Iterator[None]:
+) -> AbstractContextManager[None]:
     """One send at a time per database; the lock dies with its connection (no stale locks)."""
-    conn = engine.connect()
-    try:
-        deadline = clock() + wait_s
-        while not conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": SEND_LOCK_KEY}).scalar():
-            conn.commit()
-            if clock() >= deadline:
-                raise LockBusyError(
-                    "another send is running (it holds the send lock); this one did not start"
-                )
-            sleep(poll_s)
-        conn.commit()
-        try:
-            yield
-        finally:
-            conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": SEND_LOCK_KEY})
-            conn.commit()
-    finally:
-        conn.close()
+    return advisory_lock(
+        engine,
+        SEND_LOCK_KEY,
+        "send",
+        busy=lambda _conn: "another send is running (it holds the send lock); this one did not start",
+        wait_s=wait_s,
+        poll_s=poll_s,
+        sleep=sleep,
+        clock=clock,
+    )
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ import pytest
 from cohort_service.amocrm.client import AmoClient, build_client
 from cohort_service.config import Settings
 from tests.conftest import make_settings
+from tests.helpers.clock import FakeClock
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "amo"
 BASE_URL = "https://example.amocrm.ru"
@@ -28,24 +29,6 @@ def sample(name: str) -> Any:
 
 def sample_bytes(name: str) -> bytes:
     return (FIXTURES / name).read_bytes()
-
-
-class FakeClock:
-    """Monotonic time that only moves when someone sleeps; records every sleep. Thread-safe."""
-
-    def __init__(self, start: float = 1000.0) -> None:
-        self.now = start
-        self.sleeps: list[float] = []
-        self._lock = threading.Lock()
-
-    def __call__(self) -> float:
-        with self._lock:
-            return self.now
-
-    def sleep(self, seconds: float) -> None:
-        with self._lock:
-            self.sleeps.append(seconds)
-            self.now += seconds
 
 
 def amo_settings(db_url: str | None = None, **amocrm: object) -> Settings:

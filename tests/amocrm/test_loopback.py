@@ -11,7 +11,8 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from cohort_service.amocrm.client import AmoClient, build_client
-from tests.amocrm.conftest import FakeClock, amo_settings
+from tests.amocrm.conftest import amo_settings
+from tests.helpers.clock import FakeClock
 
 BODY = json.dumps({"_embedded": {"loss_reasons": [{"id": 3, "name": "Цена", "sort": 10}]}}).encode()
 

@@ -18,7 +18,8 @@ from cohort_service.amocrm.client import AmoClient, build_client
 from cohort_service.amocrm.tokens import TokenPair, TokenStore
 from cohort_service.config import Settings
 from cohort_service.errors import AmoAuthError, ConfigError
-from tests.amocrm.conftest import BASE_URL, FakeClock, amo_settings, sample
+from tests.amocrm.conftest import BASE_URL, amo_settings, sample
+from tests.helpers.clock import FakeClock
 
 CLIENT_SECRET = "CLIENT-SECRET-4b1d"
 OAUTH = {

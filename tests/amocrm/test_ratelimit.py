@@ -8,7 +8,8 @@ import httpx
 import pytest
 
 from cohort_service.amocrm.ratelimit import RateLimiter, limiter_for
-from tests.amocrm.conftest import FakeClock, Script, ok
+from tests.amocrm.conftest import Script, ok
+from tests.helpers.clock import FakeClock
 
 
 def test_n_plus_first_request_waits_until_the_window_slides(clock: FakeClock) -> None:

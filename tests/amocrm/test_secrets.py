@@ -12,8 +12,9 @@ from sqlalchemy import Engine
 from cohort_service.amocrm.client import AmoClient, build_client
 from cohort_service.amocrm.tokens import TokenStore
 from cohort_service.errors import AmoAPIError
-from tests.amocrm.conftest import BASE_URL, TOKEN, FakeClock, Script, amo_settings, ok, raw, sample
+from tests.amocrm.conftest import BASE_URL, TOKEN, Script, amo_settings, ok, raw, sample
 from tests.amocrm.test_oauth import CLIENT_SECRET, OAUTH, pair
+from tests.helpers.clock import FakeClock
 
 SECRETS = (TOKEN, CLIENT_SECRET, "ACCESS-1", "REFRESH-1", "integration-id")
 

@@ -12,7 +12,8 @@ import pytest
 from cohort_service.amocrm.client import AmoClient
 from cohort_service.amocrm.transport import RetriesExhaustedError, RetryPolicy, parse_retry_after
 from cohort_service.errors import AmoBlockedError, AmoPayloadError, FatalAmoError, RetriableAmoError
-from tests.amocrm.conftest import FakeClock, Script, ok, raw, sample
+from tests.amocrm.conftest import Script, ok, raw, sample
+from tests.helpers.clock import FakeClock
 
 REASONS = {"_embedded": {"loss_reasons": [{"id": 1, "name": "Дорого", "sort": 1}]}}
 HTML_429 = b"<html><head><title>429 Too Many Requests</title></head><body>nginx</body></html>"

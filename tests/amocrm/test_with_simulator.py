@@ -17,7 +17,8 @@ from cohort_service.simulator.faults import FaultConfig, Limits
 from cohort_service.simulator.generate import generate_account
 from cohort_service.simulator.server import serve
 from cohort_service.simulator.truth import account_row, lead_events_frame, leads_frame, status_changes_frame
-from tests.amocrm.conftest import FakeClock, amo_settings
+from tests.amocrm.conftest import amo_settings
+from tests.helpers.clock import FakeClock
 
 
 @dataclass

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -27,28 +26,6 @@ def sample(name: str) -> Any:
         if (folder / name).exists():
             return json.loads((folder / name).read_text(encoding="utf-8"))
     pytest.skip(f"sample {name} is not in {', '.join(str(d) for d in SAMPLE_DIRS)}")
-
-
-class FakeClock:
-    """Monotonic seconds that move only when told to (or when someone sleeps on it)."""
-
-    def __init__(self, start: float = 1000.0) -> None:
-        self.now = start
-        self.sleeps: list[float] = []
-        self._lock = threading.Lock()
-
-    def __call__(self) -> float:
-        with self._lock:
-            return self.now
-
-    def sleep(self, seconds: float) -> None:
-        with self._lock:
-            self.sleeps.append(seconds)
-            self.now += seconds
-
-    def advance(self, seconds: float) -> None:
-        with self._lock:
-            self.now += seconds
 
 
 @pytest.fixture(scope="session")

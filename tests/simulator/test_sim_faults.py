@@ -10,7 +10,8 @@ import pytest
 from cohort_service.simulator.api import SimulatorApp
 from cohort_service.simulator.faults import FaultConfig, Limits
 from cohort_service.simulator.model import SimAccount
-from tests.simulator.conftest import FakeClock, mock_client
+from tests.helpers.clock import FakeClock
+from tests.simulator.conftest import mock_client
 
 
 def _app(account: SimAccount, clock: FakeClock, **limits: object) -> SimulatorApp:

@@ -7,7 +7,8 @@ import httpx
 from cohort_service.simulator.api import SimulatorApp
 from cohort_service.simulator.faults import Limits
 from cohort_service.simulator.model import SimAccount
-from tests.simulator.conftest import BASE_URL, FakeClock, mock_client, sample
+from tests.helpers.clock import FakeClock
+from tests.simulator.conftest import BASE_URL, mock_client, sample
 
 
 def _exchange(client: httpx.Client, app: SimulatorApp, **fields: str) -> httpx.Response:

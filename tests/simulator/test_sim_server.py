@@ -16,7 +16,7 @@ from cohort_service.simulator.api import SimulatorApp
 from cohort_service.simulator.faults import Limits
 from cohort_service.simulator.model import SimAccount
 from cohort_service.simulator.server import serve
-from tests.simulator.conftest import FakeClock
+from tests.helpers.clock import FakeClock
 
 
 def test_concurrent_keep_alive_clients(app: SimulatorApp) -> None:
