@@ -134,7 +134,7 @@ trash AS (
        FILTER (WHERE created_at <= :as_of))[1] AS last_before,
     (array_agg(type ORDER BY {ORDER}) FILTER (WHERE created_at > :as_of))[1] AS first_after
   FROM lead_events
-  WHERE type IN ('lead_deleted', 'lead_restored') AND lead_id IN (SELECT id FROM born)
+  WHERE type IN ('lead_deleted', 'lead_restored')
   GROUP BY lead_id
 ),
 alive AS (
@@ -167,8 +167,8 @@ ch AS (
            | CASE WHEN lv.lvl IS NULL AND s.after_status_id NOT IN (142, 143) THEN {UNKNOWN_BIT} ELSE 0 END
            AS bits
   FROM lead_status_changes s
+  JOIN alive al ON al.id = s.lead_id
   LEFT JOIN lv ON lv.pipeline_id = s.after_pipeline_id AND lv.status_id = s.after_status_id
-  WHERE s.lead_id IN (SELECT id FROM alive)
 ),
 path AS (
   SELECT lead_id,
