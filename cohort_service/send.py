@@ -29,6 +29,7 @@ from sqlalchemy import Engine, select
 from cohort_service.config import EmailSettings, Settings
 from cohort_service.db import models
 from cohort_service.db.engine import get_engine
+from cohort_service.db.freshness import last_successful_sync
 from cohort_service.db.migrate import upgrade
 from cohort_service.delivery import runs
 from cohort_service.delivery.email import (
@@ -41,7 +42,7 @@ from cohort_service.delivery.email import (
 from cohort_service.delivery.headline import Headline
 from cohort_service.delivery.weeks import ReportWeek, last_complete_week, week_of_day
 from cohort_service.errors import AmoAPIError, ConfigError, DeliveryError, SyncError
-from cohort_service.sync.runner import SyncSummary, last_successful_sync, run_sync
+from cohort_service.sync.runner import SyncSummary, run_sync
 from cohort_service.ui import NULL_PROGRESS, ProgressSink
 
 log = logging.getLogger(__name__)

@@ -11,6 +11,8 @@ from datetime import datetime
 
 from sqlalchemy import Connection, text
 
+from cohort_service.db.freshness import last_successful_sync
+
 WON, LOST = 142, 143
 WON_NAME, LOST_NAME = "Успешно реализовано", "Закрыто и не реализовано"  # when the statuses table lacks them
 UNSORTED_TYPE = 1
@@ -92,5 +94,5 @@ def load_catalog(conn: Connection) -> Catalog:
         },
         custom_fields=fields,
         account_timezone=conn.execute(text("SELECT timezone FROM account ORDER BY id LIMIT 1")).scalar(),
-        last_sync=conn.execute(text("SELECT max(finished_at) FROM sync_runs WHERE status = 'ok'")).scalar(),
+        last_sync=last_successful_sync(conn),
     )

@@ -24,7 +24,6 @@ from cohort_service.db.engine import get_engine
 from cohort_service.db.lock import run_lock
 from cohort_service.db.migrate import upgrade
 from cohort_service.db.upserts import apply_delete_restore_events
-from cohort_service.sync import events as events_stream
 from cohort_service.sync import leads as leads_stream
 from cohort_service.sync.events import EventsStream
 from cohort_service.sync.fetcher import PagedQuery, PageLike, run_paged
@@ -239,13 +238,3 @@ def _rate(api: AmoClient, before: StatsSnapshot, started: float) -> str:
     stats = api.stats.snapshot() - before
     elapsed = max(time.monotonic() - started, 1e-6)
     return f"{stats.requests} req · {stats.requests / elapsed:.1f}/s · {stats.rate_limited}×429"
-
-
-def last_successful_sync(conn: Connection) -> datetime | None:
-    """Data freshness for the report's About sheet and the e-mail."""
-    return conn.execute(
-        select(func.max(models.sync_runs.c.finished_at)).where(models.sync_runs.c.status == "ok")
-    ).scalar()
-
-
-__all__ = ["SyncSummary", "events_stream", "last_successful_sync", "run_sync"]
