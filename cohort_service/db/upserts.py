@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from psycopg.types.json import Jsonb
-from sqlalchemy import Connection, Table, func, literal_column, select, text
+from sqlalchemy import Connection, Table, func, literal_column, text
 from sqlalchemy.dialects.postgresql import JSONB, insert
 
 from cohort_service.db import models
@@ -170,19 +170,18 @@ def mark_unseen_deleted(conn: Connection, started: datetime | None) -> int:
     return int(result.rowcount or 0)
 
 
-def apply_delete_restore_events(conn: Connection, lead_ids: Sequence[int] | None = None) -> int:
+def apply_delete_restore_events(conn: Connection) -> int:
     """Set ``is_deleted``/``deleted_at`` from each lead's last lead_deleted/lead_restored event.
 
     DESIGN §5 decides deletion by the last such event; leads without one keep what the lists said.
     """
-    scope = "" if lead_ids is None else "AND e.lead_id = ANY(:ids)"
     result = conn.execute(
         text(
-            f"""
+            """
             WITH last AS (
                 SELECT DISTINCT ON (e.lead_id) e.lead_id, e.type, e.created_at
                 FROM lead_events e
-                WHERE e.type IN ('lead_deleted', 'lead_restored') {scope}
+                WHERE e.type IN ('lead_deleted', 'lead_restored')
                 ORDER BY e.lead_id, e.created_at DESC, e.type DESC
             )
             UPDATE leads l
@@ -196,10 +195,5 @@ def apply_delete_restore_events(conn: Connection, lead_ids: Sequence[int] | None
                       CASE WHEN last.type = 'lead_deleted' THEN last.created_at END)
             """
         ),
-        {} if lead_ids is None else {"ids": list(lead_ids)},
     )
     return int(result.rowcount or 0)
-
-
-def max_value(conn: Connection, column: Any) -> Any:
-    return conn.execute(select(func.max(column))).scalar()

@@ -65,8 +65,6 @@ class EventsResult:
     status_changes: UpsertCounts = field(default_factory=UpsertCounts)
     lead_events: UpsertCounts = field(default_factory=UpsertCounts)
     removed: int = 0
-    windows: int = 0
-    pages: int = 0
 
 
 @dataclass
@@ -99,7 +97,6 @@ class EventsStream:
         for index, (a, b) in enumerate(self._plan["windows"]):
             if index not in done:
                 queries.append(self._query(index, a - 1, b))
-        self.result.windows = len(queries)
         return queries
 
     def _make_plan(self, previous: dict[str, Any] | None) -> dict[str, Any]:
@@ -155,7 +152,6 @@ class EventsStream:
         changes, lifecycle = split_events(events)
         self.result.status_changes += upsert_status_changes(self.conn, changes, repair=self._plan["repair"])
         self.result.lead_events += upsert_lead_events(self.conn, lifecycle, repair=self._plan["repair"])
-        self.result.pages += 1
         if self._plan["repair"]:
             self._seen.setdefault(self._index(query), set()).update(e.id for e in events)
         self.conn.commit()

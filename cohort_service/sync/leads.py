@@ -41,7 +41,6 @@ MAX_PAGES = 100_000  # 25M leads: a runaway next link, not a real account
 class LeadsResult:
     counts: UpsertCounts = field(default_factory=UpsertCounts)
     trashed: int = 0
-    pages: int = 0
     mode: str = ""
 
 
@@ -115,7 +114,6 @@ class LeadsStream:
     def on_page(self, query: PagedQuery[Lead], page: int, result: PageLike[Lead]) -> None:
         leads = list(result.items)
         self.result.counts += upsert_leads(self.conn, [lead_row(x) for x in leads], repair=self.repair)
-        self.result.pages += 1
         newest = max(lead.updated_at for lead in leads)
         if self._pull:
             seen = state.from_iso(self._pull.get("max_seen"))
@@ -153,7 +151,7 @@ class LeadsStream:
         self.conn.commit()
 
 
-def sync_trash(conn: Connection, api: AmoClient, on_progress: Callable[[int], None]) -> int:
+def sync_trash(conn: Connection, api: AmoClient) -> int:
     """``with=only_deleted``: leads in amoCRM's trash are deleted here too (resync's reconciliation)."""
     marked = 0
     for page in range(1, MAX_PAGES + 1):
@@ -163,7 +161,6 @@ def sync_trash(conn: Connection, api: AmoClient, on_progress: Callable[[int], No
             break
         marked += mark_deleted_from_trash(conn, [x.id for x in items])
         conn.commit()
-        on_progress(len(items))
         if result.next_url is None:
             break
     return marked

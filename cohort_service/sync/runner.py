@@ -197,7 +197,7 @@ def _sync(
             on_done=on_done,
             max_speculative=speculative,
         )
-        trashed = leads_stream.sync_trash(conn, api, lambda _n: None) if repair else 0
+        trashed = leads_stream.sync_trash(conn, api) if repair else 0
         deleted_by_events = apply_delete_restore_events(conn)
         conn.commit()
 

@@ -4,7 +4,6 @@ failure that leaves what was committed intact and a rerun completes."""
 from __future__ import annotations
 
 import threading
-import time
 
 import pytest
 from sqlalchemy import Engine, text
@@ -15,6 +14,7 @@ from cohort_service.simulator.faults import FaultConfig, Limits
 from cohort_service.simulator.truth import leads_frame
 from cohort_service.sync import leads as leads_stream
 from cohort_service.sync.runner import run_sync
+from tests.helpers.clock import FakeClock
 from tests.sync.harness import Sim, mismatches, simulated
 
 
@@ -118,18 +118,27 @@ def _committed_counts(engine: Engine) -> tuple[int, int]:
 
 
 def test_ip_block_stops_cleanly_then_rerun_completes(db_url: str, engine: Engine) -> None:
-    with simulated(seed=35, leads=300, weeks=8, limits=Limits(rps=None, block_s=0.5)) as sim:
+    """403 mid-sync: the run fails and says so, what it committed is right (only incomplete), and
+    once the block lifts the next run completes to the truth."""
+    block_clock = FakeClock()  # the simulator's block is timed on this clock: no real waiting
+    limits = Limits(rps=None, block_s=60)
+    with simulated(seed=35, leads=300, weeks=8, limits=limits, clock=block_clock) as sim:
         settings = sim.settings(db_url)
         sim.app.script("block", at=15)
         with pytest.raises(AmoBlockedError, match="blocked"):
             run_sync(settings, clock=sim.now)
-        leads_after_block, _ = _committed_counts(engine)
         with engine.connect() as conn:
             run = conn.execute(text("SELECT status, error FROM sync_runs")).one()
         assert run.status == "failed"
+        assert "403" in (run.error or "")
         assert sim.token not in (run.error or "")
-        assert leads_after_block >= 0
-        time.sleep(0.6)  # the block lasts 0.5 s
+        partial = mismatches(engine, sim)
+        assert all(
+            ("missing" in line and "different" not in line) or " 0 different" in line for line in partial
+        )
+        with pytest.raises(AmoBlockedError):  # still blocked: nothing changes
+            run_sync(settings, clock=sim.now)
+        block_clock.advance(61)
         run_sync(settings, clock=sim.now)
         assert mismatches(engine, sim) == []
 
