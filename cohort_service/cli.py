@@ -32,6 +32,8 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+spend_app = typer.Typer(help="Ad spend: import files, list what is stored.", no_args_is_help=True)
+app.add_typer(spend_app, name="spend")
 
 
 @dataclass
@@ -272,6 +274,63 @@ def demo(
     timings = ", ".join(f"{step} {secs:.1f} s" for step, secs in result.seconds.items())
     st.ui.info(f"workbook: {result.out.resolve()}")
     st.ui.info(f"({result.sync.leads_new:,} leads synced; {timings})")
+
+
+@spend_app.command("import")
+def spend_import(
+    ctx: typer.Context,
+    files: Annotated[list[Path], typer.Argument(metavar="FILE...", help="CSV (, ; or TAB) or XLSX files.")],
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show what would be added and replaced; change nothing.")
+    ] = False,
+) -> None:
+    """Import ad spend (date, source, cost; optional campaign, impressions, clicks, currency).
+
+    A row replaces the stored one of the same date, source and campaign. A file with any problem
+    imports nothing and every problem is listed as FILE:LINE: column: problem (exit 2).
+
+    \b
+        cohort-service spend import yandex-2026-11.csv google.xlsx
+    """
+    from cohort_service.db.engine import get_engine
+    from cohort_service.db.migrate import upgrade
+    from cohort_service.spend.importer import SpendFileError, import_paths
+
+    st = state(ctx)
+    engine = get_engine(st.settings)
+    upgrade(engine)
+    results = import_paths(engine, files, dry_run=dry_run)
+    for result in results:
+        if result.ok:
+            for line in result.lines():
+                st.ui.info(line)
+    problems = [p for r in results if not r.ok for p in r.problems]
+    if problems:
+        bad = [r.name for r in results if not r.ok]
+        raise SpendFileError([*problems, f"nothing imported from {', '.join(bad)}"])
+
+
+@spend_app.command("list")
+def spend_list(
+    ctx: typer.Context,
+    since: Annotated[
+        str | None, typer.Option(metavar="YYYY-MM-DD", help="Only days from this date on.")
+    ] = None,
+) -> None:
+    """Show the stored spend, one line per day × source × campaign, and the total per source."""
+    from cohort_service.db.engine import get_engine
+    from cohort_service.db.migrate import upgrade
+    from cohort_service.spend.listing import render_listing
+    from cohort_service.spend.store import list_spend
+
+    st = state(ctx)
+    start = _parse_day(since, "--since", None).date() if since else None
+    engine = get_engine(st.settings)
+    upgrade(engine)
+    with engine.connect() as conn:
+        rows = list_spend(conn, start)
+    for line in render_listing(rows):
+        st.ui.out.print(line, markup=False)
 
 
 def _parse_day(text: str, option: str, timezone: str | None) -> datetime:

@@ -274,6 +274,60 @@ class EmailSettings(_Section):
         return value
 
 
+class SpendSettings(_Section):
+    """Ad spend (``spend import``) and how its sources meet the leads' source dimension."""
+
+    dimension: str | None = None
+    aliases: dict[str, str] = Field(default_factory=dict)
+    folder: Path | None = None
+
+    @field_validator("dimension", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: object) -> object:
+        return None if value == "" else value
+
+    @field_validator("aliases")
+    @classmethod
+    def _aliases(cls, value: dict[str, str]) -> dict[str, str]:
+        blank = [k for k, v in value.items() if not k.strip() or not v.strip()]
+        if blank:
+            raise ValueError("source names and the values they map to must not be empty")
+        return {k.strip(): v.strip() for k, v in value.items()}
+
+
+_MONTH_RE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+PLAN_FIXED_KEYS = ("leads", "revenue", "spend")
+
+
+class PlanEntry(BaseModel):
+    """``[[plan]]``: a month's targets; any of leads, revenue, spend and milestone names."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    month: str
+
+    @field_validator("month")
+    @classmethod
+    def _month(cls, value: str) -> str:
+        if not _MONTH_RE.match(value.strip()):
+            raise ValueError("must be a month like 2026-12")
+        return value.strip()
+
+    @model_validator(mode="after")
+    def _numbers(self) -> PlanEntry:
+        for key, value in self.targets.items():
+            if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+                raise ValueError(f"{key} must be a number of at least 0")
+        if not self.targets:
+            raise ValueError(f"needs at least one of {', '.join(PLAN_FIXED_KEYS)} or a milestone name")
+        return self
+
+    @property
+    def targets(self) -> dict[str, float]:
+        """What the month plans: key → amount (the TOML keys other than ``month``)."""
+        return dict(self.model_extra or {})
+
+
 class Settings(_Section):
     service: ServiceSettings = ServiceSettings()
     amocrm: AmoSettings = AmoSettings()
@@ -281,6 +335,8 @@ class Settings(_Section):
     report: ReportSettings = ReportSettings()
     schedule: ScheduleSettings = ScheduleSettings()
     email: EmailSettings | None = None
+    spend: SpendSettings = SpendSettings()
+    plan: list[PlanEntry] = Field(default_factory=list)
 
     # Where the settings came from, for messages ("config.toml: ..."); not a TOML key.
     source: str = Field(default="<defaults>", exclude=True)
@@ -396,9 +452,35 @@ def settings_from_mapping(data: Mapping[str, Any], *, source: str, env: Mapping[
             _set_path(merged, path, env[var])
     merged["source"] = source
     try:
-        return Settings.model_validate(merged)
+        settings = Settings.model_validate(merged)
     except ValidationError as exc:
         raise ConfigError(_problems(exc, source)) from None
+    problems = _cross_problems(settings, source)
+    if problems:
+        raise ConfigError(problems)
+    return settings
+
+
+def _cross_problems(settings: Settings, source: str) -> list[str]:
+    """Keys that name something in another section: spend.dimension, the plan's milestones."""
+    problems: list[str] = []
+    dims = [d.name for d in settings.report.dimensions]
+    if settings.spend.dimension is not None and settings.spend.dimension not in dims:
+        known = ", ".join(dims) or "none are configured"
+        problems.append(
+            f"{source}: spend.dimension: {settings.spend.dimension!r} is not a"
+            f" [[report.dimensions]] name ({known})"
+        )
+    allowed = [*PLAN_FIXED_KEYS, *(m.name for m in settings.report.milestones)]
+    months: set[str] = set()
+    for i, entry in enumerate(settings.plan):
+        if entry.month in months:
+            problems.append(f"{source}: plan[{i}].month: {entry.month} is planned twice")
+        months.add(entry.month)
+        for key in entry.targets:
+            if key not in allowed:
+                problems.append(f"{source}: plan[{i}].{key}: unknown; use {', '.join(allowed)}")
+    return problems
 
 
 def _deep_copy(data: Mapping[str, Any]) -> dict[str, Any]:

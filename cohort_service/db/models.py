@@ -284,3 +284,31 @@ lead_facts_meta = Table(
     Column("dimensions", JSONB, nullable=False),
     _ts("built_at", nullable=False),
 )
+
+# Ad spend per local day × source × campaign (``spend import``). ``campaign`` is '' when the file had
+# none, so the key is a plain primary key and a re-import of the same day, source and campaign replaces
+# it. ``cost`` is exact (unconstrained numeric): the report's sums must equal the file's.
+ad_spend = Table(
+    "ad_spend",
+    metadata,
+    Column("day", Date, nullable=False),
+    Column("source", Text, nullable=False),
+    Column("campaign", Text, nullable=False, server_default=""),
+    Column("cost", Numeric, nullable=False),
+    Column("impressions", BigInteger),
+    Column("clicks", BigInteger),
+    Column("currency", Text),
+    Column("file", Text, nullable=False),
+    _ts("imported_at", nullable=False),
+    PrimaryKeyConstraint("day", "source", "campaign"),
+)
+
+# Spend files imported, by content hash: a file dropped in ``spend.folder`` is imported once.
+spend_files = Table(
+    "spend_files",
+    metadata,
+    Column("sha256", Text, primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("rows", Integer, nullable=False),
+    _ts("imported_at", nullable=False),
+)

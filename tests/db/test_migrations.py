@@ -27,6 +27,8 @@ EXPECTED_TABLES = {
     "sync_runs",
     "oauth_tokens",
     "report_runs",
+    "ad_spend",
+    "spend_files",
     "alembic_version",
 }
 
