@@ -72,11 +72,12 @@ def engine_counts(report: Any) -> dict[str, list[int]]:
 
 
 def run_engine(url: str, *, full: bool) -> dict[str, Any]:
-    from cohort_service.report import build_cohort_report
+    from cohort_service.app.report import ReportRequest, build_cohort_report
 
     engine = create_engine(url, poolclass=NullPool)
     start = time.perf_counter()
-    report = build_cohort_report(settings_for(url, dimensions=full), as_of=AS_OF, engine=engine, store=full)
+    request = ReportRequest(as_of=AS_OF, refresh_bi=full)
+    report = build_cohort_report(settings_for(url, dimensions=full), request, engine=engine)
     seconds = time.perf_counter() - start
     return {"seconds": seconds, "leads": len(report.facts), "counts": engine_counts(report)}
 

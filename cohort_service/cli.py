@@ -99,7 +99,7 @@ def db_upgrade(ctx: typer.Context) -> None:
 @app.command()
 def doctor(ctx: typer.Context) -> None:
     """Check the config and everything it points at; print a ✓/✗ table with a fix for each ✗."""
-    from cohort_service.doctor import run_checks
+    from cohort_service.app.doctor import run_checks
 
     st = state(ctx)
     results = run_checks(st.settings)
@@ -204,7 +204,7 @@ def report(
     ] = None,
 ) -> None:
     """Build the weekly cohort report from the synced data (no amoCRM calls)."""
-    from cohort_service.report import run_report
+    from cohort_service.app.report import ReportRequest, run_report
 
     if out is not None and out.suffix.lower() != ".xlsx":
         raise typer.BadParameter(
@@ -212,7 +212,7 @@ def report(
         )
     st = state(ctx)
     day = _parse_day(as_of, "--as-of", None).date() if as_of else None
-    for line in run_report(st.settings, as_of=day, weeks=weeks, csv_dir=csv, out=out).lines():
+    for line in run_report(st.settings, ReportRequest(as_of=day, weeks=weeks), csv_dir=csv, out=out).lines():
         st.ui.info(line)
 
 
@@ -233,7 +233,7 @@ def send(
     wait: WaitOption = 0.0,
 ) -> None:
     """Sync, build the workbook for the last complete week and e-mail it (once per week and recipient)."""
-    from cohort_service.send import run_send
+    from cohort_service.app.send import run_send
 
     st = state(ctx)
     day = _parse_day(as_of, "--as-of", None).date() if as_of else None
@@ -246,8 +246,8 @@ def send(
 @app.command()
 def serve(ctx: typer.Context) -> None:
     """Run the scheduler: sync every schedule.sync_every, send on schedule.report_cron; stop with SIGTERM."""
-    from cohort_service.scheduler import jobs_to_stdout
-    from cohort_service.scheduler import serve as run_daemon
+    from cohort_service.app.scheduler import jobs_to_stdout
+    from cohort_service.app.scheduler import serve as run_daemon
 
     st = state(ctx)
     jobs_to_stdout()
@@ -263,8 +263,8 @@ def demo(
     leads: Annotated[int, typer.Option("--leads", min=1, help="Leads in the simulated account.")] = 20_000,
 ) -> None:
     """The whole path with no account and no config: simulated amoCRM → sync → report → workbook."""
+    from cohort_service.app.demo import run_demo
     from cohort_service.delivery.headline import render_text
-    from cohort_service.demo import run_demo
 
     st = state(ctx)
     with st.ui.progress() as progress:

@@ -8,5 +8,5 @@ DESIGN §5 is the contract; docs/metrics.md records every choice it left open.
 * ``labels``, ``build``, ``maturation``, ``slices``, ``quality``: pure functions over the facts.
 * ``model``: ``CohortReport``, what the CSV, the workbook and the e-mail render.
 
-``cohort_service.report.build_cohort_report`` runs all of it against a database.
+``cohort_service.app.report.build_cohort_report`` runs all of it against a database.
 """

@@ -1,6 +1,6 @@
 """The headline table of the Monday e-mail, as a small model rendered to HTML and to plain text.
 
-The model is filled from the cohort engine's report (``delivery.adapter``) but knows nothing about
+The model is filled from the cohort engine's report (``app.outputs``) but knows nothing about
 it, so the e-mail can be built, read and tested on its own. Shares are fractions (0.42 = 42%);
 ``None`` is a blank cell (a cohort too young for an equal-age column, a step after a 0-lead step).
 """

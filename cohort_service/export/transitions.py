@@ -1,10 +1,10 @@
 """The stage history of the report's leads (the ``Transitions`` table), read under the report's lock.
 
 The workbook is written after the run lock is released, but the history must describe the same
-data as the facts (a sync in between could add late events). So :class:`HistoryReader` runs inside
-the report's own transaction, right after the facts are read (``build_cohort_report(also_read=…)``),
-and copies the rows with ``COPY … TO STDOUT`` into a temporary CSV file: a few seconds for millions
-of rows, and nothing held in memory. The workbook writer later streams that file in chunks.
+data as the facts (a sync in between could add late events). So :func:`spool_history` runs inside
+the report's own transaction, right after the facts are read (``app.report``), and copies the rows
+with ``COPY … TO STDOUT`` into a temporary CSV file: a few seconds for millions of rows, and nothing
+held in memory. The workbook writer later streams that file in chunks.
 
 Only points with ``t ≤ A`` of exactly the leads in the facts frame are copied; times are the report
 zone's wall clock, names come from the synced pipelines, statuses and users (ids nobody synced stay
@@ -171,29 +171,3 @@ def _load_ids(cur: Any, lead_ids: Sequence[int] | np.ndarray[Any, Any]) -> None:
         with cur.copy(f"COPY {_IDS_TABLE} (lead_id) FROM STDIN") as copy:
             copy.write("\n".join(map(str, ids.tolist())) + "\n")
     cur.execute(f"ANALYZE {_IDS_TABLE}")
-
-
-class HistoryReader:
-    """``build_cohort_report(also_read=HistoryReader())``: spools the history of the report's leads.
-
-    Call :meth:`remove` (or use it as a context manager) once the workbook is written.
-    """
-
-    def __init__(self, tmpdir: str | os.PathLike[str] | None = None) -> None:
-        self.tmpdir = tmpdir
-        self.spool: HistorySpool | None = None
-
-    def __call__(self, conn: Connection, request: FactsRequest, facts: pd.DataFrame) -> None:
-        self.remove()
-        self.spool = spool_history(conn, facts["lead_id"].to_numpy(), request, tmpdir=self.tmpdir)
-
-    def remove(self) -> None:
-        if self.spool is not None:
-            self.spool.remove()
-            self.spool = None
-
-    def __enter__(self) -> HistoryReader:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.remove()

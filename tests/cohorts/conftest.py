@@ -14,9 +14,9 @@ from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
+from cohort_service.app.report import ReportRequest, build_cohort_report
 from cohort_service.cohorts.model import CohortReport
 from cohort_service.config import Settings
-from cohort_service.report import build_cohort_report
 from tests.cohorts.rows import MILESTONES, Account, account
 from tests.conftest import TEMPLATE, make_settings
 
@@ -75,9 +75,8 @@ def run(engine: Engine, cohort_settings: Callable[..., Settings]) -> Callable[..
     """``run(as_of=date(...), **report settings)`` → the CohortReport, computed the product's way."""
 
     def build(as_of: date | datetime | None = None, weeks: int | None = None, **report: Any) -> CohortReport:
-        return build_cohort_report(
-            cohort_settings(**report), as_of=as_of, weeks=weeks, now=NOW, engine=engine
-        )
+        request = ReportRequest(as_of=as_of, weeks=weeks, now=NOW)
+        return build_cohort_report(cohort_settings(**report), request, engine=engine)
 
     return build
 

@@ -22,8 +22,8 @@ import pandas as pd
 import pytest
 from sqlalchemy import Engine
 
+from cohort_service.app.report import ReportRequest, build_cohort_report
 from cohort_service.cohorts.model import CohortReport
-from cohort_service.report import build_cohort_report
 from tests.cohorts.conftest import cohort
 from tests.cohorts.rows import MILESTONES, Account
 from tests.conftest import make_settings
@@ -50,7 +50,8 @@ def report(module_db: str, module_engine: Engine) -> CohortReport:
     acct.conn.close()
     settings = make_settings(module_db, report={"timezone": "Europe/Moscow", "milestones": MILESTONES,
                                                 "age_days": [7, 14]})  # fmt: skip
-    return build_cohort_report(settings, as_of=date(2022, 9, 26), weeks=4, engine=module_engine)
+    request = ReportRequest(as_of=date(2022, 9, 26), weeks=4)
+    return build_cohort_report(settings, request, engine=module_engine)
 
 
 def same(actual: object, expected: object) -> bool:

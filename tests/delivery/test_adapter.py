@@ -8,14 +8,14 @@ from datetime import UTC, date
 
 import pytest
 
+from cohort_service.app.demo import funnel_of
+from cohort_service.app.outputs import cohort_offsets, headline_from_report, week_start
+from cohort_service.app.report import ReportRequest, build_cohort_report
 from cohort_service.cohorts import columns as col
 from cohort_service.cohorts.model import CohortReport
 from cohort_service.config import Settings
-from cohort_service.delivery.adapter import cohort_offsets, headline_from_report, week_start
 from cohort_service.delivery.anomalies import steps_at_age
 from cohort_service.delivery.headline import render_text
-from cohort_service.demo import funnel_of
-from cohort_service.report import build_cohort_report
 from cohort_service.simulator.api import SimulatorApp
 from cohort_service.simulator.faults import Limits
 from cohort_service.simulator.generate import generate_account
@@ -46,7 +46,7 @@ def _report(
         | report,
     )
     run_sync(settings)
-    return settings, build_cohort_report(settings, as_of=AS_OF)
+    return settings, build_cohort_report(settings, ReportRequest(as_of=AS_OF))
 
 
 def test_headline_rows_are_the_reports_last_six_cohorts(

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from cohort_service.doctor import Check, check_amocrm, check_smtp
+from cohort_service.app.doctor import Check, check_amocrm, check_smtp
 from cohort_service.simulator.api import SimulatorApp
 from cohort_service.simulator.faults import Limits
 from cohort_service.simulator.generate import generate_account

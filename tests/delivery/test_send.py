@@ -14,9 +14,9 @@ import openpyxl
 import pytest
 from sqlalchemy import Engine, select
 
+from cohort_service.app.send import SendFailedError, run_send
 from cohort_service.config import Settings
 from cohort_service.db.models import report_runs
-from cohort_service.send import SendFailedError, run_send
 from cohort_service.simulator.api import SimulatorApp
 from cohort_service.simulator.faults import Limits
 from cohort_service.simulator.generate import generate_account

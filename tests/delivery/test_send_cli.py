@@ -14,8 +14,8 @@ import openpyxl
 import pytest
 from sqlalchemy import Engine, select
 
+from cohort_service.app.demo import funnel_of
 from cohort_service.db.models import report_runs
-from cohort_service.demo import funnel_of
 from cohort_service.simulator.api import SimulatorApp
 from cohort_service.simulator.faults import Limits
 from cohort_service.simulator.generate import generate_account

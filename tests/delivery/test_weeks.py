@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from cohort_service.delivery.weeks import last_complete_week, week_of_day
+from cohort_service.app.weeks import last_complete_week, week_of_day
 
 BERLIN = ZoneInfo("Europe/Berlin")
 MOSCOW = ZoneInfo("Europe/Moscow")

@@ -27,12 +27,12 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
+from cohort_service.app.report import ReportRequest, run_report
 from cohort_service.cohorts import columns as col
 from cohort_service.cohorts.model import CohortReport
 from cohort_service.config import Settings
 from cohort_service.export.transitions import HistorySpool
 from cohort_service.export.workbook import write_workbook
-from cohort_service.report import run_report
 from tests.cohorts.rows import MILESTONES as MILESTONE_CONFIG
 from tests.cohorts.rows import account
 from tests.conftest import TEMPLATE, make_settings
@@ -72,7 +72,7 @@ def built(pg_admin_url: str, template_url: str, tmp_path_factory: pytest.TempPat
     folder = tmp_path_factory.mktemp("workbook")
     path, csv_dir = folder / "report.xlsx", folder / "csv"
     settings = make_settings(url, report=report_section)
-    run = run_report(settings, as_of=AS_OF, out=path, csv_dir=csv_dir)
+    run = run_report(settings, ReportRequest(as_of=AS_OF), out=path, csv_dir=csv_dir)
     assert run.files[-1] == path
     yield Built(run.report, path, csv_dir, settings)
     from cohort_service.db.engine import dispose_all
@@ -430,7 +430,7 @@ def test_libreoffice_opens_the_split_workbook(split_book: Path, tmp_path: Path) 
 def test_a_report_without_leads_still_makes_a_sound_workbook(built: Built, tmp_path: Path) -> None:
     """A brand-new account: as of a day before the first lead, every sheet is there and nothing breaks."""
     path = tmp_path / "empty.xlsx"
-    run = run_report(built.settings, as_of=date(2022, 8, 1), out=path)
+    run = run_report(built.settings, ReportRequest(as_of=date(2022, 8, 1)), out=path)
     assert int(run.report.cohorts[col.LEADS].sum()) == 0
     assert package_problems(path) == []
     book = openpyxl.load_workbook(path)

@@ -18,11 +18,11 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import Engine, select
 
+from cohort_service.app.scheduler import build_scheduler, catch_up, run_job, serve, sync_work, weekly_work
 from cohort_service.config import Settings
 from cohort_service.db.lock import run_lock
 from cohort_service.db.models import report_runs
 from cohort_service.errors import ConfigError
-from cohort_service.scheduler import build_scheduler, catch_up, run_job, serve, sync_work, weekly_work
 from cohort_service.simulator.api import SimulatorApp
 from cohort_service.simulator.faults import Limits
 from cohort_service.simulator.generate import generate_account

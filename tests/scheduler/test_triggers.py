@@ -7,8 +7,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from cohort_service.app.scheduler import missed_report, previous_fire_time, report_trigger, sync_trigger
 from cohort_service.errors import ConfigError
-from cohort_service.scheduler import missed_report, previous_fire_time, report_trigger, sync_trigger
 
 BERLIN = ZoneInfo("Europe/Berlin")
 

@@ -23,11 +23,11 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
+from cohort_service.app.send import ReportBuilder, default_builder
 from cohort_service.config import Settings, settings_from_mapping
 from cohort_service.db.engine import embedded_url, get_engine
 from cohort_service.db.migrate import upgrade
 from cohort_service.delivery.headline import Headline
-from cohort_service.send import ReportBuilder, default_builder
 from cohort_service.sync.runner import SyncSummary, run_sync
 from cohort_service.ui import NULL_PROGRESS, ProgressSink
 

@@ -111,7 +111,8 @@ def build_report_outputs(settings: Settings, engine: Engine, as_of: datetime, pa
 
     The report reads under the run lock and writes the workbook after releasing it.
     """
-    from cohort_service.report import run_report
+    from cohort_service.app.report import ReportRequest, run_report
 
-    run = run_report(settings, now=as_of, out=path, engine=engine, lock_wait_s=REPORT_LOCK_WAIT_S)
+    request = ReportRequest(as_of=as_of, lock_wait_s=REPORT_LOCK_WAIT_S)
+    run = run_report(settings, request, out=path, engine=engine)
     return headline_from_report(run.report, settings)

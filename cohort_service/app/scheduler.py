@@ -30,13 +30,13 @@ from apscheduler.schedulers.background import BackgroundScheduler  # type: ignor
 from apscheduler.triggers.cron import CronTrigger  # type: ignore[import-untyped]
 from apscheduler.triggers.interval import IntervalTrigger  # type: ignore[import-untyped]
 
+from cohort_service.app.send import ReportBuilder, report_timezone, run_send
+from cohort_service.app.weeks import ReportWeek, last_complete_week
 from cohort_service.config import Settings
 from cohort_service.db.engine import get_engine
 from cohort_service.db.migrate import upgrade
 from cohort_service.delivery import runs
-from cohort_service.delivery.weeks import ReportWeek, last_complete_week
 from cohort_service.errors import CohortServiceError, ConfigError, LockBusyError, SyncError
-from cohort_service.send import ReportBuilder, report_timezone, run_send
 from cohort_service.sync.runner import run_sync
 
 log = logging.getLogger(__name__)

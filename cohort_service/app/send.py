@@ -26,6 +26,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, select
 
+from cohort_service.app.weeks import ReportWeek, last_complete_week, week_of_day
 from cohort_service.config import EmailSettings, Settings
 from cohort_service.db import models
 from cohort_service.db.engine import get_engine
@@ -40,7 +41,6 @@ from cohort_service.delivery.email import (
     workbook_filename,
 )
 from cohort_service.delivery.headline import Headline
-from cohort_service.delivery.weeks import ReportWeek, last_complete_week, week_of_day
 from cohort_service.errors import AmoAPIError, ConfigError, DeliveryError, SyncError
 from cohort_service.sync.runner import SyncSummary, run_sync
 from cohort_service.ui import NULL_PROGRESS, ProgressSink
@@ -50,7 +50,7 @@ log = logging.getLogger(__name__)
 ReportBuilder = Callable[[Settings, Engine, datetime, Path], Headline]
 """Compute the report as of A (aware, report time zone), write the workbook at the path (never a
 half-written file there), return the e-mail's headline. The default is
-``delivery.adapter.build_report_outputs``: the cohort engine and the workbook writer."""
+``app.outputs.build_report_outputs``: the cohort engine and the workbook writer."""
 
 
 @dataclass
@@ -264,6 +264,6 @@ def _warnings(result: SendResult, headline: Headline) -> tuple[str, ...]:
 
 def default_builder() -> ReportBuilder:
     """The cohort engine + workbook writer (imported lazily: the CLI starts fast)."""
-    from cohort_service.delivery.adapter import build_report_outputs
+    from cohort_service.app.outputs import build_report_outputs
 
     return build_report_outputs

@@ -7,15 +7,13 @@ blocks the next sync. ``build_cohort_report`` is what ``report``, ``send`` and `
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-import pandas as pd
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from cohort_service.cohorts.catalog import Catalog, load_catalog
@@ -30,8 +28,10 @@ from cohort_service.cohorts.weeks import report_weeks, resolve_as_of
 from cohort_service.config import Settings
 from cohort_service.errors import DatabaseError
 
+if TYPE_CHECKING:
+    from cohort_service.export.transitions import HistorySpool
+
 LOCK_PURPOSE = "report"
-AlsoRead = Callable[[Connection, FactsRequest, pd.DataFrame], None]
 
 
 @dataclass(frozen=True)
@@ -73,31 +73,43 @@ def _moment(as_of: date | datetime | None, tz: ZoneInfo, now: datetime | None) -
     return resolve_as_of(as_of, tz, now or datetime.now(UTC))
 
 
+@dataclass(frozen=True)
+class ReportRequest:
+    """Which report to build. ``as_of``: the end of that local day (a date), that exact moment (an
+    aware datetime), or ``now`` (None; ``now`` defaults to the wall clock). ``weeks`` defaults to
+    ``report.weeks``. ``refresh_bi`` rewrites ``lead_facts`` for BI tools. ``lock_wait_s``: how
+    long to queue behind a running sync for the run lock (0 = fail at once)."""
+
+    as_of: date | datetime | None = None
+    weeks: int | None = None
+    now: datetime | None = None
+    refresh_bi: bool = True
+    lock_wait_s: float = 0.0
+
+
 def build_cohort_report(
-    settings: Settings,
-    *,
-    as_of: date | datetime | None = None,
-    weeks: int | None = None,
-    now: datetime | None = None,
-    engine: Engine | None = None,
-    store: bool = True,
-    lock: bool = True,
-    lock_wait_s: float = 0.0,
-    also_read: AlsoRead | None = None,
+    settings: Settings, request: ReportRequest = ReportRequest(), *, engine: Engine | None = None
 ) -> CohortReport:
-    """The report as of A: the end of local day ``as_of`` (a date), the exact moment (an aware
-    datetime), or ``now``. ``lock=False`` when the caller already holds the run lock (``send``);
-    ``store`` refreshes ``lead_facts`` for BI tools. ``also_read(conn, request, facts)`` reads more
-    in the same transaction and under the same lock (the workbook's stage history)."""
+    """The report as of ``request.as_of``, read under the run lock in one transaction."""
+    return _read_report(settings, request, engine, with_history=False)[0]
+
+
+def _read_report(
+    settings: Settings, request: ReportRequest, engine: Engine | None, *, with_history: bool
+) -> tuple[CohortReport, HistorySpool | None]:
+    """The report, and (``with_history``) the workbook's stage history of its leads copied to a
+    temp file in the same transaction, so both describe the same data; the caller removes it."""
     from cohort_service.db.engine import get_engine
     from cohort_service.db.lock import run_lock
     from cohort_service.db.migrate import upgrade
+    from cohort_service.export.transitions import spool_history
 
     engine = engine or get_engine(settings)
+    spool: HistorySpool | None = None
     try:
         upgrade(engine)
         with (
-            run_lock(engine, LOCK_PURPOSE, wait_s=lock_wait_s) if lock else nullcontext(),
+            run_lock(engine, LOCK_PURPOSE, wait_s=request.lock_wait_s),
             engine.connect() as conn,
             conn.begin(),
         ):
@@ -105,36 +117,44 @@ def build_cohort_report(
             timezone, notes = report_timezone(settings, catalog)
             funnel = resolve_funnel(settings.report, catalog, source=settings.source)
             dims = resolve_dimensions(settings.report, catalog, source=settings.source)
-            moment = _moment(as_of, ZoneInfo(timezone), now)
-            shown = report_weeks(moment, weeks or settings.report.weeks)
-            request = FactsRequest(moment, timezone, shown[0], funnel, dims)
-            claimed = store and claim_bi_table(conn)
-            facts = compute_facts(conn, request, BI_TABLE if claimed else None)
+            moment = _moment(request.as_of, ZoneInfo(timezone), request.now)
+            shown = report_weeks(moment, request.weeks or settings.report.weeks)
+            facts_request = FactsRequest(moment, timezone, shown[0], funnel, dims)
+            claimed = request.refresh_bi and claim_bi_table(conn)
+            facts = compute_facts(conn, facts_request, BI_TABLE if claimed else None)
             if claimed:
-                describe_bi_table(conn, request)
-            elif store:
+                describe_bi_table(conn, facts_request)
+            elif request.refresh_bi:
                 notes.append("lead_facts (the copy for BI tools) was not refreshed: a reader held it")
-            orphans = orphan_leads(conn, request)
+            orphans = orphan_leads(conn, facts_request)
             from_events = events_only_leads(conn, facts)
-            if also_read is not None:
-                also_read(conn, request, facts)
+            if with_history:
+                spool = spool_history(conn, facts["lead_id"].to_numpy(), facts_request)
     except SQLAlchemyError as exc:
+        if spool is not None:
+            spool.remove()
         raise DatabaseError(f"database: the report could not read its data ({_first_line(exc)})") from exc
     names = [m.name for m in funnel.milestones]
-    return build_report(
-        label_facts(facts, catalog, names),
-        as_of=moment,
-        timezone=timezone,
-        weeks=shown,
-        milestones=funnel.milestones,
-        dimensions=dims,
-        ages=settings.report.age_days,
-        orphan_leads=orphans,
-        events_only_leads=from_events,
-        last_sync=catalog.last_sync,
-        pipelines=[catalog.pipelines[p] for p in funnel.pipeline_ids or ()],
-        notes=notes,
-    )
+    try:
+        report = build_report(
+            label_facts(facts, catalog, names),
+            as_of=moment,
+            timezone=timezone,
+            weeks=shown,
+            milestones=funnel.milestones,
+            dimensions=dims,
+            ages=settings.report.age_days,
+            orphan_leads=orphans,
+            events_only_leads=from_events,
+            last_sync=catalog.last_sync,
+            pipelines=[catalog.pipelines[p] for p in funnel.pipeline_ids or ()],
+            notes=notes,
+        )
+    except BaseException:
+        if spool is not None:
+            spool.remove()
+        raise
+    return report, spool
 
 
 def _first_line(exc: BaseException) -> str:
@@ -144,14 +164,11 @@ def _first_line(exc: BaseException) -> str:
 
 def run_report(
     settings: Settings,
+    request: ReportRequest = ReportRequest(),
     *,
-    as_of: date | None = None,
-    weeks: int | None = None,
     csv_dir: Path | None = None,
     out: Path | None = None,
-    now: datetime | None = None,
     engine: Engine | None = None,
-    lock_wait_s: float = 0.0,
 ) -> ReportRun:
     """Build the report and write the requested files: CSV into ``csv_dir``, the workbook at ``out``.
 
@@ -159,17 +176,16 @@ def run_report(
     workbook itself is written after the lock is released.
     """
     from cohort_service.export.csv import write_csv
-    from cohort_service.export.transitions import HistoryReader
     from cohort_service.export.workbook import write_workbook
 
-    with HistoryReader() as history:
-        report = build_cohort_report(
-            settings, as_of=as_of, weeks=weeks, now=now, engine=engine, lock_wait_s=lock_wait_s,
-            also_read=history if out is not None else None,
-        )  # fmt: skip
+    report, history = _read_report(settings, request, engine, with_history=out is not None)
+    try:
         files: list[Path] = []
         if csv_dir is not None:
             files += write_csv(report, csv_dir)
         if out is not None:
-            files.append(write_workbook(report, out, history=history.spool, csv_dir=csv_dir).path)
+            files.append(write_workbook(report, out, history=history, csv_dir=csv_dir).path)
+    finally:
+        if history is not None:
+            history.remove()
     return ReportRun(report=report, files=files)
