@@ -9,8 +9,8 @@
     + FatalAmoError             401 after refresh, 403, other 4xx: the sync stops, nothing half-committed
       + AmoBlockedError         403: the IP may be blocked by amoCRM
       + AmoAuthError            401 that a refresh cannot fix
-    + AmoPayloadError           a response that does not match the documented shape
-  x SyncError                   state or contract violations (pagination loops, lost checkpoints)
+    + AmoPayloadError           a response that does not match the documented shape (or loops)
+  x SyncError                   state or contract violations (lost checkpoints)
   x DeliveryError               SMTP refused or unreachable after retries
 
 Messages never carry tokens, secrets or response bodies: callers build them from

@@ -11,10 +11,10 @@ import email.utils
 import logging
 import random
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from types import TracebackType
-from typing import Any, Literal, TypeVar, overload
+from typing import Any, TypeVar
 
 import httpx
 from sqlalchemy import Engine
@@ -23,33 +23,24 @@ from cohort_service import __version__
 from cohort_service.amocrm.auth import AmoAuth, LongLivedTokenAuth, OAuthAuth, client_timeout
 from cohort_service.amocrm.describe import describe_response, fatal_error
 from cohort_service.amocrm.fields import shown
-from cohort_service.amocrm.pagination import LinksNextPaginator, Page, next_href, page_number
+from cohort_service.amocrm.pagination import Page, Paginator
+from cohort_service.amocrm.prefetch import run_paged
 from cohort_service.amocrm.queries import (
-    CUSTOM_FIELDS_LIMIT,
-    EVENTS_MAX_LIMIT,
-    LEADS_MAX_LIMIT,
+    ListQuery,
     build_path,
-    events_query,
-    leads_query,
+    custom_fields_list,
+    loss_reasons_list,
+    pipelines_list,
+    users_list,
 )
 from cohort_service.amocrm.ratelimit import RateLimiter, limiter_for
 from cohort_service.amocrm.schemas import (
     Account,
     CustomField,
-    DeletedLead,
-    Event,
-    Lead,
     LossReason,
     Pipeline,
     User,
     parse_account,
-    parse_custom_field,
-    parse_deleted_lead,
-    parse_event,
-    parse_lead,
-    parse_loss_reason,
-    parse_pipeline,
-    parse_user,
 )
 from cohort_service.amocrm.stats import RequestStats
 from cohort_service.amocrm.tokens import TokenStore
@@ -60,7 +51,6 @@ from cohort_service.errors import AmoPayloadError, ConfigError
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
-Parser = Callable[[object, str], T]
 
 
 class AmoClient:
@@ -111,25 +101,9 @@ class AmoClient:
             raise AmoPayloadError(f"{describe_response(response)}: expected a JSON object, got {shown(body)}")
         return body
 
-    def _items(self, body: Mapping[str, Any], key: str, parse: Parser[T], where: str) -> list[T]:
-        embedded = body.get("_embedded")
-        raw = embedded.get(key) if isinstance(embedded, Mapping) else None
-        if not isinstance(raw, list):
-            raise AmoPayloadError(f"{where}: _embedded.{key}: expected a list, got {shown(raw)}")
-        return [parse(item, f"{where}, item {i}") for i, item in enumerate(raw)]
-
-    def _page(self, url: str, key: str, parse: Parser[T]) -> tuple[Page[T], httpx.Response, Any]:
-        response = self._get(url)
-        body = self._body(response)
-        requested = page_number(url)
-        if body is None:
-            return Page([], requested, None, is_empty=True), response, body
-        where = f"{key} page {requested}"
-        number = body.get("_page", requested)
-        if isinstance(number, bool) or not isinstance(number, int):
-            raise AmoPayloadError(f"{where}: _page: expected an integer, got {shown(number)}")
-        page = Page(self._items(body, key, parse, where), number, next_href(body, where))
-        return page, response, body
+    def get(self, url: str) -> httpx.Response:
+        """One answer (2xx) for a list URL from a paginator: a path, or amoCRM's own ``next`` href."""
+        return self._get(self._follow(url))
 
     def _follow(self, href: str) -> str:
         """A ``next`` link on our own origin as is; on any other host only its path and query.
@@ -142,24 +116,21 @@ class AmoClient:
             return href
         return url.raw_path.decode("ascii")
 
-    def _pages(self, first: str, key: str, parse: Parser[T]) -> Iterator[Page[T]]:
-        paginator = LinksNextPaginator(key)
-        url = first
-        while True:
-            page, response, body = self._page(url, key, parse)
-            paginator.advance(response, body)
-            if not page.is_empty:
-                yield page
-            if paginator.finished or paginator.next_url is None:
-                return
-            url = self._follow(paginator.next_url)
+    def read(
+        self,
+        query: ListQuery[T],
+        *,
+        stop: Callable[[Page[T]], bool] | None = None,
+        max_in_flight: int = 1,
+    ) -> list[T]:
+        """Every item of a list (up to ``stop``), through the one paginator and prefetcher."""
+        items: list[T] = []
 
-    def _all(self, first: str, key: str, parse: Parser[T]) -> list[T]:
-        return [item for page in self._pages(first, key, parse) for item in page.items]
+        def keep(_paginator: Paginator[T], page: Page[T]) -> None:
+            items.extend(page.items)
 
-    def fetch_page(self, url: str, key: str, parse: Parser[T]) -> Page[T]:
-        """One page by URL (e.g. a ``next_url``), for callers that page by hand."""
-        return self._page(self._follow(url), key, parse)[0]
+        run_paged([Paginator(query, stop=stop)], self.get, max_in_flight=max_in_flight, on_page=keep)
+        return items
 
     # -- reference data ---------------------------------------------------------------------
 
@@ -176,156 +147,16 @@ class AmoClient:
 
     def users(self) -> list[User]:
         """All users (needs an administrator's token: 403 otherwise)."""
-        return self._all(build_path("/api/v4/users", [("page", 1), ("limit", 250)]), "users", parse_user)
+        return self.read(users_list())
 
     def pipelines(self) -> list[Pipeline]:
-        return self._all("/api/v4/leads/pipelines", "pipelines", parse_pipeline)
+        return self.read(pipelines_list())
 
     def custom_fields(self) -> list[CustomField]:
-        first = build_path("/api/v4/leads/custom_fields", [("page", 1), ("limit", CUSTOM_FIELDS_LIMIT)])
-        return self._all(first, "custom_fields", parse_custom_field)
+        return self.read(custom_fields_list())
 
     def loss_reasons(self) -> list[LossReason]:
-        first = build_path("/api/v4/leads/loss_reasons", [("page", 1), ("limit", 250)])
-        return self._all(first, "loss_reasons", parse_loss_reason)
-
-    # -- leads ------------------------------------------------------------------------------
-
-    @overload
-    def leads_page(
-        self,
-        page: int,
-        *,
-        limit: int = ...,
-        order: tuple[str, str] | None = ...,
-        updated_from: datetime | None = ...,
-        updated_to: datetime | None = ...,
-        ids: Sequence[int] | None = ...,
-        only_deleted: Literal[False] = ...,
-    ) -> Page[Lead]: ...
-    @overload
-    def leads_page(
-        self,
-        page: int,
-        *,
-        limit: int = ...,
-        order: tuple[str, str] | None = ...,
-        updated_from: datetime | None = ...,
-        updated_to: datetime | None = ...,
-        ids: Sequence[int] | None = ...,
-        only_deleted: Literal[True],
-    ) -> Page[DeletedLead]: ...
-    def leads_page(
-        self,
-        page: int,
-        *,
-        limit: int = LEADS_MAX_LIMIT,
-        order: tuple[str, str] | None = None,
-        updated_from: datetime | None = None,
-        updated_to: datetime | None = None,
-        ids: Sequence[int] | None = None,
-        only_deleted: bool = False,
-    ) -> Page[Lead] | Page[DeletedLead]:
-        """One page of ``GET /api/v4/leads``; ``only_deleted`` reads the trash (reduced model)."""
-        path = leads_query(
-            page,
-            limit=limit,
-            order=order,
-            updated_from=updated_from,
-            updated_to=updated_to,
-            ids=ids,
-            only_deleted=only_deleted,
-        )
-        if only_deleted:
-            return self._page(path, "leads", parse_deleted_lead)[0]
-        return self._page(path, "leads", parse_lead)[0]
-
-    @overload
-    def iter_leads(
-        self,
-        *,
-        limit: int = ...,
-        order: tuple[str, str] | None = ...,
-        updated_from: datetime | None = ...,
-        updated_to: datetime | None = ...,
-        ids: Sequence[int] | None = ...,
-        only_deleted: Literal[False] = ...,
-        start_page: int = ...,
-    ) -> Iterator[Page[Lead]]: ...
-    @overload
-    def iter_leads(
-        self,
-        *,
-        limit: int = ...,
-        order: tuple[str, str] | None = ...,
-        updated_from: datetime | None = ...,
-        updated_to: datetime | None = ...,
-        ids: Sequence[int] | None = ...,
-        only_deleted: Literal[True],
-        start_page: int = ...,
-    ) -> Iterator[Page[DeletedLead]]: ...
-    def iter_leads(
-        self,
-        *,
-        limit: int = LEADS_MAX_LIMIT,
-        order: tuple[str, str] | None = None,
-        updated_from: datetime | None = None,
-        updated_to: datetime | None = None,
-        ids: Sequence[int] | None = None,
-        only_deleted: bool = False,
-        start_page: int = 1,
-    ) -> Iterator[Page[Lead]] | Iterator[Page[DeletedLead]]:
-        """Non-empty pages from ``start_page`` on, following ``_links.next`` until 204 or no link."""
-        path = leads_query(
-            start_page,
-            limit=limit,
-            order=order,
-            updated_from=updated_from,
-            updated_to=updated_to,
-            ids=ids,
-            only_deleted=only_deleted,
-        )
-        if only_deleted:
-            return self._pages(path, "leads", parse_deleted_lead)
-        return self._pages(path, "leads", parse_lead)
-
-    # -- events -----------------------------------------------------------------------------
-
-    def events_page(
-        self,
-        page: int,
-        *,
-        types: Sequence[str],
-        created_from: datetime | None = None,
-        created_to: datetime | None = None,
-        entity: str = "lead",
-        limit: int = EVENTS_MAX_LIMIT,
-    ) -> Page[Event]:
-        """One page of ``GET /api/v4/events`` (order undocumented: window by time, upsert by id)."""
-        path = events_query(
-            page, types=types, created_from=created_from, created_to=created_to, entity=entity, limit=limit
-        )
-        return self._page(path, "events", parse_event)[0]
-
-    def iter_events(
-        self,
-        *,
-        types: Sequence[str],
-        created_from: datetime | None = None,
-        created_to: datetime | None = None,
-        entity: str = "lead",
-        limit: int = EVENTS_MAX_LIMIT,
-        start_page: int = 1,
-    ) -> Iterator[Page[Event]]:
-        path = events_query(
-            start_page,
-            types=types,
-            created_from=created_from,
-            created_to=created_to,
-            entity=entity,
-            limit=limit,
-        )
-        return self._pages(path, "events", parse_event)
+        return self.read(loss_reasons_list())
 
 
 def server_date(response: httpx.Response) -> datetime | None:

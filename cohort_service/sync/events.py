@@ -22,11 +22,11 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
-from cohort_service.amocrm.client import AmoClient
+from cohort_service.amocrm.pagination import Page, Paginator
+from cohort_service.amocrm.queries import events_list
 from cohort_service.amocrm.schemas import Event
 from cohort_service.db.upserts import UpsertCounts, upsert_lead_events, upsert_status_changes
 from cohort_service.sync import state
-from cohort_service.sync.fetcher import PagedQuery, PageLike
 from cohort_service.sync.rows import SYNCED_EVENT_TYPES, split_events
 
 STREAM = "events"
@@ -70,7 +70,6 @@ class EventsResult:
 @dataclass
 class EventsStream:
     conn: Connection
-    api: AmoClient
     signpost: datetime
     overlap: timedelta
     repair: bool = False
@@ -82,8 +81,9 @@ class EventsStream:
     _checkpoint: state.Checkpoint = field(init=False)
     _plan: dict[str, Any] = field(init=False, default_factory=dict)
     _seen: dict[int, set[str]] = field(init=False, default_factory=dict)
+    _windows: dict[Paginator[Event], int] = field(init=False, default_factory=dict)
 
-    def queries(self) -> list[PagedQuery[Event]]:
+    def queries(self) -> list[Paginator[Event]]:
         self._checkpoint = state.load(self.conn, STREAM)
         self.conn.commit()
         self._plan = self._make_plan(self._checkpoint.state.get("plan"))
@@ -130,36 +130,33 @@ class EventsStream:
         windows = plan_windows(start, max(end, start + 1), expected_events=expected)
         return {"windows": windows, "done": [], "pre_end": pre_end, "repair": self.repair}
 
-    def _query(self, index: int, created_from: int | None, created_to: int) -> PagedQuery[Event]:
-        def fetch(page: int) -> PageLike[Event]:
-            return self.api.events_page(
-                page,
-                types=list(SYNCED_EVENT_TYPES),
-                created_from=None if created_from is None else _dt(created_from),
-                created_to=_dt(created_to),
-                limit=PAGE_LIMIT,
-            )
+    def _query(self, index: int, created_from: int | None, created_to: int) -> Paginator[Event]:
+        query = events_list(
+            types=list(SYNCED_EVENT_TYPES),
+            created_from=None if created_from is None else _dt(created_from),
+            created_to=_dt(created_to),
+            limit=PAGE_LIMIT,
+        )
+        paginator = Paginator(query)
+        self._windows[paginator] = index
+        return paginator
 
-        return PagedQuery(key=f"events:{index}", fetch=fetch)
+    def owns(self, paginator: Paginator[Any]) -> bool:
+        return paginator in self._windows
 
-    @staticmethod
-    def _index(query: PagedQuery[Event]) -> int:
-        return int(query.key.split(":", 1)[1])
-
-    def on_page(self, query: PagedQuery[Event], page: int, result: PageLike[Event]) -> None:
-        del page
-        events = list(result.items)
+    def on_page(self, paginator: Paginator[Event], page: Page[Event]) -> None:
+        events = page.items
         changes, lifecycle = split_events(events)
         self.result.status_changes += upsert_status_changes(self.conn, changes, repair=self._plan["repair"])
         self.result.lead_events += upsert_lead_events(self.conn, lifecycle, repair=self._plan["repair"])
         if self._plan["repair"]:
-            self._seen.setdefault(self._index(query), set()).update(e.id for e in events)
+            self._seen.setdefault(self._windows[paginator], set()).update(e.id for e in events)
         self.conn.commit()
         self.on_progress(len(events))
 
-    def on_done(self, query: PagedQuery[Event]) -> None:
+    def on_done(self, paginator: Paginator[Event]) -> None:
         """The window is complete: mark it done with the same commit as its repair."""
-        index = self._index(query)
+        index = self._windows.pop(paginator)
         if self._plan["repair"]:
             self.result.removed += self._remove_unlisted(index, self._seen.pop(index, set()))
         self._plan["done"].append(index)

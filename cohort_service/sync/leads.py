@@ -21,6 +21,9 @@ from typing import Any
 from sqlalchemy import Connection, text
 
 from cohort_service.amocrm.client import AmoClient
+from cohort_service.amocrm.pagination import Page, Paginator
+from cohort_service.amocrm.prefetch import run_paged
+from cohort_service.amocrm.queries import leads_list, trash_list
 from cohort_service.amocrm.schemas import DeletedLead, Lead
 from cohort_service.db.upserts import (
     UpsertCounts,
@@ -29,12 +32,10 @@ from cohort_service.db.upserts import (
     upsert_leads,
 )
 from cohort_service.sync import state
-from cohort_service.sync.fetcher import PagedQuery, PageLike
 from cohort_service.sync.rows import lead_row
 
 STREAM = "leads"
 PAGE_LIMIT = 250
-MAX_PAGES = 100_000  # 25M leads: a runaway next link, not a real account
 
 
 @dataclass
@@ -61,7 +62,7 @@ class LeadsStream:
     _pull: dict[str, Any] = field(init=False, default_factory=dict)
     _seen: datetime | None = field(init=False, default=None)  # newest updated_at of an incremental pull
 
-    def queries(self) -> list[PagedQuery[Lead]]:
+    def queries(self) -> list[Paginator[Lead]]:
         self._checkpoint = state.load(self.conn, STREAM)
         self.conn.commit()
         pull = self._checkpoint.state.get("pull")
@@ -92,34 +93,28 @@ class LeadsStream:
         self.result.mode = "since" if self._pull else "incremental"
         return [self._recent_query(since)]
 
-    def _full_query(self, first_page: int) -> PagedQuery[Lead]:
-        def fetch(page: int) -> PageLike[Lead]:
-            return self.api.leads_page(page, limit=PAGE_LIMIT, order=("id", "asc"))
+    def _full_query(self, first_page: int) -> Paginator[Lead]:
+        return Paginator(leads_list(limit=PAGE_LIMIT, order=("id", "asc")), first_page=first_page)
 
-        return PagedQuery(key="leads:full", fetch=fetch, first_page=first_page)
-
-    def _recent_query(self, since: datetime) -> PagedQuery[Lead]:
+    def _recent_query(self, since: datetime) -> Paginator[Lead]:
         updated_from = since if self.filter_enabled else None
+        query = leads_list(limit=PAGE_LIMIT, order=("updated_at", "desc"), updated_from=updated_from)
 
-        def fetch(page: int) -> PageLike[Lead]:
-            return self.api.leads_page(
-                page, limit=PAGE_LIMIT, order=("updated_at", "desc"), updated_from=updated_from
-            )
-
-        def past_watermark(page: PageLike[Lead]) -> bool:
+        def past_watermark(page: Page[Lead]) -> bool:
             return any(lead.updated_at < since for lead in page.items)
 
-        return PagedQuery(key="leads:recent", fetch=fetch, stop=past_watermark)
+        return Paginator(query, stop=past_watermark)
 
-    def on_page(self, query: PagedQuery[Lead], page: int, result: PageLike[Lead]) -> None:
-        leads = list(result.items)
+    def on_page(self, paginator: Paginator[Lead], page: Page[Lead]) -> None:
+        del paginator
+        leads = page.items
         self.result.counts += upsert_leads(self.conn, [lead_row(x) for x in leads], repair=self.repair)
         newest = max(lead.updated_at for lead in leads)
         if self._pull:
             seen = state.from_iso(self._pull.get("max_seen"))
             self._pull["max_seen"] = state.to_iso(newest if seen is None else max(seen, newest))
-            if query.key == "leads:full":
-                self._pull["pages_done"] = page
+            if self._pull.get("kind") == "full":
+                self._pull["pages_done"] = page.page
             self._checkpoint.state["pull"] = self._pull
             state.save(self.conn, self._checkpoint)
         else:
@@ -127,9 +122,9 @@ class LeadsStream:
         self.conn.commit()
         self.on_progress(len(leads))
 
-    def on_done(self, query: PagedQuery[Lead]) -> None:
+    def on_done(self, paginator: Paginator[Lead]) -> None:
         """Advance the watermark only now that every page of the pull is written."""
-        del query
+        del paginator
         if self._pull:
             seen = state.from_iso(self._pull.get("max_seen"))
             signpost = state.from_iso(self._pull["signpost"]) or self.signpost
@@ -151,16 +146,15 @@ class LeadsStream:
         self.conn.commit()
 
 
-def sync_trash(conn: Connection, api: AmoClient) -> int:
+def sync_trash(conn: Connection, api: AmoClient, *, max_in_flight: int = 1) -> int:
     """``with=only_deleted``: leads in amoCRM's trash are deleted here too (resync's reconciliation)."""
     marked = 0
-    for page in range(1, MAX_PAGES + 1):
-        result = api.leads_page(page, limit=PAGE_LIMIT, only_deleted=True)
-        items: list[DeletedLead] = [x for x in result.items if isinstance(x, DeletedLead)]
-        if not result.items:
-            break
-        marked += mark_deleted_from_trash(conn, [x.id for x in items])
+
+    def on_page(_paginator: Paginator[DeletedLead], page: Page[DeletedLead]) -> None:
+        nonlocal marked
+        marked += mark_deleted_from_trash(conn, [x.id for x in page.items])
         conn.commit()
-        if result.next_url is None:
-            break
+
+    trash = Paginator(trash_list(limit=PAGE_LIMIT))
+    run_paged([trash], api.get, max_in_flight=max_in_flight, on_page=on_page)
     return marked

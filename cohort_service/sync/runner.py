@@ -17,6 +17,9 @@ from typing import Any
 from sqlalchemy import Connection, Engine, func, insert, select, text, update
 
 from cohort_service.amocrm.client import AmoClient, build_client
+from cohort_service.amocrm.pagination import Page, Paginator
+from cohort_service.amocrm.prefetch import run_paged
+from cohort_service.amocrm.queries import leads_list
 from cohort_service.amocrm.stats import StatsSnapshot
 from cohort_service.config import Settings
 from cohort_service.db import models
@@ -26,7 +29,6 @@ from cohort_service.db.migrate import upgrade
 from cohort_service.db.upserts import apply_delete_restore_events
 from cohort_service.sync import leads as leads_stream
 from cohort_service.sync.events import EventsStream
-from cohort_service.sync.fetcher import PagedQuery, PageLike, run_paged
 from cohort_service.sync.leads import LeadsStream
 from cohort_service.sync.reference import fetch_reference, store_reference
 from cohort_service.ui import NULL_PROGRESS, ProgressSink
@@ -170,7 +172,7 @@ def _sync(
             since=since,
             filter_enabled=ref.account.is_api_filter_enabled,
         )
-        evts = EventsStream(conn, api, signpost=now, overlap=amo.events_overlap, repair=repair, since=since)
+        evts = EventsStream(conn, signpost=now, overlap=amo.events_overlap, repair=repair, since=since)
         progress.task("leads", "leads", total=None)
         leads.on_progress = lambda n: progress.update("leads", advance=n, extra=_rate(api, before, started))
         evts.on_progress = lambda _n: progress.update("events", extra=_rate(api, before, started))
@@ -180,24 +182,25 @@ def _sync(
         # not exist. A full pull keeps idle slots busy with the next pages.
         speculative = 0 if leads.result.mode == "incremental" else None
 
-        def on_page(query: PagedQuery[Any], page: int, result: PageLike[Any]) -> None:
-            (leads if query.key.startswith("leads") else evts).on_page(query, page, result)
+        def on_page(paginator: Paginator[Any], page: Page[Any]) -> None:
+            (evts if evts.owns(paginator) else leads).on_page(paginator, page)
 
-        def on_done(query: PagedQuery[Any]) -> None:
-            if query.key.startswith("leads"):
-                leads.on_done(query)
-            else:
-                evts.on_done(query)
+        def on_done(paginator: Paginator[Any]) -> None:
+            if evts.owns(paginator):
+                evts.on_done(paginator)
                 progress.update("events", advance=1)
+            else:
+                leads.on_done(paginator)
 
         run_paged(
             [*lead_queries, *event_queries],
+            api.get,
             max_in_flight=amo.max_in_flight,
             on_page=on_page,
             on_done=on_done,
             max_speculative=speculative,
         )
-        trashed = leads_stream.sync_trash(conn, api) if repair else 0
+        trashed = leads_stream.sync_trash(conn, api, max_in_flight=amo.max_in_flight) if repair else 0
         deleted_by_events = apply_delete_restore_events(conn)
         conn.commit()
 
@@ -220,16 +223,16 @@ def _sync(
 
 def _event_queries(
     conn: Connection, api: AmoClient, evts: EventsStream, progress: ProgressSink
-) -> list[PagedQuery[Any]]:
+) -> list[Paginator[Any]]:
     """Plan the event windows. A first run starts a day before the oldest lead: the one we hold,
     or (empty database) the one amoCRM lists first by creation, one small request."""
     oldest, count = conn.execute(select(func.min(models.leads.c.created_at), func.count())).one()
     conn.commit()
     if oldest is None:
-        first = api.leads_page(1, limit=1, order=("created_at", "asc"))
-        oldest = first.items[0].created_at if first.items else None
+        first = api.read(leads_list(limit=1, order=("created_at", "asc")), stop=lambda _page: True)
+        oldest = first[0].created_at if first else None
     evts.oldest_lead, evts.lead_count = oldest, int(count)
-    queries: list[PagedQuery[Any]] = list(evts.queries())
+    queries: list[Paginator[Any]] = list(evts.queries())
     progress.task("events", "event windows", total=len(queries))
     return queries
 

@@ -6,15 +6,19 @@ import json
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import pytest
 
 from cohort_service.amocrm.client import AmoClient, build_client
+from cohort_service.amocrm.pagination import Page, parse_page
+from cohort_service.amocrm.queries import ListQuery
 from cohort_service.config import Settings
 from tests.conftest import make_settings
 from tests.helpers.clock import FakeClock
+
+T = TypeVar("T")
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "amo"
 BASE_URL = "https://example.amocrm.ru"
@@ -101,3 +105,8 @@ def make_client(clock: FakeClock) -> Iterator[Callable[..., AmoClient]]:
     yield make
     for client in made:
         client.close()
+
+
+def read_page(client: AmoClient, query: ListQuery[T], number: int = 1) -> Page[T]:
+    """One page of a list, as the prefetcher would parse it (query strings, errors, 204)."""
+    return parse_page(query, number, client.get(query.url(number)))

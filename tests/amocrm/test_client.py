@@ -10,9 +10,10 @@ import httpx
 import pytest
 
 from cohort_service.amocrm.client import AmoClient, build_client
+from cohort_service.amocrm.queries import events_list, leads_list, trash_list
 from cohort_service.config import Settings
 from cohort_service.errors import AmoAuthError, ConfigError
-from tests.amocrm.conftest import TOKEN, Script, ok, raw, sample
+from tests.amocrm.conftest import TOKEN, Script, ok, raw, read_page, sample
 from tests.conftest import make_settings
 
 FROM = datetime(2024, 1, 1, tzinfo=UTC)  # 1704067200
@@ -35,7 +36,9 @@ def test_account_query_and_bearer_header(make_client: Callable[..., AmoClient]) 
 
 def test_incremental_leads_query_with_filter(make_client: Callable[..., AmoClient]) -> None:
     script = Script(raw(204))
-    make_client(script).leads_page(3, order=("updated_at", "asc"), updated_from=FROM, updated_to=TO)
+    read_page(
+        make_client(script), leads_list(order=("updated_at", "asc"), updated_from=FROM, updated_to=TO), 3
+    )
     assert query(script.requests[0]) == (
         "page=3&limit=250&order[updated_at]=asc"
         "&filter[updated_at][from]=1704067200&filter[updated_at][to]=1704672001"
@@ -44,14 +47,16 @@ def test_incremental_leads_query_with_filter(make_client: Callable[..., AmoClien
 
 def test_leads_without_filter_add_on_order_desc(make_client: Callable[..., AmoClient]) -> None:
     script = Script(raw(204))
-    make_client(script).leads_page(1, order=("updated_at", "desc"))
+    make_client(script).read(leads_list(order=("updated_at", "desc")))
     assert query(script.requests[0]) == "page=1&limit=250&order[updated_at]=desc"
 
 
 def test_leads_by_ids_and_other_offsets(make_client: Callable[..., AmoClient]) -> None:
     script = Script(raw(204))
     msk = timezone(timedelta(hours=3))
-    make_client(script).leads_page(1, ids=[5, 7], limit=50, updated_from=datetime(2024, 1, 1, 3, tzinfo=msk))
+    make_client(script).read(
+        leads_list(ids=[5, 7], limit=50, updated_from=datetime(2024, 1, 1, 3, tzinfo=msk))
+    )
     assert (
         query(script.requests[0])
         == "page=1&limit=50&filter[updated_at][from]=1704067200&filter[id][]=5&filter[id][]=7"
@@ -61,16 +66,15 @@ def test_leads_by_ids_and_other_offsets(make_client: Callable[..., AmoClient]) -
 def test_deleted_leads_use_only_deleted(make_client: Callable[..., AmoClient]) -> None:
     body = {"_page": 1, "_embedded": {"leads": [{"id": 11, "updated_at": 1700000000, "is_deleted": True}]}}
     script = Script(ok(body))
-    page = make_client(script).leads_page(1, only_deleted=True)
+    page = read_page(make_client(script), trash_list())
     assert query(script.requests[0]) == "with=only_deleted&page=1&limit=250"
     assert [(d.id, d.is_deleted) for d in page.items] == [(11, True)]
 
 
 def test_events_query(make_client: Callable[..., AmoClient]) -> None:
     script = Script(ok(sample("doc_events_list_fixed.json")))
-    page = make_client(script).events_page(
-        1, types=["lead_status_changed", "lead_added"], created_from=FROM, created_to=TO
-    )
+    events = events_list(types=["lead_status_changed", "lead_added"], created_from=FROM, created_to=TO)
+    page = read_page(make_client(script), events)
     assert query(script.requests[0]) == (
         "page=1&limit=100&filter[type][]=lead_status_changed&filter[type][]=lead_added"
         "&filter[entity][]=lead&filter[created_at][from]=1704067200&filter[created_at][to]=1704672001"
@@ -82,11 +86,11 @@ def test_events_query(make_client: Callable[..., AmoClient]) -> None:
 @pytest.mark.parametrize(
     ("call", "message"),
     [
-        (lambda c: c.leads_page(1, limit=251), "limit must be 1..250"),
-        (lambda c: c.leads_page(1, order=("name", "asc")), "order must be"),
-        (lambda c: c.leads_page(1, updated_from=datetime(2024, 1, 1)), "timezone-aware"),  # noqa: DTZ001
-        (lambda c: c.events_page(1, types=[], created_from=FROM), "at least one event type"),
-        (lambda c: c.events_page(1, types=["lead_added"], limit=250), "limit must be 1..100"),
+        (lambda c: c.read(leads_list(limit=251)), "limit must be 1..250"),
+        (lambda c: c.read(leads_list(order=("name", "asc"))), "order must be"),
+        (lambda c: c.read(leads_list(updated_from=datetime(2024, 1, 1))), "timezone-aware"),  # noqa: DTZ001
+        (lambda c: c.read(events_list(types=[], created_from=FROM)), "at least one event type"),
+        (lambda c: c.read(events_list(types=["lead_added"], limit=250)), "limit must be 1..100"),
     ],
 )
 def test_bad_arguments_are_refused_before_any_request(
@@ -140,7 +144,7 @@ def test_many_threads_share_one_client(make_client: Callable[..., AmoClient]) ->
 
     def worker(base: int) -> None:
         for page in range(base, base + 10):
-            got = client.leads_page(page)
+            got = read_page(client, leads_list(), page)
             with lock:
                 results[page] = got.items[0].id
 

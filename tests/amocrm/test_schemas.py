@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from cohort_service.amocrm.client import AmoClient
+from cohort_service.amocrm.queries import leads_list
 from cohort_service.amocrm.schemas import (
     Account,
     DeletedLead,
@@ -29,7 +30,7 @@ from cohort_service.amocrm.schemas import (
     parse_user,
 )
 from cohort_service.errors import AmoPayloadError
-from tests.amocrm.conftest import Script, ok, sample
+from tests.amocrm.conftest import Script, ok, read_page, sample
 
 
 def test_documented_leads_list() -> None:
@@ -269,10 +270,12 @@ def test_a_bad_lead_in_a_page_stops_the_page(make_client: Callable[..., AmoClien
     page["_embedded"]["leads"][1]["status_id"] = None
     client = make_client(Script(ok(page)))
     with pytest.raises(AmoPayloadError, match=r"^lead 14460: status_id: expected an integer, got null$"):
-        client.leads_page(2)
+        read_page(client, leads_list(), 2)
 
 
 def test_a_page_without_its_list_is_an_error(make_client: Callable[..., AmoClient]) -> None:
     client = make_client(Script(ok({"_page": 1, "_embedded": {"contacts": []}})))
-    with pytest.raises(AmoPayloadError, match=r"^leads page 1: _embedded.leads: expected a list, got null$"):
-        client.leads_page(1)
+    with pytest.raises(
+        AmoPayloadError, match=r"^GET /api/v4/leads page 1: _embedded.leads: expected a list, got null$"
+    ):
+        read_page(client, leads_list())

@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import Engine
 
 from cohort_service.amocrm.client import AmoClient, build_client
+from cohort_service.amocrm.queries import leads_list
 from cohort_service.amocrm.tokens import TokenStore
 from cohort_service.errors import AmoAPIError
 from tests.amocrm.conftest import BASE_URL, TOKEN, Script, amo_settings, ok, raw, sample
@@ -39,7 +40,7 @@ def test_long_lived_token_never_leaks(
     caplog.set_level(logging.DEBUG)
     client = make_client(Script(step, step), max_attempts=2)
     with pytest.raises(AmoAPIError) as info:
-        client.leads_page(1)
+        client.read(leads_list())
     assert str(info.value).startswith("GET /api/v4/leads")
     _assert_clean(str(info.value))
     _assert_clean(repr(info.value))

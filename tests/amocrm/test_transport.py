@@ -10,9 +10,10 @@ import httpx
 import pytest
 
 from cohort_service.amocrm.client import AmoClient
+from cohort_service.amocrm.queries import leads_list
 from cohort_service.amocrm.transport import RetriesExhaustedError, RetryPolicy, parse_retry_after
 from cohort_service.errors import AmoBlockedError, AmoPayloadError, FatalAmoError, RetriableAmoError
-from tests.amocrm.conftest import Script, ok, raw, sample
+from tests.amocrm.conftest import Script, ok, raw, read_page, sample
 from tests.helpers.clock import FakeClock
 
 REASONS = {"_embedded": {"loss_reasons": [{"id": 1, "name": "Дорого", "sort": 1}]}}
@@ -155,7 +156,7 @@ def test_other_4xx_are_fatal_with_method_path_and_status(
     script = Script(ok({"title": "x", "status": status, "detail": "Cannot GET /secret?q=1"}, status))
     client = make_client(script)
     with pytest.raises(FatalAmoError) as info:
-        client.leads_page(1, updated_from=datetime(2024, 1, 1, tzinfo=UTC))
+        client.read(leads_list(updated_from=datetime(2024, 1, 1, tzinfo=UTC)))
     assert not isinstance(info.value, AmoBlockedError)
     assert str(info.value).startswith(f"GET /api/v4/leads → HTTP {status}: ")
     assert hint in str(info.value)
@@ -165,7 +166,7 @@ def test_other_4xx_are_fatal_with_method_path_and_status(
 
 def test_204_is_an_empty_page(make_client: Callable[..., AmoClient]) -> None:
     client = make_client(Script(raw(204)))
-    page = client.leads_page(3)
+    page = read_page(client, leads_list(), 3)
     assert (page.items, page.page, page.next_url, page.is_empty) == ([], 3, None, True)
 
 

@@ -10,6 +10,7 @@ from sqlalchemy import Engine
 
 from cohort_service.amocrm.auth import authorize
 from cohort_service.amocrm.client import AmoClient, build_client
+from cohort_service.amocrm.queries import events_list, leads_list, trash_list
 from cohort_service.amocrm.tokens import TokenStore
 from cohort_service.errors import AmoAuthError
 from cohort_service.simulator.api import SimulatorApp
@@ -57,17 +58,17 @@ def test_whole_account_reads_and_matches_truth(sim: Sim) -> None:
         assert {r.id for r in client.loss_reasons()} == {r.id for r in account.loss_reasons}
 
         truth = leads_frame(account)
-        live = [lead for page in client.iter_leads() for lead in page.items]
+        live = client.read(leads_list(), max_in_flight=3)
         assert sorted(lead.id for lead in live) == sorted(truth.loc[~truth["is_deleted"], "id"].tolist())
-        trash = [lead for page in client.iter_leads(only_deleted=True) for lead in page.items]
+        trash = client.read(trash_list())
         assert sorted(d.id for d in trash) == sorted(truth.loc[truth["is_deleted"], "id"].tolist())
 
-        changes = [e for page in client.iter_events(types=["lead_status_changed"]) for e in page.items]
+        changes = client.read(events_list(types=["lead_status_changed"]), max_in_flight=3)
         expected = status_changes_frame(account)
         assert sorted(e.id for e in changes) == sorted(expected["event_id"].tolist())
         assert all(e.after is not None for e in changes)
         other = ["lead_added", "lead_deleted", "lead_restored"]
-        lead_events = [e for page in client.iter_events(types=other) for e in page.items]
+        lead_events = client.read(events_list(types=other))
         assert len(lead_events) == len(lead_events_frame(account))
         stats = client.stats.snapshot()
     assert stats.rate_limited == 0
@@ -78,7 +79,7 @@ def test_bad_weather_is_absorbed(sim: Sim) -> None:
     sim.app.faults = FaultConfig(seed=3, error_rate=0.15, drop_rate=0.1, truncate_rate=0.1)
     try:
         with _client(sim, max_attempts=10) as client:
-            ids = [lead.id for page in client.iter_leads(limit=50) for lead in page.items]
+            ids = [lead.id for lead in client.read(leads_list(limit=50), max_in_flight=2)]
             stats = client.stats.snapshot()
     finally:
         sim.app.faults = FaultConfig()
