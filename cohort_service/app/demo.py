@@ -6,7 +6,8 @@ then the headline table. The demo has its own database (``cohort_demo``), recrea
 so it never mixes with a real account's data in the same directory.
 
 The funnel is read off the simulated account: a few stages of its main pipeline become milestones
-(named as the stages are), and won (142) is the final one.
+(named as the stages are), and won (142) is the final one. The simulator also writes the account's
+ad spend export, which the demo imports, so every money column has numbers.
 """
 
 from __future__ import annotations
@@ -70,6 +71,8 @@ def funnel_of(account: Any) -> list[dict[str, Any]]:
 def demo_settings(
     account: Any, *, base_url: str, token: str, db_url: str, data_dir: Path, weeks: int
 ) -> Settings:
+    from cohort_service.simulator.spend import ALIASES as SPEND_ALIASES
+
     data = {
         "service": {"data_dir": str(data_dir)},
         "amocrm": {"base_url": base_url, "token": token, "requests_per_second": 50, "max_in_flight": 8},
@@ -84,6 +87,8 @@ def demo_settings(
                 {"name": "product", "field": "Продукт"},
             ],
         },
+        # The simulated export names sources as the ad platforms do; the aliases map them to utm_source.
+        "spend": {"dimension": "source", "aliases": dict(SPEND_ALIASES)},
     }
     return settings_from_mapping(data, source="<demo>", env={})
 
@@ -100,6 +105,8 @@ def run_demo(
     say: Callable[[str], None] = lambda _line: None,
 ) -> DemoResult:
     from cohort_service.simulator import Limits, SimulatorApp, generate_account, serve
+    from cohort_service.simulator.spend import write_spend_csv
+    from cohort_service.spend.importer import import_paths
 
     seconds: dict[str, float] = {}
     started = time.monotonic()
@@ -123,6 +130,12 @@ def run_demo(
         say(f"syncing from the simulator at {base_url} (the real amoCRM client, over HTTP)…")
         summary = run_sync(settings, progress=progress)
     seconds["sync"] = time.monotonic() - started - sum(seconds.values())
+    spend_file = write_spend_csv(account, data_dir / "demo-spend.csv")
+    say(f"importing the simulated ad spend ({spend_file.name}: per day, source and campaign)…")
+    for result in import_paths(get_engine(settings), [spend_file]):
+        if not result.ok:  # pragma: no cover - the simulator writes a valid file
+            raise RuntimeError("; ".join(result.problems))
+    seconds["spend"] = time.monotonic() - started - sum(seconds.values())
     say("building the cohort report and the workbook…")
     out.parent.mkdir(parents=True, exist_ok=True)
     build = builder or default_builder()

@@ -27,6 +27,7 @@ from cohort_service.cohorts.store import claim_bi_table, describe_bi_table
 from cohort_service.cohorts.weeks import report_weeks, resolve_as_of
 from cohort_service.config import Settings
 from cohort_service.errors import DatabaseError
+from cohort_service.spend.store import read_spend
 
 if TYPE_CHECKING:
     from cohort_service.export.transitions import HistorySpool
@@ -128,6 +129,7 @@ def _read_report(
                 notes.append("lead_facts (the copy for BI tools) was not refreshed: a reader held it")
             orphans = orphan_leads(conn, facts_request)
             from_events = events_only_leads(conn, facts)
+            spend = read_spend(conn, shown[0], moment.date())
             if with_history:
                 spool = spool_history(conn, facts["lead_id"].to_numpy(), facts_request)
     except SQLAlchemyError as exc:
@@ -149,6 +151,9 @@ def _read_report(
             last_sync=catalog.last_sync,
             pipelines=[catalog.pipelines[p] for p in funnel.pipeline_ids or ()],
             notes=notes,
+            spend=spend,
+            spend_dimension=settings.spend.dimension,
+            spend_aliases=settings.spend.aliases,
         )
     except BaseException:
         if spool is not None:

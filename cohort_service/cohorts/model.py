@@ -6,7 +6,7 @@ DataFrame with a default RangeIndex and the column names of :mod:`columns`; blan
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
@@ -19,6 +19,7 @@ from cohort_service.cohorts.dimensions import DimensionSpec
 from cohort_service.cohorts.facts import at_col, dim_col
 from cohort_service.cohorts.maturation import maturation_table
 from cohort_service.cohorts.milestones import MilestoneDef
+from cohort_service.cohorts.money import COST, MoneyView, SpendMatch, attach_money
 from cohort_service.cohorts.quality import DataQuality, data_quality
 from cohort_service.cohorts.slices import funnel_by, loss_reasons_table
 
@@ -41,6 +42,7 @@ class CohortReport:
     last_sync: datetime | None = None  # data freshness: last successful sync
     pipelines: tuple[str, ...] = ()  # report.pipelines filter (names); empty = all
     notes: tuple[str, ...] = field(default_factory=tuple)
+    money: MoneyView | None = None  # None when no spend is known for the shown weeks
 
     @property
     def milestone_names(self) -> tuple[str, ...]:
@@ -96,6 +98,8 @@ def leads_table(
     out[col.PRICE] = facts["price"].astype("float64")
     out[col.REVENUE] = facts["revenue"].astype("float64")
     out[col.DAYS_TO_FINAL] = facts["days_to_final"].astype("float64")
+    if COST in facts.columns:
+        out.insert(list(out.columns).index(col.REVENUE) + 1, COST, facts[COST].astype("float64"))
     return out.reset_index(drop=True)
 
 
@@ -113,10 +117,31 @@ def build_report(
     last_sync: datetime | None = None,
     pipelines: Sequence[str] = (),
     notes: Sequence[str] = (),
+    spend: pd.DataFrame | None = None,
+    spend_dimension: str | None = None,
+    spend_aliases: Mapping[str, str] | None = None,
 ) -> CohortReport:
-    """All tables of the report from labelled facts (see :func:`labels.label_facts`); pure."""
+    """All tables of the report from labelled facts (see :func:`labels.label_facts`); pure.
+
+    ``spend`` (day, source, cost; see :mod:`money`) adds the money columns, ``cost`` per lead and
+    Channels; ``spend_dimension`` names the dimension spend sources are matched through."""
     tz = ZoneInfo(timezone)
     names = [m.name for m in milestones]
+    cohorts = cohort_table(facts, weeks=weeks, milestones=names, ages=ages, as_of=as_of, tz=tz)
+    money = None
+    if spend is not None and not spend.empty:
+        dim_names = [d.name for d in dimensions]
+        column = dim_col(dim_names.index(spend_dimension) + 1) if spend_dimension in dim_names else None
+        cohorts, money = attach_money(
+            facts,
+            cohorts,
+            spend,
+            weeks=weeks,
+            milestones=names,
+            tz=tz,
+            match=SpendMatch(column, spend_aliases or {}),
+            dimension=spend_dimension if column else None,
+        )
     slices = {
         col.MANAGER: funnel_by(facts, col.MANAGER, names),
         col.PIPELINE: funnel_by(facts, col.PIPELINE, names),
@@ -131,7 +156,7 @@ def build_report(
         dimensions=tuple(dimensions),
         age_days=tuple(ages),
         facts=facts,
-        cohorts=cohort_table(facts, weeks=weeks, milestones=names, ages=ages, as_of=as_of, tz=tz),
+        cohorts=cohorts,
         timing=timing_table(facts, weeks=weeks, milestones=names),
         maturation=maturation_table(facts, weeks=weeks, final=len(names), as_of=as_of, tz=tz),
         slices=slices,
@@ -140,4 +165,5 @@ def build_report(
         last_sync=last_sync,
         pipelines=tuple(pipelines),
         notes=tuple(notes),
+        money=money,
     )

@@ -235,3 +235,61 @@ def channels_table(
         [col.COHORT_WEEK, col.LEADS, SPEND], ascending=[True, False, False], na_position="last"
     )
     return out.reset_index(drop=True)[channel_columns(milestones)]
+
+
+@dataclass(frozen=True)
+class MoneyView:
+    """The report's money beyond the Cohorts columns: Channels, and where the spend went."""
+
+    channels: pd.DataFrame  # channel_columns(...)
+    match: SpendMatch
+    dimension: str | None  # the [[report.dimensions]] name spend is matched through
+    spend_total: float  # all spend of the shown weeks up to A
+    spend_on_leads: float  # the part carried by leads (SUM of the Leads table's cost)
+
+    @property
+    def spend_without_leads(self) -> float:
+        return self.spend_total - self.spend_on_leads
+
+    def describe(self) -> str:
+        """One line for About: how spend meets leads and what happens to spend with no lead."""
+        how = (
+            f"spend is matched to leads through {self.dimension!r} ([spend.aliases] rename spend sources;"
+            " case and spaces are ignored)"
+            if self.dimension
+            else "spend.dimension is not set: each day's spend, all sources, is shared by that day's leads"
+        )
+        return (
+            f"{how}; each lead's cost is an equal share of its creation day × source spend. "
+            f"Spend of a day × source with no lead ({self.spend_without_leads:,.2f}"
+            f" of {self.spend_total:,.2f}) is in the week's spend and in its own Channels row"
+            " (0 leads), not in any lead's cost."
+        )
+
+
+def attach_money(
+    facts: pd.DataFrame,
+    cohorts: pd.DataFrame,
+    spend: pd.DataFrame,
+    *,
+    weeks: Sequence[date],
+    milestones: Sequence[str],
+    tz: ZoneInfo,
+    match: SpendMatch,
+    dimension: str | None,
+) -> tuple[pd.DataFrame, MoneyView]:
+    """Adds ``cost`` to ``facts`` (in place) and returns the Cohorts table with its money columns."""
+    facts[COST] = lead_costs(facts, spend, tz=tz, match=match)
+    with_money = pd.concat(
+        [cohorts, cohort_money(cohorts, spend, weeks=weeks, milestones=milestones)], axis=1
+    )
+    channels = channels_table(facts, spend, weeks=weeks, milestones=milestones, tz=tz, match=match)
+    shown = _week_of(spend["day"].astype("datetime64[us]")).isin(week_index(weeks))
+    view = MoneyView(
+        channels=channels,
+        match=match,
+        dimension=dimension,
+        spend_total=float(spend.loc[shown, "cost"].sum()),
+        spend_on_leads=float(facts[COST].sum()),
+    )
+    return with_money, view

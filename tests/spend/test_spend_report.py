@@ -1,0 +1,139 @@
+"""A spend file imported, then `report --csv`: the money columns, Channels and each lead's cost by hand.
+
+Two weeks in Moscow, as of Sunday 02.10.2022 (both weeks complete); milestones qualified → paid;
+leads from yandex, google and no source; spend with an alias (Яндекс.Директ → yandex), two
+campaigns on one day, a source with no leads (vk) and a day after the report moment.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from sqlalchemy import Engine
+
+from tests.cohorts.rows import Account, account
+from tests.conftest import CliResult
+
+CONFIG = """
+[report]
+timezone = "Europe/Moscow"
+weeks = 2
+age_days = [7]
+
+[[report.milestones]]
+name = "qualified"
+statuses = ["Квалификация"]
+
+[[report.milestones]]
+name = "paid"
+statuses = [142]
+
+[[report.dimensions]]
+name = "source"
+field = "UTM_SOURCE"
+
+[spend]
+dimension = "source"
+
+[spend.aliases]
+"Яндекс.Директ" = "yandex"
+"""
+SPEND = """date;source;campaign;cost
+19.09.2022;Яндекс.Директ;brand;1000,00
+19.09.2022;Яндекс.Директ;generic;200,00
+20.09.2022;Google;;300
+22.09.2022;vk;;150
+26.09.2022;yandex;;800
+27.09.2022;google;;400
+03.10.2022;yandex;;999
+"""
+
+
+def fill(acct: Account) -> None:
+    qualified_then_won = [("2022-09-20 10:00", "Квалификация"), ("2022-09-21 10:00", "won")]
+    acct.lead(1, "2022-09-19 10:00", qualified_then_won, price=10000, source="yandex")
+    acct.lead(2, "2022-09-19 11:00", [("2022-09-20 10:00", "Квалификация")], source="yandex")
+    acct.lead(3, "2022-09-20 10:00", source="google")
+    acct.lead(4, "2022-09-21 10:00")
+    acct.lead(
+        5,
+        "2022-09-26 00:30",  # 25.09 21:30 UTC: the Moscow day is the 26th, and so is its spend
+        [("2022-09-27 10:00", "Квалификация"), ("2022-09-28 10:00", "won")],
+        price=5000,
+        source="yandex",
+    )
+    acct.lead(6, "2022-09-27 10:00", [("2022-09-28 10:00", "Квалификация")], source="google")
+
+
+@pytest.fixture
+def csv_dir(engine: Engine, tmp_path: Path, db_url: str, run_cli: Callable[..., CliResult]) -> Path:
+    acct = account(engine)
+    fill(acct)
+    acct.conn.close()
+    config = tmp_path / "config.toml"
+    config.write_text(CONFIG, encoding="utf-8")
+    spend = tmp_path / "spend.csv"
+    spend.write_text(SPEND, encoding="utf-8")
+    env = {"COHORT_DATABASE_URL": db_url}
+    imported = run_cli("--config", str(config), "spend", "import", str(spend), env=env)
+    assert imported.exit_code == 0, imported.stderr
+    out = tmp_path / "csv"
+    result = run_cli("--config", str(config), "report", "--as-of", "2022-10-02", "--csv", str(out), env=env)
+    assert result.exit_code == 0, result.stderr
+    return out
+
+
+def _read(path: Path) -> pd.DataFrame:
+    return pd.read_csv(path, encoding="utf-8-sig")
+
+
+def test_cohorts_money_columns_by_hand(csv_dir: Path) -> None:
+    cohorts = _read(csv_dir / "cohorts.csv")
+    money = ["spend", "CPL", "cost per qualified", "cost per paid", "CAC", "ROMI"]
+    assert cohorts.columns.tolist()[-len(money) :] == money
+    assert "revenue" in cohorts.columns
+    assert cohorts["spend"].tolist() == [1650.0, 1200.0]  # vk's 150 counts; 03.10 is after the report
+    assert cohorts["CPL"].tolist() == [412.5, 600.0]
+    assert cohorts["cost per qualified"].tolist() == [825.0, 600.0]
+    assert cohorts["cost per paid"].tolist() == [1650.0, 1200.0]
+    assert cohorts["CAC"].tolist() == [1650.0, 1200.0]
+    assert cohorts["ROMI"].tolist() == pytest.approx([10000 / 1650 - 1, 5000 / 1200 - 1])
+
+
+def test_channels_per_week_and_source(csv_dir: Path) -> None:
+    channels = _read(csv_dir / "channels.csv")
+    rows = [
+        (r["cohort_week"], r["source"], r["leads"], r["spend"])
+        for r in channels.to_dict("records")  # type: ignore[misc]
+    ]
+    assert [(w, s, n) for w, s, n, _ in rows] == [
+        ("2022-09-19", "yandex", 2),
+        ("2022-09-19", "google", 1),
+        ("2022-09-19", "(blank)", 1),
+        ("2022-09-19", "vk", 0),
+        ("2022-09-26", "yandex", 1),
+        ("2022-09-26", "google", 1),
+    ]
+    spend = [s for *_, s in rows]
+    assert spend[:2] == [1200.0, 300.0]
+    assert math.isnan(spend[2])
+    assert spend[3:] == [150.0, 800.0, 400.0]
+    yandex = channels.iloc[0]
+    assert (yandex["CPL"], yandex["cost per qualified"], yandex["CAC"]) == (600.0, 600.0, 1200.0)
+    assert yandex["ROMI"] == pytest.approx(10000 / 1200 - 1)
+
+
+def test_sum_of_lead_cost_is_the_spend_where_leads_exist(csv_dir: Path) -> None:
+    leads = _read(csv_dir / "leads.csv")
+    assert leads["cost"].tolist()[:3] == [600.0, 600.0, 300.0]
+    assert math.isnan(leads["cost"].tolist()[3])
+    assert leads["cost"].tolist()[4:] == [800.0, 400.0]
+    assert leads["cost"].sum() == 1650.0 + 1200.0 - 150.0  # all of it but vk's, which had no lead
+    by_source = leads.groupby("source")["cost"].sum().to_dict()
+    channels = _read(csv_dir / "channels.csv")
+    with_leads = channels[channels["leads"] > 0].dropna(subset=["spend"]).groupby("source")["spend"].sum()
+    assert by_source == with_leads.to_dict() == {"google": 700.0, "yandex": 2000.0}
