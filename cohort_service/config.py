@@ -175,11 +175,22 @@ class Dimension(_Section):
 
 
 class Target(_Section):
-    """Per-step target conversion for the anomaly flags in the Monday e-mail."""
+    """Per-step target conversion: for the whole team (the e-mail's anomaly flags) or, with
+    ``where``, for one segment (the attention list), e.g. ``where = { manager = "Анна Попова" }``.
+    A manager is named by name or amoCRM user id; any other key is ``pipeline`` or a dimension."""
 
     milestone: str = Field(min_length=1)
     target: float = Field(gt=0, le=1)
     tolerance: float = Field(default=0.1, ge=0, le=1)
+    where: dict[str, str | int] = Field(default_factory=dict)
+
+    @field_validator("where")
+    @classmethod
+    def _where_values(cls, value: dict[str, str | int]) -> dict[str, str | int]:
+        for key, item in value.items():
+            if isinstance(item, str) and not item.strip():
+                raise ValueError(f"{key}: must not be empty")
+        return value
 
 
 class ReportSettings(_Section):
@@ -191,6 +202,9 @@ class ReportSettings(_Section):
     dimensions: list[Dimension] = Field(default_factory=list)
     targets: list[Target] = Field(default_factory=list)
     anomaly_sigma: float = Field(default=2.0, gt=0)
+    attention_weeks: int = Field(default=8, ge=1, le=520)
+    attention_min_leads: int = Field(default=30, ge=1)
+    attention_fdr: float = Field(default=0.02, gt=0, lt=1)
     out_dir: Path = Path("reports")
 
     @field_validator("timezone")
@@ -223,6 +237,13 @@ class ReportSettings(_Section):
         unknown = [t.milestone for t in self.targets if t.milestone not in known]
         if unknown:
             raise ValueError(f"targets name unknown milestones: {', '.join(unknown)}")
+        segments = {"manager", "pipeline", *(d.name for d in self.dimensions)}
+        bad = sorted({key for t in self.targets for key in t.where if key not in segments})
+        if bad:
+            raise ValueError(
+                f"targets: where names unknown dimensions: {', '.join(bad)}"
+                f" (use manager, pipeline or a report.dimensions name)"
+            )
         return self
 
 

@@ -16,6 +16,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
+from cohort_service.cohorts.attention import AttentionRules
+from cohort_service.cohorts.attention_segments import resolve_targets
 from cohort_service.cohorts.catalog import Catalog, load_catalog
 from cohort_service.cohorts.dimensions import resolve_dimensions
 from cohort_service.cohorts.facts import FactsRequest, compute_facts, events_only_leads, orphan_leads
@@ -138,8 +140,10 @@ def _read_report(
         raise DatabaseError(f"database: the report could not read its data ({_first_line(exc)})") from exc
     names = [m.name for m in funnel.milestones]
     try:
+        labelled = label_facts(facts, catalog, names)
+        rules = settings.report
         report = build_report(
-            label_facts(facts, catalog, names),
+            labelled,
             as_of=moment,
             timezone=timezone,
             weeks=shown,
@@ -154,6 +158,8 @@ def _read_report(
             spend=spend,
             spend_dimension=settings.spend.dimension,
             spend_aliases=settings.spend.aliases,
+            attention_rules=AttentionRules(rules.attention_weeks, rules.attention_min_leads, rules.attention_fdr),
+            targets=resolve_targets(rules.targets, labelled, catalog, source=settings.source),
         )
     except BaseException:
         if spool is not None:

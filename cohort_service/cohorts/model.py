@@ -14,6 +14,8 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 
 from cohort_service.cohorts import columns as col
+from cohort_service.cohorts.attention import Attention, AttentionRules, SegmentTarget, attention
+from cohort_service.cohorts.attention_segments import MANAGER_SEGMENT, manager_segments, segmentations
 from cohort_service.cohorts.build import cohort_table, timing_table
 from cohort_service.cohorts.dimensions import DimensionSpec
 from cohort_service.cohorts.facts import at_col, dim_col
@@ -43,6 +45,7 @@ class CohortReport:
     pipelines: tuple[str, ...] = ()  # report.pipelines filter (names); empty = all
     notes: tuple[str, ...] = field(default_factory=tuple)
     money: MoneyView | None = None  # None when no spend is known for the shown weeks
+    attention: Attention | None = None  # segments × steps that differ from the rest of the team
 
     @property
     def milestone_names(self) -> tuple[str, ...]:
@@ -120,11 +123,14 @@ def build_report(
     spend: pd.DataFrame | None = None,
     spend_dimension: str | None = None,
     spend_aliases: Mapping[str, str] | None = None,
+    attention_rules: AttentionRules | None = None,
+    targets: Sequence[SegmentTarget] = (),
 ) -> CohortReport:
     """All tables of the report from labelled facts (see :func:`labels.label_facts`); pure.
 
     ``spend`` (day, source, cost; see :mod:`money`) adds the money columns, ``cost`` per lead and
-    Channels; ``spend_dimension`` names the dimension spend sources are matched through."""
+    Channels; ``spend_dimension`` names the dimension spend sources are matched through.
+    ``attention_rules`` None leaves the attention list out."""
     tz = ZoneInfo(timezone)
     names = [m.name for m in milestones]
     cohorts = cohort_table(facts, weeks=weeks, milestones=names, ages=ages, as_of=as_of, tz=tz)
@@ -142,6 +148,13 @@ def build_report(
             match=SpendMatch(column, spend_aliases or {}),
             dimension=spend_dimension if column else None,
         )
+    listed = None
+    if attention_rules is not None and names:
+        facts[MANAGER_SEGMENT] = manager_segments(facts)
+        listed = attention(
+            facts, milestones=names, segmentations=segmentations(dimensions), weeks=weeks, as_of=as_of,
+            rules=attention_rules, targets=targets,
+        )  # fmt: skip
     slices = {
         col.MANAGER: funnel_by(facts, col.MANAGER, names),
         col.PIPELINE: funnel_by(facts, col.PIPELINE, names),
@@ -166,4 +179,5 @@ def build_report(
         pipelines=tuple(pipelines),
         notes=tuple(notes),
         money=money,
+        attention=listed,
     )

@@ -86,11 +86,16 @@ def test_csv_files_match_the_engine(
     assert result.exit_code == 0, result.stderr
     assert "cohorts as of 26.09.2022 23:59 (Europe/Moscow): 2 weeks from 19.09.2022, 3 leads" in result.stdout
     names = sorted(p.name for p in out.iterdir())
-    assert names == ["by_источник.csv", "by_продукт.csv", "by_теги.csv", "cohorts.csv", "leads.csv",
-                     "loss_reasons.csv", "managers.csv", "maturation.csv", "pipelines.csv", "quality.csv",
-                     "timing.csv"]  # fmt: skip
+    assert names == ["attention.csv", "by_источник.csv", "by_продукт.csv", "by_теги.csv", "cohorts.csv",
+                     "leads.csv", "loss_reasons.csv", "managers.csv", "maturation.csv", "pipelines.csv",
+                     "quality.csv", "timing.csv"]  # fmt: skip
     for path in out.iterdir():
         assert path.read_bytes().startswith(b"\xef\xbb\xbf"), path.name
+    attention = pd.read_csv(out / "attention.csv", encoding="utf-8-sig")
+    assert attention.columns.tolist() == ["dimension", "value", "milestone", "window", "base", "reached",
+                                          "actual %", "expected %", "low %", "high %", "deals", "money",
+                                          "kind", "evidence"]  # fmt: skip
+    assert attention.empty  # three leads: no segment reaches the minimum base of 30
 
     engine_report = run(date(2022, 9, 26), weeks=2, milestones=MILESTONES, dimensions=DIMENSIONS)
     cohorts = pd.read_csv(out / "cohorts.csv", encoding="utf-8-sig")
