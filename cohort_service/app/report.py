@@ -16,8 +16,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from cohort_service.cohorts.attention import AttentionRules
-from cohort_service.cohorts.attention_segments import resolve_targets
+from cohort_service.cohorts.attention_segments import attention_rules, resolve_targets
 from cohort_service.cohorts.catalog import Catalog, load_catalog
 from cohort_service.cohorts.dimensions import resolve_dimensions
 from cohort_service.cohorts.facts import FactsRequest, compute_facts, events_only_leads, orphan_leads
@@ -158,7 +157,7 @@ def _read_report(
             spend=spend,
             spend_dimension=settings.spend.dimension,
             spend_aliases=settings.spend.aliases,
-            attention_rules=AttentionRules(rules.attention_weeks, rules.attention_min_leads, rules.attention_fdr),
+            attention_rules=attention_rules(rules),
             targets=resolve_targets(rules.targets, labelled, catalog, source=settings.source),
         )
     except BaseException:

@@ -14,15 +14,19 @@ from collections.abc import Sequence
 import pandas as pd
 
 from cohort_service.cohorts import columns as col
-from cohort_service.cohorts.attention import BLANK_VALUE, Segmentation, SegmentTarget
+from cohort_service.cohorts.attention import BLANK_VALUE, AttentionRules, Segmentation, SegmentTarget
 from cohort_service.cohorts.catalog import Catalog
 from cohort_service.cohorts.dimensions import DimensionSpec
 from cohort_service.cohorts.facts import dim_col
 from cohort_service.cohorts.labels import NO_MANAGER
-from cohort_service.config import Target
+from cohort_service.config import ReportSettings, Target
 from cohort_service.errors import ConfigError
 
 MANAGER_SEGMENT = "attention_manager"  # facts column: the manager label, namesakes told apart
+
+
+def attention_rules(report: ReportSettings) -> AttentionRules:
+    return AttentionRules(report.attention_weeks, report.attention_min_leads, report.attention_fdr)
 
 
 def manager_segments(facts: pd.DataFrame) -> pd.Series:

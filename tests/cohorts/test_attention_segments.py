@@ -62,10 +62,9 @@ def test_namesakes_with_leads_are_told_apart_and_an_id_picks_one() -> None:
 
 def test_unknown_managers_and_every_problem_are_reported_together() -> None:
     facts = leads([13])
+    wanted = [target(manager="Никто"), target(manager=999), target(source="vk")]
     with pytest.raises(ConfigError) as caught:
-        resolve_targets(
-            [target(manager="Никто"), target(manager=999), target(source="vk")], facts, CATALOG, source="c.toml"
-        )
+        resolve_targets(wanted, facts, CATALOG, source="c.toml")
     assert caught.value.problems == [
         "c.toml: report.targets[0].where.manager: no user named 'Никто' (managers with leads: Анна Попова)",
         "c.toml: report.targets[1].where.manager: no user with id 999",
