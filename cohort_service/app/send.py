@@ -42,6 +42,7 @@ from cohort_service.delivery.email import (
 )
 from cohort_service.delivery.headline import Headline
 from cohort_service.errors import AmoAPIError, ConfigError, DeliveryError, SyncError
+from cohort_service.spend.importer import FolderImport
 from cohort_service.sync.runner import SyncSummary, run_sync
 from cohort_service.ui import NULL_PROGRESS, ProgressSink
 
@@ -66,6 +67,7 @@ class SendResult:
     sync: SyncSummary | None = None
     sync_error: str | None = None
     warnings: list[str] = field(default_factory=list)
+    spend: FolderImport | None = None  # spend.folder files imported (or refused) before the report
 
     def lines(self) -> list[str]:
         week = f"week of {self.week.week_start:%d.%m.%Y}"
@@ -78,6 +80,8 @@ class SendResult:
         lines = []
         if self.sync_error:
             lines.append(f"sync failed, reporting from the data already synced: {self.sync_error}")
+        if self.spend is not None:
+            lines += self.spend.lines()
         if self.status == "sent":
             lines.append(
                 f"{week}: sent to {', '.join(self.recipients)} "
@@ -164,6 +168,7 @@ def run_send(
         if not pending:  # another send finished while we were syncing
             return SendResult("already_sent", week, wanted, sent_at=record.last_sent_at if record else None)
         result = SendResult("running", week, pending, sync=summary, sync_error=sync_error)
+        result.spend = _import_spend_folder(settings, engine)
         _deliver(
             settings=settings,
             cfg=cfg,
@@ -251,8 +256,19 @@ def _build(
     return builder(settings, engine, as_of, path)
 
 
+def _import_spend_folder(settings: Settings, engine: Engine) -> FolderImport | None:
+    """Spend files dropped in ``spend.folder`` since the last run, before the report reads spend."""
+    if settings.spend.folder is None:
+        return None
+    from cohort_service.spend.importer import import_folder
+
+    return import_folder(engine, settings.spend.folder)
+
+
 def _warnings(result: SendResult, headline: Headline) -> tuple[str, ...]:
     extra = []
+    if result.spend is not None:
+        extra += result.spend.warnings()
     if result.sync_error:
         extra.append(
             f"The sync before this report failed ({result.sync_error}); figures are as of the last sync."

@@ -181,6 +181,17 @@ class FolderImport:
             out += [f"  {p}" for p in r.problems]
         return out + list(self.notes)
 
+    def warnings(self, limit: int = 10) -> list[str]:
+        """For the e-mail: each refused file with its first problems (the log has them all)."""
+        out = []
+        for r in self.rejected:
+            shown = "; ".join(r.problems[:limit]) + (" …" if len(r.problems) > limit else "")
+            out.append(
+                f"Spend file {r.name} was NOT imported ({len(r.problems)} problems),"
+                f" fix and drop it again: {shown}"
+            )
+        return out + list(self.notes)
+
 
 def spend_files_in(folder: Path) -> list[Path]:
     """Spend files in ``folder`` (not recursive), oldest first so a later correction wins."""
