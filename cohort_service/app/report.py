@@ -23,6 +23,7 @@ from cohort_service.cohorts.facts import FactsRequest, compute_facts, events_onl
 from cohort_service.cohorts.labels import label_facts
 from cohort_service.cohorts.milestones import resolve_funnel
 from cohort_service.cohorts.model import CohortReport, build_report
+from cohort_service.cohorts.plan import MonthPlan
 from cohort_service.cohorts.store import TABLE as BI_TABLE
 from cohort_service.cohorts.store import claim_bi_table, describe_bi_table
 from cohort_service.cohorts.weeks import report_weeks, resolve_as_of
@@ -159,6 +160,7 @@ def _read_report(
             spend_aliases=settings.spend.aliases,
             attention_rules=attention_rules(rules),
             targets=resolve_targets(rules.targets, labelled, catalog, source=settings.source),
+            plans=[MonthPlan(p.month, p.targets) for p in settings.plan],
         )
     except BaseException:
         if spool is not None:

@@ -21,7 +21,8 @@ from cohort_service.cohorts.dimensions import DimensionSpec
 from cohort_service.cohorts.facts import at_col, dim_col
 from cohort_service.cohorts.maturation import maturation_table
 from cohort_service.cohorts.milestones import MilestoneDef
-from cohort_service.cohorts.money import COST, MoneyView, SpendMatch, attach_money
+from cohort_service.cohorts.money import COST, MoneyView, SpendMatch, attach_money, with_cac_forecast
+from cohort_service.cohorts.plan import MonthPlan, plan_table
 from cohort_service.cohorts.quality import DataQuality, data_quality
 from cohort_service.cohorts.slices import funnel_by, loss_reasons_table
 
@@ -46,6 +47,7 @@ class CohortReport:
     notes: tuple[str, ...] = field(default_factory=tuple)
     money: MoneyView | None = None  # None when no spend is known for the shown weeks
     attention: Attention | None = None  # segments × steps that differ from the rest of the team
+    plan: pd.DataFrame | None = None  # plan.PLAN_COLUMNS, one row per month × metric; None: no [[plan]]
 
     @property
     def milestone_names(self) -> tuple[str, ...]:
@@ -125,6 +127,7 @@ def build_report(
     spend_aliases: Mapping[str, str] | None = None,
     attention_rules: AttentionRules | None = None,
     targets: Sequence[SegmentTarget] = (),
+    plans: Sequence[MonthPlan] = (),
 ) -> CohortReport:
     """All tables of the report from labelled facts (see :func:`labels.label_facts`); pure.
 
@@ -155,6 +158,13 @@ def build_report(
             facts, milestones=names, segmentations=segmentations(dimensions), weeks=weeks, as_of=as_of,
             rules=attention_rules, targets=targets,
         )  # fmt: skip
+    cohorts = with_cac_forecast(cohorts, names[-1])
+    plan = None
+    if plans:
+        plan, plan_notes = plan_table(
+            plans, facts, cohorts, spend, milestones=names, as_of=as_of, tz=tz, first_week=weeks[0]
+        )
+        notes = [*notes, *plan_notes]
     slices = {
         col.MANAGER: funnel_by(facts, col.MANAGER, names),
         col.PIPELINE: funnel_by(facts, col.PIPELINE, names),
@@ -180,4 +190,5 @@ def build_report(
         notes=tuple(notes),
         money=money,
         attention=listed,
+        plan=plan,
     )

@@ -151,9 +151,15 @@ def cohort_money(
     return money_metrics(counts, spent, milestones, cohorts[col.REVENUE].astype("float64"))
 
 
-def cac_forecast(spend: pd.Series, final_forecast: pd.Series) -> pd.Series:
-    """Spend ÷ the final milestone's forecast count when mature; blank where that is 0 or unknown."""
-    return ratio(spend, final_forecast).rename(CAC_FORECAST)
+def with_cac_forecast(cohorts: pd.DataFrame, final: str) -> pd.DataFrame:
+    """``CAC forecast`` = spend ÷ the final milestone's expected count when mature (the fair-reading
+    forecast's ``<final> forecast``), right after ``CAC``; unchanged when either column is missing."""
+    forecast = f"{final} forecast"
+    if SPEND not in cohorts.columns or forecast not in cohorts.columns:
+        return cohorts
+    out = cohorts.copy()
+    out.insert(list(out.columns).index(CAC) + 1, CAC_FORECAST, ratio(out[SPEND], out[forecast]))
+    return out
 
 
 def _lead_side(facts: pd.DataFrame, milestones: Sequence[str], keys: pd.Series) -> pd.DataFrame:

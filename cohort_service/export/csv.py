@@ -47,8 +47,8 @@ def quality_frame(report: CohortReport) -> pd.DataFrame:
 
 def write_csv(report: CohortReport, directory: Path) -> list[Path]:
     """cohorts.csv, leads.csv, managers.csv, pipelines.csv, by_<dimension>.csv, timing.csv,
-    maturation.csv, loss_reasons.csv, quality.csv, attention.csv, and channels.csv when spend is
-    known; returns the paths written."""
+    maturation.csv, loss_reasons.csv, quality.csv, attention.csv, channels.csv when spend is
+    known and plan.csv when [[plan]] is set; returns the paths written."""
     directory.mkdir(parents=True, exist_ok=True)
     files = [
         write_frame(report.cohorts, directory / "cohorts.csv"),
@@ -68,4 +68,6 @@ def write_csv(report: CohortReport, directory: Path) -> list[Path]:
         files.append(write_frame(report.money.channels, directory / "channels.csv"))
     if report.attention is not None:
         files.append(write_frame(report.attention.csv_rows(), directory / "attention.csv"))
+    if report.plan is not None:
+        files.append(write_frame(report.plan, directory / "plan.csv"))
     return files

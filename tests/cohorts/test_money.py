@@ -22,6 +22,7 @@ from cohort_service.cohorts.money import (
     cohort_money,
     lead_costs,
     week_spend,
+    with_cac_forecast,
 )
 
 TZ = ZoneInfo("Europe/Moscow")
@@ -201,3 +202,16 @@ def test_costs_add_up_to_the_spend_of_days_and_sources_with_leads(
     table = channels_table(facts, spend, weeks=WEEKS, milestones=MILESTONES, tz=TZ, match=match)
     assert table["spend"].sum() == pytest.approx(sum(float(c) for _d, _s, c in spend_rows))
     assert table["leads"].sum() == len(leads)
+
+
+def test_cac_forecast_is_spend_over_the_final_forecast() -> None:
+    """Right after CAC; blank where the forecast is 0; absent without the forecast columns."""
+    money = cohort_money(_cohorts(), SPEND, weeks=WEEKS, milestones=MILESTONES)
+    cohorts = pd.concat([_cohorts(), money], axis=1)
+    assert with_cac_forecast(cohorts, "paid").columns.tolist() == cohorts.columns.tolist()
+    cohorts["paid forecast"] = [1.8, 0.0]
+    out = with_cac_forecast(cohorts, "paid")
+    names = out.columns.tolist()
+    assert names[names.index("CAC") + 1] == "CAC forecast"
+    assert out["CAC forecast"].iloc[0] == 450.0 / 1.8
+    assert np.isnan(out["CAC forecast"].iloc[1])

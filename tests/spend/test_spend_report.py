@@ -41,6 +41,15 @@ dimension = "source"
 
 [spend.aliases]
 "Яндекс.Директ" = "yandex"
+
+[[plan]]
+month = "2022-10"
+leads = 10
+spend = 5000
+
+[[plan]]
+month = "2022-09"
+leads = 10
 """
 SPEND = """date;source;campaign;cost
 19.09.2022;Яндекс.Директ;brand;1000,00
@@ -137,3 +146,17 @@ def test_sum_of_lead_cost_is_the_spend_where_leads_exist(csv_dir: Path) -> None:
     channels = _read(csv_dir / "channels.csv")
     with_leads = channels[channels["leads"] > 0].dropna(subset=["spend"]).groupby("source")["spend"].sum()
     assert by_source == with_leads.to_dict() == {"google": 700.0, "yandex": 2000.0}
+
+
+def test_plan_rows_for_the_month_begun(csv_dir: Path) -> None:
+    """October has begun by A (two days of it) and has no lead yet; September began before the weeks shown."""
+    plan = _read(csv_dir / "plan.csv")
+    assert plan.columns.tolist() == [
+        "month", "metric", "plan", "fact to date", "forecast at month end", "forecast % of plan",
+        "month elapsed %",
+    ]  # fmt: skip
+    assert plan[["month", "metric", "plan", "fact to date"]].values.tolist() == [
+        ["2022-10", "leads", 10.0, 0.0],
+        ["2022-10", "spend", 5000.0, 0.0],  # the 999 of 03.10 is after the report moment
+    ]
+    assert plan["month elapsed %"].tolist() == pytest.approx([2 / 31, 2 / 31])
