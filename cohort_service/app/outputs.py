@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Engine
 
+from cohort_service.app.money_headline import money_lines, plan_lines
 from cohort_service.cohorts import columns as col
 from cohort_service.cohorts.facts import at_col
 from cohort_service.cohorts.model import CohortReport
@@ -103,6 +104,8 @@ def headline_from_report(
         last_sync=report.last_sync,
         warnings=(*report.notes, *report.quality.warnings()),
         flags=flags,
+        money=money_lines(report),
+        plan=plan_lines(report),
     )
 
 

@@ -43,6 +43,8 @@ class Headline:
     last_sync: datetime | None
     warnings: tuple[str, ...] = ()
     flags: Mapping[tuple[date, str], Flag] = field(default_factory=dict)
+    money: tuple[str, ...] = ()  # CPL and CAC of the last complete week (when spend is known)
+    plan: tuple[str, ...] = ()  # one line per planned metric of the current month
 
     @property
     def final_name(self) -> str:
@@ -122,8 +124,15 @@ def render_text(headline: Headline, attachment_name: str | None = None) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _sections(headline: Headline) -> list[tuple[str, tuple[str, ...]]]:
+    """The short blocks under the table: money, then the plan; empty ones are left out."""
+    return [(title, lines) for title, lines in (("Money", headline.money), ("Plan", headline.plan)) if lines]
+
+
 def _footer(headline: Headline, attachment_name: str | None) -> list[str]:
     lines = [""]
+    for title, items in _sections(headline):
+        lines += [f"{title}:", *(f"  {item}" for item in items), ""]
     if notes := headline.notes():
         lines += ["Flagged:", *(f"  {note}" for note in notes), ""]
     lines.append(headline.freshness())
@@ -151,6 +160,11 @@ def render_html(headline: Headline, attachment_name: str | None = None) -> str:
         '<table style="border-collapse:collapse;font-size:13px">',
         f"<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>",
     ]
+    for title, lines in _sections(headline):
+        items = "".join(f"<li>{esc(line)}</li>" for line in lines)
+        parts.append(
+            f'<p style="margin:12px 0 0"><b>{esc(title)}</b></p><ul style="margin:4px 0">{items}</ul>'
+        )
     if notes := headline.notes():
         items = "".join(f"<li>{esc(n)}</li>" for n in notes)
         parts.append(f'<p style="margin:12px 0 0">Flagged:</p><ul style="margin:4px 0">{items}</ul>')

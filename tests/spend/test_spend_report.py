@@ -9,12 +9,17 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 
 import pandas as pd
 import pytest
 from sqlalchemy import Engine
 
+from cohort_service.app.outputs import headline_from_report
+from cohort_service.app.report import ReportRequest, build_cohort_report
+from cohort_service.config import load_settings
+from cohort_service.delivery.headline import render_text
 from tests.cohorts.rows import Account, account
 from tests.conftest import CliResult
 
@@ -79,7 +84,8 @@ def fill(acct: Account) -> None:
 
 
 @pytest.fixture
-def csv_dir(engine: Engine, tmp_path: Path, db_url: str, run_cli: Callable[..., CliResult]) -> Path:
+def config(engine: Engine, tmp_path: Path, db_url: str, run_cli: Callable[..., CliResult]) -> Path:
+    """The account filled and the spend file imported through the CLI."""
     acct = account(engine)
     fill(acct)
     acct.conn.close()
@@ -87,9 +93,16 @@ def csv_dir(engine: Engine, tmp_path: Path, db_url: str, run_cli: Callable[..., 
     config.write_text(CONFIG, encoding="utf-8")
     spend = tmp_path / "spend.csv"
     spend.write_text(SPEND, encoding="utf-8")
-    env = {"COHORT_DATABASE_URL": db_url}
-    imported = run_cli("--config", str(config), "spend", "import", str(spend), env=env)
+    imported = run_cli(
+        "--config", str(config), "spend", "import", str(spend), env={"COHORT_DATABASE_URL": db_url}
+    )
     assert imported.exit_code == 0, imported.stderr
+    return config
+
+
+@pytest.fixture
+def csv_dir(config: Path, tmp_path: Path, db_url: str, run_cli: Callable[..., CliResult]) -> Path:
+    env = {"COHORT_DATABASE_URL": db_url}
     out = tmp_path / "csv"
     result = run_cli("--config", str(config), "report", "--as-of", "2022-10-02", "--csv", str(out), env=env)
     assert result.exit_code == 0, result.stderr
@@ -160,3 +173,23 @@ def test_plan_rows_for_the_month_begun(csv_dir: Path) -> None:
         ["2022-10", "spend", 5000.0, 0.0],  # the 999 of 03.10 is after the report moment
     ]
     assert plan["month elapsed %"].tolist() == pytest.approx([2 / 31, 2 / 31])
+
+
+def test_email_headline_money_and_plan(config: Path, db_url: str, engine: Engine) -> None:
+    """The last complete week's CPL and CAC, its sources by spend, and the month's plan lines."""
+    settings = load_settings(config, env={"COHORT_DATABASE_URL": db_url})
+    report = build_cohort_report(settings, ReportRequest(as_of=date(2022, 10, 2)), engine=engine)
+    text = render_text(headline_from_report(report, settings))
+    thin = "\u2009"
+    assert (
+        "Money:\n"
+        f"  26.09–02.10.2022: spend 1{thin}200, 2 leads, CPL 600, CAC 1{thin}200 (1 paid so far)\n"
+        "  yandex: spend 800, 1 leads, CPL 800, CAC 800\n"
+        "  google: spend 400, 1 leads, CPL 400, CAC –\n"
+    ) in text
+    assert (
+        "Plan:\n"
+        "  2022-10 leads: 0 of 10 planned (6% of the month gone); forecast at month end 0 (0% of plan)\n"
+        f"  2022-10 spend: 0 of 5{thin}000 planned (6% of the month gone);"
+        " forecast at month end 0 (0% of plan)\n"
+    ) in text
