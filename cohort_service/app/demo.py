@@ -7,7 +7,10 @@ so it never mixes with a real account's data in the same directory.
 
 The funnel is read off the simulated account: a few stages of its main pipeline become milestones
 (named as the stages are), and won (142) is the final one. The simulator also writes the account's
-ad spend export, which the demo imports, so every money column has numbers.
+ad spend export, which the demo imports, so every money column has numbers. The account carries the
+simulator's planted weak spots (a manager who stalls between the second and third milestones from
+mid-history, a source whose leads rarely reach the second), so the attention list has something
+real to find.
 """
 
 from __future__ import annotations
@@ -114,7 +117,12 @@ def run_demo(
     now = datetime.now(UTC)
     say(f"generating a simulated amoCRM account: {leads:,} leads over {weeks} weeks…")
     account = generate_account(
-        seed=seed, leads=leads, weeks=weeks, timezone=tz_name, end=now.astimezone(ZoneInfo(tz_name))
+        seed=seed,
+        leads=leads,
+        weeks=weeks,
+        timezone=tz_name,
+        end=now.astimezone(ZoneInfo(tz_name)),
+        plants=True,
     )
     app = SimulatorApp(account, limits=Limits(rps=None))
     token = app.oauth.issue_long_lived()

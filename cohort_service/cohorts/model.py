@@ -15,7 +15,12 @@ import pandas as pd
 
 from cohort_service.cohorts import columns as col
 from cohort_service.cohorts.attention import Attention, AttentionRules, SegmentTarget, attention
-from cohort_service.cohorts.attention_segments import MANAGER_SEGMENT, manager_segments, segmentations
+from cohort_service.cohorts.attention_segments import (
+    MANAGER_SEGMENT,
+    funnel_facts,
+    manager_segments,
+    segmentations,
+)
 from cohort_service.cohorts.build import cohort_table, timing_table
 from cohort_service.cohorts.dimensions import DimensionSpec
 from cohort_service.cohorts.facts import at_col, dim_col
@@ -154,8 +159,10 @@ def build_report(
     listed = None
     if attention_rules is not None and names:
         facts[MANAGER_SEGMENT] = manager_segments(facts)
+        funnel_leads, left_out = funnel_facts(facts, milestones)
+        notes = [*notes, *left_out]
         listed = attention(
-            facts, milestones=names, segmentations=segmentations(dimensions), weeks=weeks, as_of=as_of,
+            funnel_leads, milestones=names, segmentations=segmentations(dimensions), weeks=weeks, as_of=as_of,
             rules=attention_rules, targets=targets,
         )  # fmt: skip
     cohorts = with_cac_forecast(cohorts, names[-1])
@@ -187,7 +194,7 @@ def build_report(
         quality=data_quality(facts, names, orphan_leads, events_only_leads),
         last_sync=last_sync,
         pipelines=tuple(pipelines),
-        notes=tuple(notes),
+        notes=tuple(notes) + (listed.notes if listed is not None else ()),
         money=money,
         attention=listed,
         plan=plan,

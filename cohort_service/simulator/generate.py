@@ -16,7 +16,7 @@ import numpy.typing as npt
 from cohort_service.simulator import noise, paths
 from cohort_service.simulator.catalog import CHANNELS, PRODUCTS, build_catalog
 from cohort_service.simulator.events import EventBuffer, touch_leads
-from cohort_service.simulator.model import I64, Leads, SimAccount, StatusTable
+from cohort_service.simulator.model import I64, Leads, Plant, SimAccount, StatusTable
 
 DAY, WEEK = 86400, 7 * 86400
 DEFAULT_END = (2026, 11, 16, 9, 0)  # a Monday morning, account-local; fixed so runs are reproducible
@@ -33,8 +33,11 @@ def generate_account(
     filters_enabled: bool = True,
     loss_reasons_enabled: bool = True,
     unsorted_on: bool = True,
+    plants: bool = False,
 ) -> SimAccount:
-    """A whole account whose history ends at ``end`` (default 2026-11-16 09:00 account-local)."""
+    """A whole account whose history ends at ``end`` (default 2026-11-16 09:00 account-local).
+
+    ``plants`` adds the weak spots the attention list must find (see :func:`attention_plants`)."""
     if leads < 0 or weeks < 1:
         raise ValueError("leads must be >= 0 and weeks >= 1")
     zone = ZoneInfo(timezone)
@@ -65,6 +68,8 @@ def generate_account(
         now=end_ts,
         weekly_leads=leads / weeks,
     )
+    if plants:
+        account.plants = attention_plants(account)
     times = creation_times(rng, leads, start, end_ts, zone)
     grow(account, rng, times, horizon=end_ts)
     return account
@@ -143,6 +148,34 @@ def _day_weights(rng: np.random.Generator, midnights: I64, zone: ZoneInfo) -> np
     return weight
 
 
+def attention_plants(account: SimAccount) -> tuple[Plant, ...]:
+    """Two weak spots, placed in the main pipeline's thirds (where the demo puts its milestones):
+    the busiest active manager loses many leads between the second and the third milestone from the
+    middle of the history on; ``vk`` leads are lost before the second milestone (rarely qualify)."""
+    working = account.pipelines[0].working
+    first, second, third = (round(i * (working - 1) / 3) + 1 for i in range(3))
+    share, _ = manager_mix(account)
+    active = [i for i, u in enumerate(account.users) if u.is_active and not u.is_admin]
+    manager = max(active, key=lambda i: share[i])
+    vk = next(i for i, c in enumerate(account.channels) if c.source == "vk")
+    since = account.start + (account.now - account.start) // 2
+    return (
+        Plant(manager=manager, channel=None, since=since, positions=tuple(range(second, third))),
+        Plant(manager=None, channel=vk, since=account.start, positions=tuple(range(first, second))),
+    )
+
+
+def _stalls(account: SimAccount, leads: Leads) -> None:
+    for plant in account.plants:
+        hit = leads.created_at >= plant.since
+        if plant.manager is not None:
+            hit &= leads.responsible == plant.manager
+        if plant.channel is not None:
+            hit &= leads.channel == plant.channel
+        bits = np.uint16(sum(1 << p for p in plant.positions))
+        leads.stall = np.where(hit, leads.stall | bits, leads.stall).astype(np.uint16)
+
+
 def _empty_leads() -> Leads:
     return new_leads_from_columns({})
 
@@ -181,6 +214,7 @@ def _zero_leads(n: int) -> Leads:
         quality=np.zeros(n, np.float32),
         next_at=z64.copy(),
         lost_from=z8.copy(),
+        stall=np.zeros(n, np.uint16),
     )
 
 
@@ -194,6 +228,7 @@ def new_leads(account: SimAccount, rng: np.random.Generator, times: I64) -> Lead
     _owners(account, rng, leads)
     _marketing(account, rng, leads)
     _initial_status(account.statuses, account.unsorted_on, rng, leads)
+    _stalls(account, leads)
     leads.updated_at = times + rng.integers(0, 8, n)
     leads.updated_by = leads.created_by.copy()
     leads.next_at = leads.created_at + paths.dwell(rng, account.statuses, leads.code)

@@ -24,6 +24,7 @@ I32 = npt.NDArray[np.int32]
 I16 = npt.NDArray[np.int16]
 I8 = npt.NDArray[np.int8]
 U8 = npt.NDArray[np.uint8]
+U16 = npt.NDArray[np.uint16]
 F32 = npt.NDArray[np.float32]
 B = npt.NDArray[np.bool_]
 
@@ -125,6 +126,18 @@ class Tag:
 
 
 @dataclass(frozen=True)
+class Plant:
+    """A planted weak spot: leads of one manager (a user index) or one channel (a channel index),
+    created from ``since`` on, are lost far more often at working ``positions`` of the main
+    pipeline, so that one funnel step of that segment runs well below the team's."""
+
+    manager: int | None
+    channel: int | None
+    since: int
+    positions: tuple[int, ...]
+
+
+@dataclass(frozen=True)
 class Channel:
     """A marketing source: UTM values (None for organic), share of leads, conversion multiplier."""
 
@@ -207,6 +220,7 @@ class Leads(Columns):
     quality: F32
     next_at: I64
     lost_from: I8
+    stall: U16  # bit p set: the lead is planted to stall at working position p of the main pipeline
 
 
 @dataclass
@@ -252,6 +266,7 @@ class SimAccount:
     start: int
     now: int
     weekly_leads: float
+    plants: tuple[Plant, ...] = ()
     advances: int = 0
     version: int = 0
     statuses: StatusTable = field(init=False)

@@ -20,6 +20,7 @@ from cohort_service.simulator.events import EventBuffer
 from cohort_service.simulator.model import EV_DELETED, EV_RESTORED, EV_STATUS, I64, Leads, StatusTable
 
 HOUR, DAY = 3600, 86400
+STALL_LOSE = 0.45  # chance to lose a planted lead at each decision in a stalled position
 ADV, SKIP, BACK, MOVE, DELETE, WAIT, LOSE = range(7)
 
 
@@ -141,6 +142,8 @@ def _probabilities(proc: Process, idx: I64) -> npt.NDArray[np.float64]:
     p[:, DELETE] = np.where(unsorted, 0.05, 0.008)
     p[:, WAIT] = 0.04
     p[:, LOSE] = np.where(unsorted, 0.06, np.clip(0.14 / quality, 0.04, 0.6))
+    stalled = ((proc.leads.stall[idx] >> pos.astype(np.uint16)) & 1).astype(bool) & (st.pipe[code] == 0)
+    p[:, LOSE] = np.where(stalled, np.maximum(p[:, LOSE], STALL_LOSE), p[:, LOSE])
     p[:, ADV] = np.maximum(1.0 - p.sum(axis=1), 0.05)
     normalized: npt.NDArray[np.float64] = p / p.sum(axis=1, keepdims=True)
     return normalized
