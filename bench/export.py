@@ -112,7 +112,7 @@ def synthetic_report(n: int, seed: int = 7) -> CohortReport:
 
 def run_ours_leads(report: CohortReport, path: Path) -> None:
     leads = report.leads_table()
-    columns = leads_columns(leads, report.milestone_names)
+    columns = leads_columns(leads, report.row_context)
     with StreamedWorkbook(path) as book:
         book.write_table("Leads", "Leads", columns, leads_rows(leads, columns))
 
@@ -126,7 +126,7 @@ def run_bare(report: CohortReport, path: Path) -> None:
     import xlsxwriter
 
     leads = report.leads_table()
-    columns = leads_columns(leads, report.milestone_names)
+    columns = leads_columns(leads, report.row_context)
     book = xlsxwriter.Workbook(str(path), {"constant_memory": True})
     ws = book.add_worksheet("Leads")
     formats = [book.add_format({"num_format": c.format_code}) if c.format_code else None for c in columns]

@@ -32,9 +32,6 @@ LOSS_REASON = "loss reason"
 PRICE = "price"
 DAYS_TO_FINAL = "days to final"
 
-LEADS_HEAD = (LEAD_ID, COHORT_WEEK, CREATED_AT, PIPELINE, STATUS, STATUS_PIPELINE, MANAGER)
-LEADS_TAIL = (WON, LOST, LOST_FROM_STAGE, LOSS_REASON, PRICE, REVENUE, DAYS_TO_FINAL)
-
 
 def step_pct(milestone: str) -> str:
     """Share of the previous step (of ``leads`` for the first milestone)."""
@@ -65,13 +62,6 @@ def maturation_week(week: int) -> str:
 def timing(milestone: str, stat: str) -> str:
     """``stat`` is one of median, p75, p90: days from creation to reaching the milestone."""
     return f"{milestone} {stat} days"
-
-
-def leads_columns(milestones: Sequence[str], dimensions: Sequence[str]) -> list[str]:
-    cols = [*LEADS_HEAD, *dimensions]
-    for name in milestones:
-        cols += [name, reached_at(name)]
-    return [*cols, *LEADS_TAIL]
 
 
 def cohort_columns(milestones: Sequence[str], ages: Sequence[int]) -> list[str]:

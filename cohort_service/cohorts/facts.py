@@ -2,7 +2,7 @@
 
 The rows go through ``COPY … TO STDOUT`` (CSV) straight into pandas' C parser, chunk by chunk, so a
 million leads cost seconds and roughly the size of the final frame in memory. The same rows land in
-``lead_facts`` for BI tools (:mod:`bi`).
+``lead_facts`` for BI tools (:mod:`store`).
 
 Frame columns (ids; :func:`cohort_service.cohorts.labels.label_facts` adds the names):
 ``lead_id``, ``cohort_week`` (datetime64, the local Monday), ``created_at`` (UTC-aware),
@@ -11,7 +11,7 @@ Frame columns (ids; :func:`cohort_service.cohorts.labels.label_facts` adds the n
 ``reached_level`` (highest milestone reached, 0 = none), ``lost_level`` (for lost leads),
 ``days_to_final``, ``changes`` (status changes at or before A), ``unknown_initial``,
 ``unknown_status``, then per milestone k ``at_k`` (UTC-aware, NaT when not reached) and
-``imputed_k`` (bool), then per dimension ``dim_i`` (text).
+``imputed_k`` (bool), then per dimension ``dim_i`` (text): :data:`cohort_service.schema.leads.FACTS`.
 """
 
 from __future__ import annotations
@@ -30,21 +30,12 @@ from cohort_service.cohorts.dimensions import DimensionSpec
 from cohort_service.cohorts.facts_sql import facts_copy_sql, facts_insert_sql
 from cohort_service.cohorts.milestones import Funnel
 from cohort_service.cohorts.weeks import local_midnight
+from cohort_service.schema.leads import Fact, at_col, copy_order, dim_col, imputed_col
+
+__all__ = ["FactsRequest", "at_col", "compute_facts", "dim_col", "imputed_col", "read_facts"]
 
 SCRATCH = "cohort_facts_scratch"
 WORK_MEM = "256MB"
-
-
-def at_col(k: int) -> str:
-    return f"at_{k}"
-
-
-def imputed_col(k: int) -> str:
-    return f"imputed_{k}"
-
-
-def dim_col(i: int) -> str:
-    return f"dim_{i}"
 
 
 @dataclass(frozen=True)
@@ -110,25 +101,22 @@ def fill_facts(conn: Connection, request: FactsRequest, table: str | None = None
     return table
 
 
-def _columns(milestones: int, dims: int) -> list[str]:
-    cols = [
-        "lead_id", "cohort_week", "created_at", "pipeline_id", "initial_status_id", "status_pipeline_id",
-        "status_id", "manager_id", "price", "revenue", "loss_reason_id", "won", "lost", "reached_level",
-        "lost_level", "days_to_final", "changes", "unknown_initial", "unknown_status",
-    ]  # fmt: skip
-    cols += [at_col(k) for k in range(1, milestones + 1)]
-    cols += [imputed_col(k) for k in range(1, milestones + 1)]
-    return cols + [dim_col(i) for i in range(1, dims + 1)]
+_READ_AS: dict[str, Any] = {
+    "int64": "int64", "Int64": "Int64", "float64": "float64", "bool": "int64", "moment": "float64",
+    "week": object, "text": object,
+}  # fmt: skip
+
+
+def _frame_columns(k: int, n_dims: int) -> list[tuple[str, Fact]]:
+    slots = {"lead": 1, "milestone": k, "dimension": n_dims}
+    return [(name, fact) for fact in copy_order() for name in fact.frame_names(slots[fact.per])]
 
 
 def read_facts(conn: Connection, request: FactsRequest, table: str = SCRATCH) -> pd.DataFrame:
     k, n_dims = len(request.funnel.milestones), len(request.dimensions)
-    names = _columns(k, n_dims)
-    ints = ["pipeline_id", "initial_status_id", "status_pipeline_id", "status_id", "manager_id"]
-    dtypes: dict[str, Any] = dict.fromkeys([*ints, "loss_reason_id", "lost_level"], "Int64")
-    dtypes |= dict.fromkeys(["created_at", *(at_col(i) for i in range(1, k + 1))], "float64")
-    dtypes |= {dim_col(i): object for i in range(1, n_dims + 1)}
-    dtypes |= {"lead_id": "int64", "price": "float64", "revenue": "float64", "days_to_final": "float64"}
+    columns = _frame_columns(k, n_dims)
+    names = [name for name, _ in columns]
+    dtypes = {name: _READ_AS[fact.dtype] for name, fact in columns}
     raw = conn.connection.dbapi_connection
     if raw is None:  # pragma: no cover - an open Connection always has one
         raise RuntimeError("no DBAPI connection")
@@ -137,7 +125,7 @@ def read_facts(conn: Connection, request: FactsRequest, table: str = SCRATCH) ->
         frame = pd.read_csv(
             stream, header=None, names=names, dtype=dtypes, keep_default_na=False, na_values=[""]
         )
-    return _typed(frame, k, n_dims)
+    return _typed(frame, columns)
 
 
 def _moments(seconds: pd.Series) -> pd.Series:
@@ -147,18 +135,16 @@ def _moments(seconds: pd.Series) -> pd.Series:
     return moments.astype("datetime64[us, UTC]")
 
 
-def _typed(frame: pd.DataFrame, k: int, n_dims: int) -> pd.DataFrame:
-    frame["cohort_week"] = pd.to_datetime(frame["cohort_week"], format="%Y-%m-%d")
-    frame["created_at"] = _moments(frame["created_at"])
-    for name in ["won", "lost", "unknown_initial", "unknown_status"]:
-        frame[name] = frame[name].astype(bool)
-    frame["reached_level"] = frame["reached_level"].astype("int64")
-    frame["changes"] = frame["changes"].astype("int64")
-    for i in range(1, k + 1):
-        frame[at_col(i)] = _moments(frame[at_col(i)])
-        frame[imputed_col(i)] = frame[imputed_col(i)].astype(bool)
-    for i in range(1, n_dims + 1):
-        frame[dim_col(i)] = frame[dim_col(i)].astype(object).where(frame[dim_col(i)].notna(), None)
+def _typed(frame: pd.DataFrame, columns: list[tuple[str, Fact]]) -> pd.DataFrame:
+    for name, fact in columns:
+        if fact.dtype == "week":
+            frame[name] = pd.to_datetime(frame[name], format="%Y-%m-%d")
+        elif fact.dtype == "moment":
+            frame[name] = _moments(frame[name])
+        elif fact.dtype == "bool":
+            frame[name] = frame[name].astype(bool)
+        elif fact.dtype == "text":
+            frame[name] = frame[name].astype(object).where(frame[name].notna(), None)
     return frame.sort_values(["created_at", "lead_id"], ignore_index=True)
 
 

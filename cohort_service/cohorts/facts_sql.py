@@ -24,6 +24,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from cohort_service.cohorts.dimensions import DimensionSpec
+from cohort_service.schema.leads import FACTS, copy_order
 
 # Order of points with the same timestamp: amoCRM event ids sort by time (ULID-like), and "C" makes
 # the comparison byte-wise and independent of the database collation.
@@ -32,13 +33,6 @@ DATE_FIELD_TYPES = ("date", "date_time", "birthday")
 # Each change sets bit ``level`` of a per-lead bitmask (one bit_or instead of a bool_or per level);
 # this bit marks a status the synced pipelines do not know.
 UNKNOWN_BIT = 1 << 62
-
-FACT_COLUMNS = (
-    "lead_id", "cohort_week", "created_at", "pipeline_id", "initial_status_id", "status_pipeline_id",
-    "status_id", "responsible_user_id", "price", "revenue", "loss_reason_id", "won", "lost",
-    "reached_level", "lost_level", "reached_at", "imputed", "days_to_final", "changes",
-    "unknown_initial", "unknown_status", "dimensions",
-)  # fmt: skip
 
 
 def _enum_text(item: str, alias: str) -> str:
@@ -208,51 +202,24 @@ y AS (
 
 
 def _select(k: int) -> str:
-    reached = ", ".join(
-        f"LEAST(CASE WHEN init_lvl >= {i} THEN created_at END, reached[{i}])" for i in range(1, k + 1)
-    )
-    imputed = ", ".join(
-        f"(LEAST(CASE WHEN init_lvl >= {i} THEN created_at END, reached[{i}]) IS NOT NULL "
-        f"AND NOT (init_lvl = {i} OR bits & {1 << i} <> 0))"
-        for i in range(1, k + 1)
-    )
-    return f"""
-SELECT id, (date_trunc('week', created_at AT TIME ZONE :tz))::date, created_at, init_p, init_s,
-  asof_p, asof_s, responsible_user_id, price,
-  CASE WHEN asof_s = 142 THEN price ELSE 0 END,
-  loss_reason_id, coalesce(asof_s = 142, false), coalesce(asof_s = 143, false),
-  GREATEST(init_lvl, coalesce(max_lvl, 0)),
-  CASE WHEN asof_s = 143 THEN GREATEST(init_lvl, coalesce(max_lvl, 0)) END,
-  ARRAY[{reached}]::timestamptz[],
-  ARRAY[{imputed}]::boolean[],
-  extract(epoch FROM LEAST(CASE WHEN init_lvl >= {k} THEN created_at END, reached[{k}]) - created_at)
-    / 86400.0,
-  coalesce(changes, 0), coalesce(unknown_initial, false), init_unknown OR coalesce(unknown, false), dims
-FROM y"""
+    return f"\nSELECT {', '.join(fact.sql(k) for fact in FACTS)}\nFROM y"
 
 
 def facts_insert_sql(table: str, milestones: int, dims: Sequence[DimensionSpec]) -> str:
     """``INSERT INTO <table> (...) <the facts query>``; bind as_of, from_ts, tz, lv_p/lv_s/lv_l, pipes."""
-    cols = ", ".join(FACT_COLUMNS)
+    cols = ", ".join(fact.name for fact in FACTS)
     query = _head(dims) + _path(milestones) + _points(milestones) + _select(milestones)
     return f"INSERT INTO {table} ({cols})" + query
 
 
 def facts_copy_sql(table: str, milestones: int, dims: int) -> str:
-    """Rows for pandas: timestamps as Unix seconds, flags as 0/1, one column per array slot.
+    """Rows for pandas, in :func:`copy_order`: timestamps as Unix seconds, flags as 0/1, one column
+    per array slot.
 
     ``date_part`` (a double) is about 3× cheaper than ``extract`` (a numeric) and still exact to the
     microsecond for our dates: PG prints the shortest digits that round-trip, and float64 resolves
     ~0.2 µs at 2^31 seconds, so ``round(seconds · 10^6)`` gets the stored microseconds back.
     """
-    epoch = "date_part('epoch', {0})"
-    cols = [
-        "lead_id", "cohort_week", epoch.format("created_at"), "pipeline_id", "initial_status_id",
-        "status_pipeline_id", "status_id", "responsible_user_id", "price", "revenue", "loss_reason_id",
-        "won::int", "lost::int", "reached_level", "lost_level", "days_to_final", "changes",
-        "unknown_initial::int", "unknown_status::int",
-    ]  # fmt: skip
-    cols += [epoch.format(f"reached_at[{i}]") for i in range(1, milestones + 1)]
-    cols += [f"imputed[{i}]::int" for i in range(1, milestones + 1)]
-    cols += [f"dimensions[{i}]" for i in range(1, dims + 1)]
+    slots = {"lead": 1, "milestone": milestones, "dimension": dims}
+    cols = [expr for fact in copy_order() for expr in fact.copy_exprs(slots[fact.per])]
     return f"COPY (SELECT {', '.join(cols)} FROM {table}) TO STDOUT WITH (FORMAT csv)"

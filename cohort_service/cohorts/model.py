@@ -23,13 +23,14 @@ from cohort_service.cohorts.attention_segments import (
 )
 from cohort_service.cohorts.build import cohort_table, timing_table
 from cohort_service.cohorts.dimensions import DimensionSpec
-from cohort_service.cohorts.facts import at_col, dim_col
+from cohort_service.cohorts.facts import dim_col
 from cohort_service.cohorts.maturation import maturation_table
 from cohort_service.cohorts.milestones import MilestoneDef
-from cohort_service.cohorts.money import COST, MoneyView, SpendMatch, attach_money, with_cac_forecast
+from cohort_service.cohorts.money import MoneyView, SpendMatch, attach_money, with_cac_forecast
 from cohort_service.cohorts.plan import MonthPlan, plan_table
 from cohort_service.cohorts.quality import DataQuality, data_quality
 from cohort_service.cohorts.slices import funnel_by, loss_reasons_table
+from cohort_service.schema.leads import RowContext, leads_frame
 
 
 @dataclass(frozen=True)
@@ -72,45 +73,12 @@ class CohortReport:
         return flagged.iloc[0].date() if len(flagged) else None
 
     def leads_table(self) -> pd.DataFrame:
-        """The ``Leads`` table: columns.leads_columns(...), local naive datetimes, 0/1 flags."""
-        return leads_table(self.facts, self.milestone_names, self.dimension_names, ZoneInfo(self.timezone))
+        """The ``Leads`` table (:data:`cohort_service.schema.leads.LEADS`): local naive times, 0/1 flags."""
+        return leads_frame(self.facts, self.row_context)
 
-
-def _local(series: pd.Series, tz: ZoneInfo) -> pd.Series:
-    """Wall-clock time in the report zone, without the zone (what Excel and CSV readers expect)."""
-    local: pd.Series = series.dt.tz_convert(tz).dt.tz_localize(None)
-    return local
-
-
-def leads_table(
-    facts: pd.DataFrame, milestones: Sequence[str], dims: Sequence[str], tz: ZoneInfo
-) -> pd.DataFrame:
-    out = pd.DataFrame(
-        {
-            col.LEAD_ID: facts["lead_id"].astype("int64"),
-            col.COHORT_WEEK: facts["cohort_week"],
-            col.CREATED_AT: _local(facts["created_at"], tz),
-            col.PIPELINE: facts[col.PIPELINE],
-            col.STATUS: facts[col.STATUS],
-            col.STATUS_PIPELINE: facts[col.STATUS_PIPELINE],
-            col.MANAGER: facts[col.MANAGER],
-        }
-    )
-    for i, name in enumerate(dims, start=1):
-        out[name] = facts[dim_col(i)]
-    for i, name in enumerate(milestones, start=1):
-        out[name] = facts[at_col(i)].notna().astype("int64")
-        out[col.reached_at(name)] = _local(facts[at_col(i)], tz)
-    out[col.WON] = facts["won"].astype("int64")
-    out[col.LOST] = facts["lost"].astype("int64")
-    out[col.LOST_FROM_STAGE] = facts[col.LOST_FROM_STAGE]
-    out[col.LOSS_REASON] = facts[col.LOSS_REASON]
-    out[col.PRICE] = facts["price"].astype("float64")
-    out[col.REVENUE] = facts["revenue"].astype("float64")
-    out[col.DAYS_TO_FINAL] = facts["days_to_final"].astype("float64")
-    if COST in facts.columns:
-        out.insert(list(out.columns).index(col.REVENUE) + 1, COST, facts[COST].astype("float64"))
-    return out.reset_index(drop=True)
+    @property
+    def row_context(self) -> RowContext:
+        return RowContext(self.milestone_names, self.dimension_names, self.timezone, self.as_of)
 
 
 def build_report(

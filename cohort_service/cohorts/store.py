@@ -3,8 +3,8 @@
 * ``lead_facts``: one row per lead of the last report run (ids, arrays indexed by milestone).
 * ``lead_facts_meta``: one row saying what those facts are (as-of, time zone, weeks, milestones).
 * ``lead_facts_named``: a view with the same columns as the workbook's ``Leads`` table (names,
-  one 0/1 column per milestone plus ``<milestone> at``), recreated by each run because the
-  milestone and dimension columns follow the config.
+  one 0/1 column per milestone plus ``<milestone> at``; :mod:`cohort_service.schema.leads`),
+  recreated by each run because the milestone and dimension columns follow the config.
 
 A BI query holding these objects must not stall the report: the refresh waits at most
 ``LOCK_TIMEOUT`` and otherwise leaves the previous run's rows in place (the report still builds).
@@ -18,11 +18,9 @@ import logging
 from sqlalchemy import Connection, text
 from sqlalchemy.exc import OperationalError
 
-from cohort_service.cohorts import columns as col
-from cohort_service.cohorts.catalog import LOST_NAME, WON_NAME
 from cohort_service.cohorts.facts import FactsRequest
-from cohort_service.cohorts.labels import NO_MANAGER, NO_REASON, UNKNOWN_STATUS
 from cohort_service.cohorts.weeks import monday
+from cohort_service.schema.leads import VIEW_JOINS, RowContext, view_select
 
 log = logging.getLogger(__name__)
 
@@ -31,66 +29,9 @@ VIEW = "lead_facts_named"
 LOCK_TIMEOUT = "5s"
 
 
-def _ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def _literal(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
-
-
-def _named(name: str, key: str, unknown: str, missing: str) -> str:
-    """The same labels as :mod:`labels`: a name, ``(user 12)`` for an id nobody synced, or ``missing``."""
-    return (
-        f"coalesce({name}, CASE WHEN {key} IS NULL THEN {_literal(missing)} "
-        f"ELSE {_literal(unknown)} || {key} || ')' END)"
-    )
-
-
-def _status_name() -> str:
-    won, lost = _literal(WON_NAME), _literal(LOST_NAME)
-    return (
-        f"coalesce(s.name, CASE WHEN f.status_id IS NULL THEN {_literal(UNKNOWN_STATUS)} "
-        f"WHEN f.status_id = 142 THEN {won} WHEN f.status_id = 143 THEN {lost} "
-        "ELSE '(unknown status ' || f.status_id || ')' END)"
-    )
-
-
 def view_sql(request: FactsRequest) -> str:
-    names = request.funnel.names
-    cols = [
-        "f.lead_id", "f.cohort_week", "f.created_at",
-        f"{_named('p.name', 'f.pipeline_id', '(pipeline ', UNKNOWN_STATUS)} AS {_ident(col.PIPELINE)}",
-        f"{_status_name()} AS {_ident(col.STATUS)}",
-        f"{_named('sp.name', 'f.status_pipeline_id', '(pipeline ', UNKNOWN_STATUS)}"
-        f" AS {_ident(col.STATUS_PIPELINE)}",
-        f"{_named('u.name', 'f.responsible_user_id', '(user ', NO_MANAGER)} AS {_ident(col.MANAGER)}",
-    ]  # fmt: skip
-    cols += [f"f.dimensions[{i}] AS {_ident(d.name)}" for i, d in enumerate(request.dimensions, start=1)]
-    for i, name in enumerate(names, start=1):
-        cols += [
-            f"(f.reached_at[{i}] IS NOT NULL)::int AS {_ident(name)}",
-            f"f.reached_at[{i}] AS {_ident(col.reached_at(name))}",
-        ]
-    stages = " ".join(f"WHEN {i} THEN {_literal(name)}" for i, name in enumerate(names, start=1))
-    before = _literal(f"(before {names[0]})")
-    cols += [
-        f"f.won::int AS {_ident(col.WON)}", f"f.lost::int AS {_ident(col.LOST)}",
-        f"CASE WHEN f.lost THEN CASE f.lost_level WHEN 0 THEN {before} {stages} END END"
-        f" AS {_ident(col.LOST_FROM_STAGE)}",
-        f"CASE WHEN f.lost THEN {_named('r.name', 'f.loss_reason_id', '(reason ', NO_REASON)} END"
-        f" AS {_ident(col.LOSS_REASON)}",
-        f"f.price AS {_ident(col.PRICE)}", f"f.revenue AS {_ident(col.REVENUE)}",
-        f"f.days_to_final AS {_ident(col.DAYS_TO_FINAL)}",
-    ]  # fmt: skip
-    return (
-        f"CREATE VIEW {VIEW} AS SELECT {', '.join(cols)} FROM lead_facts f "
-        "LEFT JOIN pipelines p ON p.id = f.pipeline_id "
-        "LEFT JOIN statuses s ON s.pipeline_id = f.status_pipeline_id AND s.status_id = f.status_id "
-        "LEFT JOIN pipelines sp ON sp.id = f.status_pipeline_id "
-        "LEFT JOIN users u ON u.id = f.responsible_user_id "
-        "LEFT JOIN loss_reasons r ON r.id = f.loss_reason_id"
-    )
+    ctx = RowContext(request.funnel.names, tuple(d.name for d in request.dimensions), request.timezone)
+    return f"CREATE VIEW {VIEW} AS SELECT {view_select(ctx)} FROM lead_facts f {VIEW_JOINS}"
 
 
 def _meta(request: FactsRequest) -> dict[str, object]:

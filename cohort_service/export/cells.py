@@ -11,7 +11,7 @@ import datetime as dt
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -19,24 +19,8 @@ from xlsxwriter.format import Format
 from xlsxwriter.worksheet import Worksheet
 
 from cohort_service.export.book import StreamedWorkbook
+from cohort_service.schema.kinds import kind_of
 
-Kind = Literal["text", "int", "number", "pct", "delta", "money", "days", "date", "datetime", "marker"]
-NUM_FORMATS: dict[str, str | None] = {
-    "text": None,
-    "marker": None,
-    "int": "#,##0",
-    "number": None,
-    "pct": "0.0%",
-    "delta": "+0%;-0%;0%",
-    "money": "#,##0",
-    "days": "0.0",
-    "date": "dd.mm.yyyy",
-    "datetime": "dd.mm.yyyy hh:mm",
-}
-WIDTHS: dict[str, float] = {
-    "text": 18, "marker": 8, "int": 9, "number": 10, "pct": 9, "delta": 8, "money": 12, "days": 8, "date": 11,
-    "datetime": 16,
-}  # fmt: skip
 # Red → yellow → green, Excel's own 3-colour preset: low conversion reads as bad.
 HEAT = {"type": "3_color_scale", "min_color": "#F8696B", "mid_color": "#FFEB84", "max_color": "#63BE7B"}
 GREEN, RED, GREY = "#006100", "#9C0006", "#808080"
@@ -72,21 +56,23 @@ class Styles:
 
     def cell(self, kind: str, *, partial: bool = False) -> Format | None:
         props: dict[str, Any] = {"italic": True, "font_color": GREY} if partial else {}
-        if NUM_FORMATS[kind] is None and not props:
+        code = kind_of(kind).excel_format
+        if code is None and not props:
             return None
-        return self.book.format(NUM_FORMATS[kind], **props)
+        return self.book.format(code, **props)
 
 
 def write_value(ws: Worksheet, row: int, col: int, value: Any, kind: str, *, fmt: Format | None) -> None:
     """One typed cell; a blank still carries ``fmt`` (the partial row stays grey end to end)."""
     value = plain(value)
+    write = kind_of(kind).write
     if value is None:
         if fmt is not None:
             ws.write_blank(row, col, None, fmt)
-    elif kind in ("text", "marker"):
+    elif write == "text":
         ws.write_string(row, col, str(value), fmt)
-    elif kind in ("date", "datetime"):
-        if kind == "date" and isinstance(value, dt.datetime):
+    elif write in ("date", "datetime"):
+        if write == "date" and isinstance(value, dt.datetime):
             value = value.date()
         ws.write_datetime(row, col, value, fmt)
     else:
@@ -121,7 +107,7 @@ def set_widths(ws: Worksheet, kinds: Sequence[str], overrides: Mapping[int, floa
     """Column widths by kind (call before any row is written: constant_memory), and a landscape page
     one sheet wide, so a printout or PDF of the sheet stays readable."""
     for col, kind in enumerate(kinds):
-        ws.set_column(col, col, (overrides or {}).get(col, WIDTHS[kind]))
+        ws.set_column(col, col, (overrides or {}).get(col, kind_of(kind).width))
     ws.set_landscape()
     ws.fit_to_pages(1, 0)
 

@@ -10,7 +10,7 @@ import pandas as pd
 
 from cohort_service.cohorts import columns as col
 from cohort_service.cohorts.model import CohortReport
-from cohort_service.export.cells import Kind
+from cohort_service.schema.kinds import Kind
 
 SHARE_OF_LOST = "share of lost"
 TIMING_STATS = ("median", "p75", "p90")
@@ -21,10 +21,10 @@ def column_kinds(report: CohortReport) -> dict[str, Kind]:
         col.COHORT: "text",
         col.COHORT_WEEK: "date",
         col.PARTIAL: "marker",
-        col.LEADS: "int",
-        col.OPEN: "int",
-        col.WON: "int",
-        col.LOST: "int",
+        col.LEADS: "count",
+        col.OPEN: "count",
+        col.WON: "count",
+        col.LOST: "count",
         col.REVENUE: "money",
         col.AVG_CHECK: "money",
         col.MEDIAN_DAYS_TO_FINAL: "days",
@@ -35,7 +35,7 @@ def column_kinds(report: CohortReport) -> dict[str, Kind]:
         col.lead_to_final(report.final_name): "pct",
     }
     for name in report.milestone_names:
-        kinds[name] = "int"
+        kinds[name] = "count"
         kinds[col.step_pct(name)] = "pct"
         kinds[col.of_leads_pct(name)] = "pct"
         for stat in TIMING_STATS:
@@ -53,7 +53,7 @@ def kinds_for(frame: pd.DataFrame, known: dict[str, Kind]) -> list[Kind]:
 
 def _by_dtype(series: pd.Series) -> Kind:
     if pd.api.types.is_bool_dtype(series) or pd.api.types.is_integer_dtype(series):
-        return "int"
+        return "count"
     if pd.api.types.is_numeric_dtype(series):
         return "number"
     if pd.api.types.is_datetime64_any_dtype(series):

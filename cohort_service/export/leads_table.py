@@ -18,47 +18,20 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from cohort_service.cohorts import columns as col
-from cohort_service.export.streamed import Column, ColumnKind
+from cohort_service.export.streamed import Column
+from cohort_service.schema.kinds import kind_of
+from cohort_service.schema.leads import RowContext, lead_columns
 
 CHUNK_ROWS = 50_000
-_FIXED = {
-    col.LEAD_ID: Column(col.LEAD_ID, "int", 11),
-    col.COHORT_WEEK: Column(col.COHORT_WEEK, "date", 12),
-    col.CREATED_AT: Column(col.CREATED_AT, "datetime", 17),
-    col.WON: Column(col.WON, "bool01", 6),
-    col.LOST: Column(col.LOST, "bool01", 6),
-    col.PRICE: Column(col.PRICE, "float", 12, "#,##0.00"),
-    col.REVENUE: Column(col.REVENUE, "float", 12, "#,##0.00"),
-    col.DAYS_TO_FINAL: Column(col.DAYS_TO_FINAL, "float", 9, "0.0"),
-}
 
 
-def leads_columns(frame: pd.DataFrame, milestones: Sequence[str]) -> list[Column]:
-    """One Column per frame column, in frame order: the contract's kinds, else by dtype."""
-    flags = set(milestones)
-    reached = {col.reached_at(m) for m in milestones}
-    columns = []
-    for name in map(str, frame.columns):
-        if name in _FIXED:
-            columns.append(_FIXED[name])
-        elif name in flags:
-            columns.append(Column(name, "bool01", max(8.0, min(len(name) + 2.0, 18.0))))
-        elif name in reached:
-            columns.append(Column(name, "datetime", 17))
-        else:
-            columns.append(Column(name, _kind(frame[name]), 18))
-    return columns
-
-
-def _kind(series: pd.Series) -> ColumnKind:
-    if pd.api.types.is_bool_dtype(series) or pd.api.types.is_integer_dtype(series):
-        return "int"
-    if pd.api.types.is_numeric_dtype(series):
-        return "float"
-    if pd.api.types.is_datetime64_any_dtype(series):
-        return "datetime"
-    return "text"
+def leads_columns(frame: pd.DataFrame, ctx: RowContext) -> list[Column]:
+    """One Column per frame column, in frame order, as :mod:`cohort_service.schema.leads` declares it."""
+    declared = {}
+    for column, slot in lead_columns(ctx):
+        name = column.name(slot)
+        declared[name] = Column(name, column.kind, column.width_for(name))
+    return [declared[str(name)] for name in frame.columns]
 
 
 def leads_rows(
@@ -71,15 +44,16 @@ def leads_rows(
 
 
 def column_values(series: pd.Series, kind: str) -> list[Any]:
-    if kind in ("int", "bool01") and not series.isna().any():
+    spec = kind_of(kind)
+    if spec.integral and not series.isna().any():
         return series.to_numpy(dtype="int64").tolist()
-    if kind in ("int", "bool01", "float", "percent"):
+    if spec.write == "number":
         return _floats(series)
-    if kind == "datetime":
+    if spec.write == "datetime":
         if getattr(series.dt, "tz", None) is not None:
             raise ValueError(f"column {series.name!r}: Excel has no time zones; convert to local naive time")
         return series.to_numpy(dtype="datetime64[us]").astype(object).tolist()
-    if kind == "date":
+    if spec.write == "date":
         codes, uniques = pd.factorize(series)
         days = [pd.Timestamp(u).date() for u in uniques]
         return [days[c] if c >= 0 else None for c in codes.tolist()]

@@ -16,6 +16,7 @@ from xml.sax.saxutils import escape
 
 from cohort_service.export.names import check_caption, parse_cell, range_ref
 from cohort_service.export.streamed import TablePart
+from cohort_service.schema.kinds import kind_of
 
 Function = Literal[
     "sum", "count", "average", "max", "min", "product", "countNums", "stdDev", "stdDevp", "var", "varp"
@@ -24,7 +25,6 @@ MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 _VALUES_FIELD = -2  # the "Σ Values" pseudo-field that lays several data fields side by side
 _FUNCTION_LABEL = {"sum": "Sum", "count": "Count", "average": "Average", "countNums": "Count"}
-_CACHE_NUMFMT = {"date": 14, "datetime": 22, "percent": 10}
 
 
 def attr(value: object) -> str:
@@ -103,7 +103,7 @@ class PivotSpec:
 def cache_definition_xml(table: TablePart) -> bytes:
     """One cacheField per table column, in table order, with empty shared items (rebuilt on refresh)."""
     fields = "".join(
-        f'<cacheField name="{attr(header)}" numFmtId="{_CACHE_NUMFMT.get(kind, 0)}">'
+        f'<cacheField name="{attr(header)}" numFmtId="{kind_of(kind).cache_numfmt}">'
         '<sharedItems containsBlank="1" count="1"><m/></sharedItems></cacheField>'
         for header, kind in zip(table.headers, table.kinds, strict=True)
     )

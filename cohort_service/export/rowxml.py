@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from cohort_service.export.names import col_letters
+from cohort_service.schema.kinds import kind_of
 
 _EPOCH = dt.date(1899, 12, 30).toordinal()  # with Excel's 1900 leap-year bug, valid from 1900-03-01
 _FIRST_SERIAL = 61  # 1900-03-01
@@ -110,9 +111,10 @@ def cell_writers(kinds: Sequence[str], styles: Sequence[int | None]) -> tuple[Ce
     writers = []
     for col, (kind, style) in enumerate(zip(kinds, styles, strict=True)):
         attr = "" if style is None else f' s="{style}"'
-        if kind in ("date", "datetime"):
+        write = kind_of(kind).write
+        if write in ("date", "datetime"):
             writers.append(date_cell(col_letters(col), attr))
-        elif kind == "text":
+        elif write == "text":
             writers.append(text_cell(col_letters(col), attr))
         else:
             writers.append(number_cell(col_letters(col), attr))

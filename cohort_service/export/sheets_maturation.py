@@ -93,7 +93,7 @@ def write_maturation(
     else:
         label = str(report.cohorts[col.COHORT].iloc[mature])
         ws.write_string(row, 0, f"Funnel of the latest mature cohort: {label}", styles.section)
-        funnel = write_block(ws, styles, row + 1, funnel_frame(report, mature), ["text", "int", "pct"])
+        funnel = write_block(ws, styles, row + 1, funnel_frame(report, mature), ["text", "count", "pct"])
         _funnel_chart(book, ws, funnel, label, anchor=(row, 4))
         end, line_at = funnel.last_row, 13
     charted = _line_chart(book, ws, report, cohorts, anchor=(row, line_at))

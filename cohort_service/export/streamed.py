@@ -31,44 +31,31 @@ from cohort_service.export.names import (
     range_ref,
 )
 from cohort_service.export.rowxml import BadRowError, RowSpool, SpooledRows, cell_writers, check_width
+from cohort_service.schema.kinds import Kind, kind_of
 
-ColumnKind = Literal["int", "float", "date", "datetime", "text", "percent", "bool01"]
 Overflow = Literal["split", "truncate"]
 Engine = Literal["direct", "xlsxwriter"]
 
-DEFAULT_NUM_FORMATS: dict[str, str | None] = {
-    "int": None,
-    "float": None,
-    "date": "yyyy-mm-dd",
-    "datetime": "yyyy-mm-dd hh:mm",
-    "text": None,
-    "percent": "0.0%",
-    "bool01": None,
-}
 DEFAULT_OVERFLOW_NOTE = (
     "{dropped} more rows are not shown here: Excel allows {limit} rows per sheet "
     "(this table shows the first {shown})."
 )
-_NUMERIC = frozenset({"int", "float", "percent", "bool01"})
-_DATES = frozenset({"date", "datetime"})
 
 
 @dataclass(frozen=True, slots=True)
 class Column:
-    """One table column. ``num_format`` overrides the kind's default Excel number format."""
+    """One table column; its kind (:mod:`cohort_service.schema.kinds`) gives the number format."""
 
     name: str
-    kind: ColumnKind = "text"
+    kind: Kind = "text"
     width: float | None = None
-    num_format: str | None = None
 
     def __post_init__(self) -> None:
-        if self.kind not in get_args(ColumnKind):
-            raise ValueError(f"column {self.name!r}: unknown kind {self.kind!r}")
+        kind_of(self.kind)
 
     @property
     def format_code(self) -> str | None:
-        return self.num_format or DEFAULT_NUM_FORMATS[self.kind]
+        return kind_of(self.kind).excel_format
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,7 +65,7 @@ class TablePart:
     sheet: str
     name: str
     headers: tuple[str, ...]
-    kinds: tuple[ColumnKind, ...]
+    kinds: tuple[Kind, ...]
     first_row: int
     first_col: int
     last_row: int
@@ -308,9 +295,10 @@ def _write_cells(
 
 
 def _method(worksheet: Worksheet, kind: str) -> Callable[..., Any]:
-    if kind in _NUMERIC:
+    write = kind_of(kind).write
+    if write == "number":
         return worksheet.write_number  # type: ignore[no-any-return]
-    if kind in _DATES:
+    if write in ("date", "datetime"):
         return worksheet.write_datetime  # type: ignore[no-any-return]
     return worksheet.write_string  # type: ignore[no-any-return]
 
@@ -329,9 +317,10 @@ def _diagnose(
 def _misfit(kind: str, value: Any) -> str | None:
     if value is None:
         return None
-    if kind in _NUMERIC:
+    write = kind_of(kind).write
+    if write == "number":
         return _number_misfit(kind, value)
-    if kind in _DATES:
+    if write in ("date", "datetime"):
         return _date_misfit(kind, value)
     return None if isinstance(value, str) else "a text column needs a str"
 

@@ -36,7 +36,7 @@ TO_PIPELINE, TO_STATUS = "to pipeline", "to status"
 AUTHOR = "author"
 COLUMNS = (
     Column(LEAD, "int", 11),
-    Column(TIME, "datetime", 17, "yyyy-mm-dd hh:mm:ss"),
+    Column(TIME, "iso_seconds", 17),
     Column(FROM_PIPELINE, "text", 18),
     Column(FROM_STATUS, "text", 24),
     Column(TO_PIPELINE, "text", 18),

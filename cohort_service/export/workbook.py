@@ -34,6 +34,7 @@ from cohort_service.export.sheets_slices import write_slices
 from cohort_service.export.streamed import StreamedTable
 from cohort_service.export.transitions import COLUMNS as HISTORY_COLUMNS
 from cohort_service.export.transitions import HistorySpool
+from cohort_service.schema.leads import pivot_fields
 
 LEADS = "Leads"
 PIVOT_SHEET, PIVOT_NAME = "Pivot", "CohortPivot"
@@ -52,15 +53,18 @@ class WorkbookResult:
 
 
 def pivot_spec(report: CohortReport) -> PivotSpec:
-    """Rows: cohort weeks; values: lead count and milestone sums; filters: manager, dimensions, pipeline."""
-    values = [Value(col.LEAD_ID, "count", col.LEADS), *(Value(m, "sum", m) for m in report.milestone_names)]
+    """Rows: cohort weeks; values: lead count and milestone sums; filters: manager, dimensions, pipeline
+    (the Leads columns' pivot roles in :mod:`cohort_service.schema.leads`)."""
+    ctx = report.row_context
+    counted = [Value(name, "count", col.LEADS) for name in pivot_fields(ctx, "count")]
+    values = [*counted, *(Value(name, "sum", name) for name in pivot_fields(ctx, "sum"))]
     return PivotSpec(
         sheet=PIVOT_SHEET,
         source_table=LEADS,
         name=PIVOT_NAME,
-        rows=[col.COHORT_WEEK],
+        rows=pivot_fields(ctx, "rows"),
         values=values,
-        filters=[col.MANAGER, *report.dimension_names, col.PIPELINE],
+        filters=pivot_fields(ctx, "filter"),
     )
 
 
@@ -131,7 +135,7 @@ def _write_leads(
     parts: list[tuple[int, int]],
     max_rows: int,
 ) -> tuple[TableInfo, ...]:
-    columns = leads_columns(leads, report.milestone_names)
+    columns = leads_columns(leads, report.row_context)
     infos = []
     for index, (start, stop) in enumerate(parts, start=1):
         sheet = LEADS if index == 1 else f"{LEADS} ({index})"

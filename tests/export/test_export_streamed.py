@@ -97,7 +97,7 @@ def test_engines_write_identical_cells(tmp_path: Path) -> None:
     columns = [
         Column(f"c{i}", kind)
         for i, kind in enumerate(
-            ("int", "date", "datetime", *["text"] * 7, "bool01", "bool01", "float", "percent")
+            ("int", "iso_date", "iso_datetime", *["text"] * 7, "flag", "flag", "number", "pct")
         )
     ]
     cells = {}
@@ -116,9 +116,9 @@ def test_engines_write_identical_cells(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     "case",
     [
-        (11, "yes", r"Leads!won row 4: a bool01 column needs a number \('yes'\)"),
+        (11, "yes", r"Leads!won row 4: a flag column needs a number \('yes'\)"),
         (12, float("nan"), r"Leads!price .* row 4: Excel cannot store NaN"),
-        (1, "2024-01-01", r"Leads!cohort_week row 4: a date column needs a date"),
+        (1, "2024-01-01", r"Leads!cohort_week row 4: a iso_date column needs a date"),
         (2, dt.datetime(2024, 1, 1, tzinfo=dt.UTC), r"Leads!created_at row 4: Excel has no time zones"),
         (5, 42, r"Leads!manager row 4: a text column needs a str"),
     ],

@@ -17,6 +17,7 @@ from cohort_service.cohorts.model import CohortReport, build_report
 from cohort_service.export.cells import plain
 from cohort_service.export.leads_table import column_values, leads_columns, leads_rows, plan_parts
 from cohort_service.export.sheets_maturation import latest_mature
+from cohort_service.schema.leads import RowContext
 
 W1, W2, W3 = (pd.Timestamp(f"2024-01-{d:02d}") for d in (1, 8, 15))
 
@@ -57,9 +58,9 @@ def test_frame_values_become_typed_cells_and_blanks_become_none() -> None:
             "lost from stage": pd.Series([None, "target"], dtype=object),
         }
     )
-    columns = leads_columns(frame, ["target"])
+    columns = leads_columns(frame, RowContext(("target",), ("source",), "UTC"))
     assert [c.kind for c in columns] == [
-        "int", "date", "datetime", "text", "text", "bool01", "datetime", "float", "text"
+        "int", "iso_date", "iso_datetime", "text", "text", "flag", "iso_datetime", "amount", "text"
     ]  # fmt: skip
     rows = list(leads_rows(frame, columns, chunk_rows=1))
     assert rows == [

@@ -14,19 +14,19 @@ from cohort_service.export.streamed import Column, Engine
 MILESTONES = ("Квалификация", "Встреча & КП", "won")
 COLUMNS = (
     Column("lead_id", "int", 10),
-    Column("cohort_week", "date", 12),
-    Column("created_at", "datetime", 17),
+    Column("cohort_week", "iso_date", 12),
+    Column("created_at", "iso_datetime", 17),
     Column("pipeline", "text", 14),
     Column("status", "text", 18),
     Column("manager", "text", 20),
     Column("source", "text", 12),
     Column("product", "text", 12),
-    Column("Квалификация", "bool01", 8),
-    Column("Квалификация at", "datetime", 17),
-    Column("Встреча & КП", "bool01", 8),
-    Column("won", "bool01", 6),
-    Column('price "руб" <с НДС>', "float", 12, "#,##0.00"),
-    Column("share", "percent", 8),
+    Column("Квалификация", "flag", 8),
+    Column("Квалификация at", "iso_datetime", 17),
+    Column("Встреча & КП", "flag", 8),
+    Column("won", "flag", 6),
+    Column('price "руб" <с НДС>', "amount", 12),
+    Column("share", "pct", 8),
 )
 MANAGERS = ("Иванов Иван", "Петрова Мария", "O'Brien & Co")
 PIPELINES = ("Продажи", "Опт")
