@@ -16,6 +16,7 @@ import pandas as pd
 from cohort_service.cohorts import columns as col
 from cohort_service.cohorts.facts import at_col
 from cohort_service.cohorts.weeks import local_midnight, monday, week_label
+from cohort_service.schema.cohorts import cohort_header
 
 SECONDS_PER_DAY = 86400.0
 TOP_REASONS = 3
@@ -113,7 +114,8 @@ def cohort_table(
     as_of: datetime,
     tz: ZoneInfo,
 ) -> pd.DataFrame:
-    """One row per Monday week (oldest first), columns :func:`columns.cohort_columns`."""
+    """One row per Monday week (oldest first), the columns :mod:`cohort_service.schema.cohorts` says
+    this step fills, in declared order."""
     k = len(milestones)
     c = counts(facts, weeks, k)
     out = pd.DataFrame(index=c.index)
@@ -142,7 +144,7 @@ def cohort_table(
     out[col.AVG_CHECK] = ratio(c[col.REVENUE], c[col.WON])
     out[col.MEDIAN_DAYS_TO_FINAL] = median_days(facts, weeks, at_col(k))
     out[col.TOP_LOSS_REASONS] = top_loss_reasons(facts, weeks)
-    return out.reset_index(drop=True)[col.cohort_columns(milestones, ages)]
+    return out.reset_index(drop=True)[cohort_header(milestones, ages, step="counts")]
 
 
 def timing_table(facts: pd.DataFrame, *, weeks: Sequence[date], milestones: Sequence[str]) -> pd.DataFrame:

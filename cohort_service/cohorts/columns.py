@@ -6,8 +6,6 @@ named exactly as the milestone"), so most names are functions of the milestone.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 # Cohorts table
 COHORT = "cohort"  # label "12.09–18.09.2022"
 COHORT_WEEK = "cohort_week"  # the Monday, a date
@@ -62,11 +60,3 @@ def maturation_week(week: int) -> str:
 def timing(milestone: str, stat: str) -> str:
     """``stat`` is one of median, p75, p90: days from creation to reaching the milestone."""
     return f"{milestone} {stat} days"
-
-
-def cohort_columns(milestones: Sequence[str], ages: Sequence[int]) -> list[str]:
-    cols = [COHORT, COHORT_WEEK, PARTIAL, LEADS]
-    for name in milestones:
-        cols += [name, step_pct(name), of_leads_pct(name)]
-    cols += [lead_to_final(milestones[-1]), DELTA, *(equal_age(d) for d in ages)]
-    return [*cols, OPEN, WON, LOST, REVENUE, AVG_CHECK, MEDIAN_DAYS_TO_FINAL, TOP_LOSS_REASONS]

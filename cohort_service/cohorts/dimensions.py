@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from cohort_service.cohorts import columns as col
 from cohort_service.cohorts.catalog import Catalog, CustomField
 from cohort_service.config import ReportSettings
 from cohort_service.errors import ConfigError
+from cohort_service.schema.cohorts import cohort_header
 from cohort_service.schema.leads import RowContext, leads_header
 
 TAGS = "tags"
@@ -76,7 +76,7 @@ def _name_clashes(report: ReportSettings, source: str) -> list[str]:
     """Milestone and dimension names become column names; they must not take a fixed column's name."""
     milestones = [m.name for m in report.milestones]
     fixed = set(leads_header(RowContext(tuple(milestones), (), "UTC"))) - set(milestones)
-    fixed |= set(col.cohort_columns(milestones or ["final"], report.age_days)) - set(milestones)
+    fixed |= set(cohort_header(milestones or ["final"], report.age_days)) - set(milestones)
     problems = []
     for key, names in (("milestones", milestones), ("dimensions", [d.name for d in report.dimensions])):
         for i, name in enumerate(names):

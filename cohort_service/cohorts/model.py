@@ -42,7 +42,7 @@ class CohortReport:
     dimensions: tuple[DimensionSpec, ...]
     age_days: tuple[int, ...]
     facts: pd.DataFrame  # one row per lead (see cohort_service.cohorts.facts), names added
-    cohorts: pd.DataFrame  # columns.cohort_columns(...)
+    cohorts: pd.DataFrame  # the columns of cohort_service.schema.cohorts
     timing: pd.DataFrame  # cohort, cohort_week, "<m> median|p75|p90 days"
     maturation: pd.DataFrame  # cohort, cohort_week, "week 0".."week N-1"
     slices: dict[str, pd.DataFrame]  # "manager", "pipeline", each dimension name → funnel_by table

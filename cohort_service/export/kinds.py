@@ -10,6 +10,7 @@ import pandas as pd
 
 from cohort_service.cohorts import columns as col
 from cohort_service.cohorts.model import CohortReport
+from cohort_service.schema.cohorts import cohort_kinds
 from cohort_service.schema.kinds import Kind
 
 SHARE_OF_LOST = "share of lost"
@@ -17,31 +18,13 @@ TIMING_STATS = ("median", "p75", "p90")
 
 
 def column_kinds(report: CohortReport) -> dict[str, Kind]:
-    kinds: dict[str, Kind] = {
-        col.COHORT: "text",
-        col.COHORT_WEEK: "date",
-        col.PARTIAL: "marker",
-        col.LEADS: "count",
-        col.OPEN: "count",
-        col.WON: "count",
-        col.LOST: "count",
-        col.REVENUE: "money",
-        col.AVG_CHECK: "money",
-        col.MEDIAN_DAYS_TO_FINAL: "days",
-        col.TOP_LOSS_REASONS: "text",
-        col.DELTA: "delta",
-        col.LOSS_REASON: "text",
-        SHARE_OF_LOST: "pct",
-        col.lead_to_final(report.final_name): "pct",
-    }
+    """The Cohorts table's declared kinds, plus those of the other small tables (timing, maturation,
+    loss reasons) that reuse its names."""
+    kinds = cohort_kinds(report.milestone_names, report.age_days)
+    kinds |= {col.LOSS_REASON: "text", SHARE_OF_LOST: "pct"}
     for name in report.milestone_names:
-        kinds[name] = "count"
-        kinds[col.step_pct(name)] = "pct"
-        kinds[col.of_leads_pct(name)] = "pct"
         for stat in TIMING_STATS:
             kinds[col.timing(name, stat)] = "days"
-    for days in report.age_days:
-        kinds[col.equal_age(days)] = "pct"
     for week in range(len(report.weeks)):
         kinds[col.maturation_week(week)] = "pct"
     return kinds

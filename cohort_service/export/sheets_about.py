@@ -20,6 +20,7 @@ from cohort_service.cohorts.model import CohortReport
 from cohort_service.export.book import StreamedWorkbook
 from cohort_service.export.cells import Styles
 from cohort_service.export.names import EXCEL_MAX_ROWS
+from cohort_service.schema.cohorts import cohort_about
 
 SHEET = "About"
 Pair = tuple[str, Any]
@@ -179,14 +180,7 @@ def write_about(book: StreamedWorkbook, styles: Styles, report: CohortReport, co
 
 
 def _ages(report: CohortReport) -> list[Pair]:
-    final = report.final_name
-    return [
-        (
-            col.equal_age(d),
-            f"reached {final} within {d} days of creation; blank until the cohort is {d + 7} days old",
-        )
-        for d in report.age_days
-    ]
+    return list(cohort_about(report.milestone_names, report.age_days))
 
 
 def _sheets(report: CohortReport, contents: Contents) -> list[Pair]:

@@ -24,6 +24,7 @@ from cohort_service.export.cells import (
     write_lines,
 )
 from cohort_service.export.kinds import column_kinds, kinds_for
+from cohort_service.schema.cohorts import cohort_notes, cohort_widths, coloured
 
 SHEET = "Cohorts"
 HEADER_ROW = 2
@@ -43,25 +44,7 @@ def title(report: CohortReport) -> str:
 
 
 def header_notes(report: CohortReport) -> dict[str, str]:
-    final = report.final_name
-    notes = {
-        col.PARTIAL: "yes: the week containing the as-of moment. It is still in progress, so its numbers "
-        "will grow; it is left out of the heat maps and charts.",
-        col.DELTA: f"Relative change of lead→{final} % against the cohort a week earlier "
-        "(4.12% vs 3.38% → +22%). Blank when there is no earlier cohort or it had 0%.",
-        col.lead_to_final(final): f"Share of the cohort's leads that reached {final} by the as-of moment.",
-    }
-    for days in report.age_days:
-        notes[col.equal_age(days)] = (
-            f"Share of the cohort that reached {final} within {days} days of creation. Blank while the "
-            f"cohort is younger than {days + 7} days at the as-of moment: its last leads have not had "
-            f"{days} days yet, so it is not comparable with older cohorts."
-        )
-    for name in report.milestone_names:
-        notes[col.step_pct(name)] = (
-            f"{name} as a share of the previous step. Blank when that step had no leads."
-        )
-    return notes
+    return cohort_notes(report.milestone_names, report.age_days)
 
 
 def footnotes(report: CohortReport, extra: Sequence[str]) -> list[str]:
@@ -91,10 +74,9 @@ def write_cohorts(
     frame = report.cohorts.copy()
     frame[col.PARTIAL] = [PARTIAL_MARK if flag else None for flag in report.cohorts[col.PARTIAL]]
     kinds = kinds_for(frame, column_kinds(report))
-    wide = {0: 20.0}
-    if col.TOP_LOSS_REASONS in frame.columns:
-        wide[list(frame.columns).index(col.TOP_LOSS_REASONS)] = 44.0
-    set_widths(ws, kinds, wide)
+    names = [str(c) for c in frame.columns]
+    widths = cohort_widths(report.milestone_names, report.age_days)
+    set_widths(ws, kinds, {names.index(name): width for name, width in widths.items() if name in names})
     ws.freeze_panes(HEADER_ROW + 1, 1)
     ws.write_string(0, 0, title(report), styles.title)
     ws.write_string(
@@ -111,8 +93,10 @@ def write_cohorts(
     )  # fmt: skip
     complete = block.rows - (1 if partial_rows == [block.rows - 1] else 0)
     last_complete = block.header_row + complete
-    heat_map(ws, block.first_data_row, last_complete, block.cols("pct"))
-    for c in block.cols("delta"):
-        sign_colours(ws, styles, block.first_data_row, block.last_row, c)
+    heat = coloured(report.milestone_names, report.age_days, "heat")
+    heat_map(ws, block.first_data_row, last_complete, [block.col(n) for n in heat if n in block.columns])
+    for name in coloured(report.milestone_names, report.age_days, "sign"):
+        if name in block.columns:
+            sign_colours(ws, styles, block.first_data_row, block.last_row, block.col(name))
     write_lines(ws, block.last_row + 2, footnotes(report, notes), styles.note)
     return CohortsLayout(block=block, complete_rows=complete)

@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
+from typing import Literal, get_args
 from zoneinfo import ZoneInfo
 
 import pandas as pd
@@ -32,6 +32,7 @@ from cohort_service.cohorts import columns as col
 from cohort_service.cohorts.catalog import LOST, LOST_NAME, WON, WON_NAME
 from cohort_service.cohorts.labels import NO_MANAGER, NO_REASON, UNKNOWN_STATUS
 from cohort_service.schema.kinds import Kind, kind_of
+from cohort_service.schema.order import expand
 
 Per = Literal["lead", "milestone", "dimension"]
 # Frame dtypes: "moment" = UTC-aware timestamp (NaT for none), "week" = the local Monday (datetime64),
@@ -303,17 +304,9 @@ VIEW_JOINS = (
 
 
 def lead_columns(ctx: RowContext) -> Iterator[tuple[LeadColumn, Slot]]:
-    """Every column instance in table order; consecutive per-slot columns repeat together per slot
-    (``<m>``, ``<m> at`` for each milestone in turn)."""
-    i = 0
-    while i < len(LEADS):
-        group = [LEADS[i]]
-        while i + len(group) < len(LEADS) and LEADS[i + len(group)].per == group[0].per != "lead":
-            group.append(LEADS[i + len(group)])
-        for index, name in ctx.slots(group[0].per):
-            for column in group:
-                yield column, Slot(ctx, index, name)
-        i += len(group)
+    """Every column instance in table order (``<m>``, ``<m> at`` for each milestone in turn)."""
+    slots = {per: [Slot(ctx, i, name) for i, name in ctx.slots(per)] for per in get_args(Per)}
+    return expand(LEADS, lambda c: c.per, lambda per: slots[per])
 
 
 def leads_frame(facts: pd.DataFrame, ctx: RowContext) -> pd.DataFrame:
