@@ -29,6 +29,11 @@ LOST_FROM_STAGE = "lost from stage"
 LOSS_REASON = "loss reason"
 PRICE = "price"
 DAYS_TO_FINAL = "days to final"
+COST = "cost"  # the lead's share of its creation day × source spend (when spend is known)
+
+# Cohorts money columns (when spend is known: cohorts/money.py)
+SPEND, CPL, CAC, ROMI = "spend", "CPL", "CAC", "ROMI"
+CAC_FORECAST = "CAC forecast"
 
 
 def step_pct(milestone: str) -> str:
@@ -51,6 +56,10 @@ def equal_age(days: int) -> str:
 
 def reached_at(milestone: str) -> str:
     return f"{milestone} at"
+
+
+def cost_per(milestone: str) -> str:
+    return f"cost per {milestone}"
 
 
 def maturation_week(week: int) -> str:

@@ -30,6 +30,7 @@ from cohort_service.cohorts.money import MoneyView, SpendMatch, attach_money, wi
 from cohort_service.cohorts.plan import MonthPlan, plan_table
 from cohort_service.cohorts.quality import DataQuality, data_quality
 from cohort_service.cohorts.slices import funnel_by, loss_reasons_table
+from cohort_service.schema.cohorts import arrange
 from cohort_service.schema.leads import RowContext, leads_frame
 
 
@@ -78,7 +79,8 @@ class CohortReport:
 
     @property
     def row_context(self) -> RowContext:
-        return RowContext(self.milestone_names, self.dimension_names, self.timezone, self.as_of)
+        facts = frozenset(str(c) for c in self.facts.columns)
+        return RowContext(self.milestone_names, self.dimension_names, self.timezone, self.as_of, facts)
 
 
 def build_report(
@@ -133,7 +135,7 @@ def build_report(
             funnel_leads, milestones=names, segmentations=segmentations(dimensions), weeks=weeks, as_of=as_of,
             rules=attention_rules, targets=targets,
         )  # fmt: skip
-    cohorts = with_cac_forecast(cohorts, names[-1])
+    cohorts = arrange(with_cac_forecast(cohorts, names[-1]), names, ages)
     plan = None
     if plans:
         plan, plan_notes = plan_table(

@@ -24,22 +24,16 @@ import pandas as pd
 
 from cohort_service.cohorts import columns as col
 from cohort_service.cohorts.build import ratio, week_index
+from cohort_service.cohorts.columns import cost_per
 from cohort_service.cohorts.facts import at_col
 from cohort_service.cohorts.slices import BLANK_VALUE
 from cohort_service.cohorts.weeks import week_label
 
-SPEND = "spend"
-CPL = "CPL"
-CAC = "CAC"
-ROMI = "ROMI"
-CAC_FORECAST = "CAC forecast"
-COST = "cost"  # Leads table: the lead's share of its creation day × source spend
+SPEND, CPL, CAC, ROMI = col.SPEND, col.CPL, col.CAC, col.ROMI
+CAC_FORECAST = col.CAC_FORECAST
+COST = col.COST  # Leads table: the lead's share of its creation day × source spend
 SOURCE = "source"  # Channels: the lead source value (or the spend source no lead matched)
 ALL_SOURCES = ""  # the one key when spend is not matched by source
-
-
-def cost_per(milestone: str) -> str:
-    return f"cost per {milestone}"
 
 
 def money_columns(milestones: Sequence[str]) -> list[str]:

@@ -101,6 +101,13 @@ COHORTS: tuple[CohortColumn, ...] = (
     CohortColumn(col.AVG_CHECK, "money"),
     CohortColumn(col.MEDIAN_DAYS_TO_FINAL, "days"),
     CohortColumn(col.TOP_LOSS_REASONS, "text", width=44.0),
+    # Money (cohorts/money.py), present when spend is known.
+    CohortColumn(col.SPEND, "number", step="money"),
+    CohortColumn(col.CPL, "number", step="money"),
+    CohortColumn(lambda s: col.cost_per(s.milestone), "number", "milestone", step="money"),
+    CohortColumn(col.CAC, "number", step="money"),
+    CohortColumn(col.CAC_FORECAST, "number", step="money"),  # when the forecast is known
+    CohortColumn(col.ROMI, "number", step="money"),
 )  # fmt: skip
 
 

@@ -148,6 +148,7 @@ class RowContext:
     dimensions: tuple[str, ...]
     timezone: str
     as_of: datetime | None = None
+    facts: frozenset[str] = frozenset()  # the facts frame's columns (an optional column shows if there)
 
     def slots(self, per: Per) -> list[tuple[int, str]]:
         names = {"lead": ("",), "milestone": self.milestones, "dimension": self.dimensions}[per]
@@ -185,6 +186,8 @@ class LeadColumn:
     width: float | Callable[[str], float] | None = None  # default: the kind's
     pivot: PivotRole | None = None
     pivot_order: int = 0
+    optional: bool = False  # filled by a later step only sometimes: shown when the frame has it
+    bi: bool = True  # in ``lead_facts_named`` (needs a ``view`` over stored facts)
 
     def __post_init__(self) -> None:
         kind_of(self.kind)
@@ -291,6 +294,7 @@ LEADS: tuple[LeadColumn, ...] = (
     LeadColumn(col.LOSS_REASON, "text", col.LOSS_REASON, _LOSS_REASON),
     LeadColumn(col.PRICE, "amount", "price", "f.price"),
     LeadColumn(col.REVENUE, "amount", "revenue", "f.revenue"),
+    LeadColumn(col.COST, "number", col.COST, "", width=18.0, optional=True, bi=False),  # cohorts/money.py
     LeadColumn(col.DAYS_TO_FINAL, "days", "days_to_final", "f.days_to_final", width=9.0),
 )
 
@@ -303,10 +307,12 @@ VIEW_JOINS = (
 )
 
 
-def lead_columns(ctx: RowContext) -> Iterator[tuple[LeadColumn, Slot]]:
-    """Every column instance in table order (``<m>``, ``<m> at`` for each milestone in turn)."""
+def lead_columns(ctx: RowContext, *, bi: bool = False) -> Iterator[tuple[LeadColumn, Slot]]:
+    """Every column instance in table order (``<m>``, ``<m> at`` for each milestone in turn);
+    ``bi``: those of the ``lead_facts_named`` view."""
     slots = {per: [Slot(ctx, i, name) for i, name in ctx.slots(per)] for per in get_args(Per)}
-    return expand(LEADS, lambda c: c.per, lambda per: slots[per])
+    shown = [c for c in LEADS if (c.bi if bi else not c.optional or c.value in ctx.facts)]
+    return expand(shown, lambda c: c.per, lambda per: slots[per])
 
 
 def leads_frame(facts: pd.DataFrame, ctx: RowContext) -> pd.DataFrame:
@@ -322,7 +328,7 @@ def leads_header(ctx: RowContext) -> list[str]:
 def view_select(ctx: RowContext) -> str:
     """The ``lead_facts_named`` view's select list (FROM ``lead_facts f`` + ``VIEW_JOINS``)."""
     return ", ".join(
-        f"{column.sql(slot)} AS {_ident(column.name(slot))}" for column, slot in lead_columns(ctx)
+        f"{column.sql(slot)} AS {_ident(column.name(slot))}" for column, slot in lead_columns(ctx, bi=True)
     )
 
 
