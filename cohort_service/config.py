@@ -7,6 +7,7 @@ Nothing here runs at import time. ``load_settings`` collects *every* problem and
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import tomllib
@@ -22,10 +23,13 @@ from pydantic import (
     Field,
     SecretStr,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
 
+from cohort_service.config_names import check_chars, check_dimension_name, check_milestone_name, name_clashes
+from cohort_service.config_urls import check_base_url
 from cohort_service.errors import ConfigError
 
 DEFAULT_CONFIG_PATH = Path("config.toml")
@@ -41,6 +45,9 @@ ENV_OVERRIDES: dict[str, tuple[str, ...]] = {
     "COHORT_DATA_DIR": ("service", "data_dir"),
 }
 
+MIN_SYNC_EVERY = timedelta(minutes=1)
+MAX_AGE_DAYS = 3650
+MAX_ID = 2**63 - 1
 _DURATION_RE = re.compile(r"^\s*(\d+)\s*(s|m|h|d|w)\s*$")
 _DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
@@ -50,16 +57,64 @@ def parse_duration(text: str) -> timedelta:
     match = _DURATION_RE.match(text)
     if not match:
         raise ValueError("must be a duration like 30s, 15m, 1h, 2d or 1w")
-    return timedelta(seconds=int(match.group(1)) * _DURATION_UNITS[match.group(2)])
+    try:
+        return timedelta(seconds=int(match.group(1)) * _DURATION_UNITS[match.group(2)])
+    except OverflowError:
+        raise ValueError("is too long a duration") from None
+
+
+def _not_negative(value: timedelta) -> timedelta:
+    if value < timedelta(0):
+        raise ValueError("must not be negative")
+    return value
+
+
+def _clean_path(value: Path) -> Path:
+    """A path from config: not empty (that would mean the current directory), no control characters."""
+    text = str(value)
+    if not text or text == ".":
+        raise ValueError("must not be empty")
+    check_chars(text)
+    return value
+
+
+def _names_or_ids(value: object, what: str) -> object:
+    """TOML would let ``1.5`` or ``true`` through as an id; only names (strings) and integers mean one."""
+    if isinstance(value, list):
+        for item in value:
+            if isinstance(item, bool) or not isinstance(item, str | int):
+                shown = json.dumps(item, default=str, ensure_ascii=False)
+                raise ValueError(f"must hold {what} names or ids, not {shown}")  # noqa: TRY004 - pydantic's kind
+    return value
+
+
+def _ids_in_range(value: list[str | int]) -> list[str | int]:
+    """amoCRM ids are positive and fit Postgres's bigint; anything else can match nothing."""
+    for item in value:
+        if isinstance(item, str):
+            check_chars(item)
+        elif not 0 < item <= MAX_ID:
+            raise ValueError(f"{item} is not an amoCRM id (ids are 1 to {MAX_ID})")
+    return value
+
+
+def _clean_secret(value: SecretStr) -> SecretStr:
+    """A token or secret pasted with a line break would split an HTTP header; never echoed."""
+    secret = value.get_secret_value()
+    if any(ch.isspace() or ord(ch) < 0x20 or ord(ch) == 0x7F for ch in secret):
+        raise ValueError("must not contain spaces, line breaks or control characters (check the paste)")
+    return value
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True, allow_inf_nan=False)
 
 
 class ServiceSettings(_Section):
     data_dir: Path = Path(".cohort-service")
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+
+    _data_dir = field_validator("data_dir")(_clean_path)
 
 
 class OAuthSettings(_Section):
@@ -72,11 +127,27 @@ class OAuthSettings(_Section):
     def _secret_not_empty(cls, value: SecretStr) -> SecretStr:
         if not value.get_secret_value():
             raise ValueError("must not be empty (or set COHORT_AMOCRM_CLIENT_SECRET)")
+        return _clean_secret(value)
+
+    @field_validator("client_id")
+    @classmethod
+    def _client_id(cls, value: str) -> str:
+        if any(ch.isspace() or ord(ch) < 0x20 for ch in value):
+            raise ValueError("must not contain spaces or control characters")
+        return value
+
+    @field_validator("redirect_uri")
+    @classmethod
+    def _redirect_uri(cls, value: str) -> str:
+        if not re.fullmatch(r"https?://[^\s/?#]+[^\s]*", value):
+            raise ValueError("must be the integration's redirect URI, an http(s) URL")
         return value
 
 
 class AmoSettings(_Section):
     subdomain: str | None = None
+    # Declared before base_url: its check reads this (cleartext http:// beyond loopback).
+    allow_insecure: bool = False
     base_url: str | None = None
     token: SecretStr | None = None
     oauth: OAuthSettings | None = None
@@ -95,6 +166,15 @@ class AmoSettings(_Section):
     def _duration(cls, value: object) -> object:
         return parse_duration(value) if isinstance(value, str) else value
 
+    _overlaps = field_validator("leads_overlap", "events_overlap")(_not_negative)
+
+    @field_validator("token")
+    @classmethod
+    def _token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value():
+            raise ValueError("must not be empty (or set COHORT_AMOCRM_TOKEN)")
+        return None if value is None else _clean_secret(value)
+
     @field_validator("subdomain")
     @classmethod
     def _subdomain(cls, value: str | None) -> str | None:
@@ -104,12 +184,10 @@ class AmoSettings(_Section):
 
     @field_validator("base_url")
     @classmethod
-    def _base_url(cls, value: str | None) -> str | None:
+    def _base_url(cls, value: str | None, info: ValidationInfo) -> str | None:
         if not value:
             return None
-        if not re.match(r"^https?://[^/\s]+", value):
-            raise ValueError("must be an http(s) URL such as https://mycompany.amocrm.ru")
-        return value.rstrip("/")
+        return check_base_url(value, allow_insecure=bool(info.data.get("allow_insecure")))
 
     @model_validator(mode="after")
     def _one_auth(self) -> AmoSettings:
@@ -156,7 +234,12 @@ class Milestone(_Section):
     def _name_chars(cls, value: str) -> str:
         if value.endswith(" at") or any(ch in value for ch in "[]'\"#"):
             raise ValueError("must not end with ' at' or contain [ ] ' \" # (it becomes a column name)")
-        return value
+        return check_milestone_name(value)
+
+    @field_validator("statuses", mode="before")
+    @classmethod
+    def _names_or_ids(cls, value: object) -> object:
+        return _names_or_ids(value, "status")
 
     @field_validator("statuses")
     @classmethod
@@ -164,7 +247,7 @@ class Milestone(_Section):
         for item in value:
             if isinstance(item, str) and not item.strip():
                 raise ValueError("must not contain empty status names")
-        return value
+        return _ids_in_range(value)
 
 
 class Dimension(_Section):
@@ -172,6 +255,11 @@ class Dimension(_Section):
 
     name: str = Field(min_length=1, max_length=60)
     field: str = Field(min_length=1)
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        return check_dimension_name(value)
 
 
 class Target(_Section):
@@ -207,6 +295,14 @@ class ReportSettings(_Section):
     attention_fdr: float = Field(default=0.02, gt=0, lt=1)
     out_dir: Path = Path("reports")
 
+    _out_dir = field_validator("out_dir")(_clean_path)
+    _pipeline_ids = field_validator("pipelines")(_ids_in_range)
+
+    @field_validator("pipelines", mode="before")
+    @classmethod
+    def _names_or_ids(cls, value: object) -> object:
+        return _names_or_ids(value, "pipeline")
+
     @field_validator("timezone")
     @classmethod
     def _tz(cls, value: str | None) -> str | None:
@@ -223,20 +319,14 @@ class ReportSettings(_Section):
     def _ages(cls, value: list[int]) -> list[int]:
         if any(day <= 0 for day in value):
             raise ValueError("every age must be a positive number of days")
+        if any(day > MAX_AGE_DAYS for day in value):
+            raise ValueError(f"every age must be at most {MAX_AGE_DAYS} days (10 years)")
         if len(set(value)) != len(value):
             raise ValueError("must not repeat an age")
         return sorted(value)
 
     @model_validator(mode="after")
-    def _unique_names(self) -> ReportSettings:
-        names = [m.name for m in self.milestones] + [d.name for d in self.dimensions]
-        dupes = sorted({n for n in names if names.count(n) > 1})
-        if dupes:
-            raise ValueError(f"milestone and dimension names must be unique; repeated: {', '.join(dupes)}")
-        known = {m.name for m in self.milestones}
-        unknown = [t.milestone for t in self.targets if t.milestone not in known]
-        if unknown:
-            raise ValueError(f"targets name unknown milestones: {', '.join(unknown)}")
+    def _target_segments(self) -> ReportSettings:
         segments = {"manager", "pipeline", *(d.name for d in self.dimensions)}
         bad = sorted({key for t in self.targets for key in t.where if key not in segments})
         if bad:
@@ -245,6 +335,17 @@ class ReportSettings(_Section):
                 f" (use manager, pipeline or a report.dimensions name)"
             )
         return self
+
+    def problems(self) -> list[str]:
+        """What only the names together can tell, one ``report.<key>: …`` line each (run once valid)."""
+        milestones = [m.name for m in self.milestones]
+        problems = name_clashes(milestones, [d.name for d in self.dimensions])
+        for i, target in enumerate(self.targets):
+            if target.milestone not in milestones:
+                known = ", ".join(milestones) or "none configured"
+                name = target.milestone
+                problems.append(f"report.targets[{i}].milestone: unknown milestone {name!r} ({known})")
+        return problems
 
 
 class ScheduleSettings(_Section):
@@ -256,6 +357,15 @@ class ScheduleSettings(_Section):
     @classmethod
     def _duration(cls, value: object) -> object:
         return parse_duration(value) if isinstance(value, str) else value
+
+    _grace = field_validator("catchup_grace")(_not_negative)
+
+    @field_validator("sync_every")
+    @classmethod
+    def _sync_every(cls, value: timedelta) -> timedelta:
+        if value < MIN_SYNC_EVERY:
+            raise ValueError("must be at least 1m (more often only spends amoCRM's rate limit)")
+        return value
 
     @field_validator("report_cron")
     @classmethod
@@ -277,7 +387,7 @@ class EmailSettings(_Section):
     max_attempts: int = Field(default=4, ge=1, le=10)
     timeout_s: float = Field(default=30.0, gt=0)
 
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, allow_inf_nan=False)
 
     @field_validator("to")
     @classmethod
@@ -395,6 +505,7 @@ _MESSAGES = {
     "int_from_float": "must be a whole number",
     "float_type": "must be a number",
     "float_parsing": "must be a number",
+    "finite_number": "must be a finite number",
     "bool_type": "must be true or false",
     "bool_parsing": "must be true or false",
     "list_type": "must be a list",
@@ -437,16 +548,17 @@ def _message(err: Mapping[str, Any]) -> str:
     return str(err["msg"])
 
 
+_UNION_MEMBERS = ("str", "int", "constrained-str", "constrained-int")
+
+
 def _problems(exc: ValidationError, source: str) -> list[str]:
-    seen: list[str] = []
+    lines: dict[str, str] = {}
     for err in exc.errors(include_url=False):
-        loc = tuple(err["loc"])
         # A union (str | int) reports one error per member; the first one is enough.
-        loc = tuple(item for item in loc if item not in ("str", "int"))
-        line = f"{source}: {_loc_to_path(loc)}: {_message(err)}"
-        if line not in seen:
-            seen.append(line)
-    return seen
+        loc = tuple(item for item in err["loc"] if item not in _UNION_MEMBERS)
+        path = _loc_to_path(loc)
+        lines.setdefault(path, f"{source}: {path}: {_message(err)}")
+    return list(lines.values())
 
 
 def read_toml(path: Path) -> dict[str, Any]:
@@ -483,8 +595,8 @@ def settings_from_mapping(data: Mapping[str, Any], *, source: str, env: Mapping[
 
 
 def _cross_problems(settings: Settings, source: str) -> list[str]:
-    """Keys that name something in another section: spend.dimension, the plan's milestones."""
-    problems: list[str] = []
+    """Keys that name something elsewhere: names among themselves, targets, spend.dimension, plans."""
+    problems = [f"{source}: {line}" for line in settings.report.problems()]
     dims = [d.name for d in settings.report.dimensions]
     if settings.spend.dimension is not None and settings.spend.dimension not in dims:
         known = ", ".join(dims) or "none are configured"

@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import logging
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, TextClause, text
 from sqlalchemy.exc import OperationalError
 
 from cohort_service.cohorts.facts import FactsRequest
@@ -72,6 +72,15 @@ def claim_bi_table(conn: Connection) -> bool:
     return True
 
 
+def _ddl(statement: str) -> TextClause:
+    """DDL holding user-chosen names (quoted identifiers and literals) and no bind parameters.
+
+    SQLAlchemy's ``text`` reads `` :word`` anywhere, even inside quotes, as a bind parameter, so a
+    milestone called ``цел :word`` would need a value; escaping every colon makes the names inert.
+    """
+    return text(statement.replace(":", "\\:"))
+
+
 def describe_bi_table(conn: Connection, request: FactsRequest) -> None:
     """After the facts are in ``lead_facts``: the meta row and the named view."""
     conn.execute(text("DELETE FROM lead_facts_meta"))
@@ -83,4 +92,4 @@ def describe_bi_table(conn: Connection, request: FactsRequest) -> None:
         ),
         _meta(request),
     )
-    conn.execute(text(view_sql(request)))
+    conn.execute(_ddl(view_sql(request)))

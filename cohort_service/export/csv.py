@@ -6,13 +6,13 @@ in the report time zone, shares are fractions (0.42 = 42%), flags 0/1, blanks em
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import pandas as pd
 
 from cohort_service.cohorts import columns as col
 from cohort_service.cohorts.model import CohortReport
+from cohort_service.config_names import file_slug
 
 ENCODING = "utf-8-sig"
 DATETIME_FORMAT = "%Y-%m-%d %H:%M:%S"
@@ -36,11 +36,6 @@ def write_frame(frame: pd.DataFrame, path: Path) -> Path:
     return path
 
 
-def slug(name: str) -> str:
-    """A file-name-safe form of a dimension name (letters of any script survive)."""
-    return re.sub(r"[^\w]+", "_", name, flags=re.UNICODE).strip("_").lower() or "dimension"
-
-
 def quality_frame(report: CohortReport) -> pd.DataFrame:
     return pd.DataFrame(report.quality.rows(), columns=["figure", "leads"])
 
@@ -57,7 +52,7 @@ def write_csv(report: CohortReport, directory: Path) -> list[Path]:
         write_frame(report.slices[col.PIPELINE], directory / "pipelines.csv"),
     ]
     for dim in report.dimensions:
-        files.append(write_frame(report.slices[dim.name], directory / f"by_{slug(dim.name)}.csv"))
+        files.append(write_frame(report.slices[dim.name], directory / f"by_{file_slug(dim.name)}.csv"))
     files += [
         write_frame(report.timing, directory / "timing.csv"),
         write_frame(report.maturation, directory / "maturation.csv"),
