@@ -25,6 +25,7 @@ from cohort_service.delivery.anomalies import Offsets, flag_steps
 from cohort_service.delivery.headline import Headline, HeadlineRow
 
 HEADLINE_WEEKS = 6
+ATTENTION_LINES = 5  # the attention list's top rows in the e-mail
 REPORT_LOCK_WAIT_S = 900.0  # a running sync holds the lock; queue behind it rather than fail
 
 
@@ -92,7 +93,7 @@ def headline_from_report(
         milestones=report.milestone_names,
         rows=[(week, steps, max(age, timedelta(0))) for week, steps, age in ages],
         cohorts=cohort_offsets(report),
-        targets=settings.report.targets,
+        targets=[t for t in settings.report.targets if not t.where],  # segment targets: attention
         k=settings.report.anomaly_sigma,
     )
     return Headline(
@@ -106,6 +107,7 @@ def headline_from_report(
         flags=flags,
         money=money_lines(report),
         plan=plan_lines(report),
+        attention=report.attention.top_lines(ATTENTION_LINES) if report.attention is not None else (),
     )
 
 

@@ -26,7 +26,7 @@ reached = SUM of the milestone's column.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
@@ -106,6 +106,28 @@ class Attention:
 
     def csv_rows(self) -> pd.DataFrame:
         return self.rows[list(COLUMNS)]
+
+    def top_lines(self, count: int = 5) -> tuple[str, ...]:
+        """The first ``count`` rows, one line each, for the Monday e-mail."""
+        return tuple(line(r) for r in self.rows.head(count).to_dict("records"))
+
+
+def _amount(value: float) -> str:
+    return f"{abs(value):,.0f}".replace(",", "\u2009")
+
+
+def line(row: Mapping[Hashable, object]) -> str:
+    """``manager Анна Попова, qualified→proposal: 21% vs 42% expected (310 leads, cohorts …) —
+    −32.5 deals, −4 100 000`` — what the row costs (or brings) at the final milestone."""
+    deals, money = float(str(row[DEALS])), float(str(row[MONEY]))
+    verb = "costs" if deals >= 0 else "brings"
+    cost = f"{verb} {abs(deals):.1f} deals" + ("" if math.isnan(money) else f" ({_amount(money)})")
+    what = "target" if row[KIND] == TARGET else "expected"
+    window = "last week" if row[WINDOW] == LAST_WEEK else f"cohorts {row[WINDOW]}"
+    return (
+        f"{row[DIMENSION]} {row[VALUE]}, {row[MILESTONE]}: {_pct(float(str(row[ACTUAL])))} vs "
+        f"{_pct(float(str(row[EXPECTED])))} {what} ({row[BASE]} leads at the base, {window}) — {cost}"
+    )
 
 
 def step_name(milestones: Sequence[str], k: int) -> str:

@@ -45,6 +45,7 @@ class Headline:
     flags: Mapping[tuple[date, str], Flag] = field(default_factory=dict)
     money: tuple[str, ...] = ()  # CPL and CAC of the last complete week (when spend is known)
     plan: tuple[str, ...] = ()  # one line per planned metric of the current month
+    attention: tuple[str, ...] = ()  # the attention list's top rows, one line each
 
     @property
     def final_name(self) -> str:
@@ -125,8 +126,9 @@ def render_text(headline: Headline, attachment_name: str | None = None) -> str:
 
 
 def _sections(headline: Headline) -> list[tuple[str, tuple[str, ...]]]:
-    """The short blocks under the table: money, then the plan; empty ones are left out."""
-    return [(title, lines) for title, lines in (("Money", headline.money), ("Plan", headline.plan)) if lines]
+    """The short blocks under the table: where to dig, money, then the plan; empty ones left out."""
+    blocks = (("Where to dig", headline.attention), ("Money", headline.money), ("Plan", headline.plan))
+    return [(title, lines) for title, lines in blocks if lines]
 
 
 def _footer(headline: Headline, attachment_name: str | None) -> list[str]:

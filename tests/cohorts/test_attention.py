@@ -81,6 +81,17 @@ def test_impact_by_hand() -> None:
     assert list(rows["value"]) == ["A", "A", "B", "B"]
     assert "(8 of 40) vs 60% for the rest (36 of 60)" in a["evidence"]
     assert "Fisher p=" in a["evidence"]
+    # The e-mail's lines: what each row costs or brings at the final milestone, in deals and money.
+    assert result.top_lines(5) == (
+        "manager A, qualified: 20% vs 60% expected (40 leads at the base, cohorts 01.06–07.06.2026)"
+        " — costs 8.0 deals (8\u2009000)",
+        "manager A, qualified: 20% vs 60% expected (40 leads at the base, last week) — costs 8.0 deals"
+        " (8\u2009000)",
+        "manager B, qualified: 60% vs 20% expected (60 leads at the base, cohorts 01.06–07.06.2026)"
+        " — brings 12.0 deals (12\u2009000)",
+        "manager B, qualified: 60% vs 20% expected (60 leads at the base, last week) — brings 12.0 deals"
+        " (12\u2009000)",
+    )
     pivot = result.rows.loc[0, att.PIVOT_FILTER]
     assert pivot.startswith("Leads where manager = A; cohort_week = 01.06.2026")
     assert pivot.endswith("base = count of leads, reached = SUM(qualified)")

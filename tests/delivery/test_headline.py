@@ -72,3 +72,15 @@ def test_blank_cells_are_dashes_not_zero() -> None:
     )
     table_line = next(line for line in line.splitlines() if line.startswith("01.01"))
     assert table_line.split() == ["01.01–07.01.2024", "0", "–", "–", "–", "–", "–"]
+
+
+def test_where_to_dig_comes_first_under_the_table() -> None:
+    lines = ("manager <Анна>, proposal: 21% vs 42% expected — costs 32.5 deals", "source vk, qualified: …")
+    with_list = dataclasses.replace(headline(), attention=lines, money=("spend 1 000",))
+    text = render_text(with_list)
+    block = text[text.index("Where to dig:") : text.index("Money:")]
+    assert block.splitlines() == ["Where to dig:", f"  {lines[0]}", f"  {lines[1]}", ""]
+    html = render_html(with_list)
+    assert html.index("Where to dig") < html.index("Money")
+    assert "<li>manager &lt;Анна&gt;, proposal: 21% vs 42% expected — costs 32.5 deals</li>" in html
+    assert "Where to dig" not in render_text(headline())

@@ -10,6 +10,10 @@ from pathlib import Path
 import pandas as pd
 
 from cohort_service.app.demo import funnel_of
+from cohort_service.app.outputs import headline_from_report
+from cohort_service.app.report import build_cohort_report
+from cohort_service.config import load_settings
+from cohort_service.delivery.headline import render_text
 from cohort_service.simulator.api import SimulatorApp
 from cohort_service.simulator.faults import Limits
 from cohort_service.simulator.generate import generate_account
@@ -60,6 +64,8 @@ def test_planted_segments_lead_the_attention_list(
         with_target = _config(tmp_path / "target.toml", amocrm, db_url, milestones, target)
         result = run_cli("--config", str(with_target), "report", "--csv", str(tmp_path / "target"))
         assert result.exit_code == 0, result.stderr
+        report_settings = load_settings(plain, env={})
+        mail = render_text(headline_from_report(build_cohort_report(report_settings), report_settings))
 
     rows = pd.read_csv(tmp_path / "plain" / "attention.csv", encoding="utf-8-sig")
     assert rows.columns.tolist() == COLUMNS
@@ -70,6 +76,12 @@ def test_planted_segments_lead_the_attention_list(
     assert tuple(rows.loc[0, key]) == ("source", "vk", names[1], "below"), rows.head(6).to_string()
     managers = rows[rows["dimension"] == "manager"].reset_index(drop=True)
     assert tuple(managers.loc[0, key]) == ("manager", manager, names[2], "below"), rows.head(6).to_string()
+
+    # The Monday e-mail: the list's top 5, one line each, right under the table.
+    block = mail[mail.index("Where to dig:") :].splitlines()[1:6]
+    assert block[0].startswith(f"  source vk, {names[1]}: ")
+    assert all(" deals" in item for item in block)
+    assert len([item for item in block if item.startswith("  ")]) == min(5, len(rows))
 
     targeted = pd.read_csv(tmp_path / "target" / "attention.csv", encoding="utf-8-sig")
     mine = targeted[(targeted["value"] == manager) & (targeted["milestone"] == names[2])]
