@@ -103,6 +103,11 @@ class Attention:
     mature_days: float | None
     tested: int  # segment × step × window comparisons that entered the correction
     notes: tuple[str, ...] = field(default_factory=tuple)
+    shapes: pd.DataFrame = field(default_factory=pd.DataFrame)  # per manager (see attention_shape)
+
+    @property
+    def mature_window(self) -> Window | None:
+        return next((w for w in self.windows if w.label != LAST_WEEK), None)
 
     def csv_rows(self) -> pd.DataFrame:
         return self.rows[list(COLUMNS)]
@@ -172,13 +177,13 @@ def windows_for(
     return out
 
 
-def _reached(facts: pd.DataFrame, k: int) -> np.ndarray:
+def reached_mask(facts: pd.DataFrame, k: int) -> np.ndarray:
     if k == 0:
         return np.ones(len(facts), dtype=bool)
     return facts[at_col(k)].notna().to_numpy()
 
 
-def _values(facts: pd.DataFrame, column: str) -> pd.Series:
+def segment_values(facts: pd.DataFrame, column: str) -> pd.Series:
     values = facts[column].astype(object)
     return values.where(values.notna() & (values.astype(str) != ""), BLANK_VALUE).astype(str)
 
@@ -198,7 +203,7 @@ class _Cell:
 
 
 def _counts(facts: pd.DataFrame, k: int) -> tuple[np.ndarray, np.ndarray]:
-    return _reached(facts, k - 1), _reached(facts, k)
+    return reached_mask(facts, k - 1), reached_mask(facts, k)
 
 
 def _cells(
@@ -211,7 +216,7 @@ def _cells(
         if sub.empty:
             continue
         for seg in segs:
-            values = _values(sub, seg.column)
+            values = segment_values(sub, seg.column)
             for k in range(1, k_max + 1):
                 base, reached = _counts(sub, k)
                 frame = pd.DataFrame({"v": values.to_numpy(), "b": base, "r": base & reached})
@@ -233,8 +238,8 @@ def _downstream(facts: pd.DataFrame, window: Window | None, k_max: int) -> list[
     sub = facts if window is None else facts.loc[facts["cohort_week"].dt.date.isin(window.weeks).to_numpy()]
     carried = [1.0] * (k_max + 1)
     for k in range(k_max - 1, 0, -1):
-        base = int(_reached(sub, k).sum())
-        rate = int(_reached(sub, k + 1).sum()) / base if base else 0.0
+        base = int(reached_mask(sub, k).sum())
+        rate = int(reached_mask(sub, k + 1).sum()) / base if base else 0.0
         carried[k] = carried[k + 1] * rate
     return carried
 
@@ -335,7 +340,7 @@ def _target_rows(
         k = list(ctx.milestones).index(target.milestone) + 1
         mask = np.ones(len(facts), dtype=bool)
         for dim, value in target.where:
-            mask &= (_values(facts, columns[dim]) == value).to_numpy()
+            mask &= (segment_values(facts, columns[dim]) == value).to_numpy()
         for window in windows:
             sub = facts.loc[mask & week.isin(window.weeks).to_numpy()]
             base, reached = _counts(sub, k)

@@ -7,7 +7,7 @@ DataFrame with a default RangeIndex and the column names of :mod:`columns`; blan
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
@@ -21,6 +21,7 @@ from cohort_service.cohorts.attention_segments import (
     manager_segments,
     segmentations,
 )
+from cohort_service.cohorts.attention_shape import funnel_shapes
 from cohort_service.cohorts.build import cohort_table, timing_table
 from cohort_service.cohorts.dimensions import DimensionSpec
 from cohort_service.cohorts.facts import dim_col
@@ -131,10 +132,19 @@ def build_report(
         facts[MANAGER_SEGMENT] = manager_segments(facts)
         funnel_leads, left_out = funnel_facts(facts, milestones)
         notes = [*notes, *left_out]
+        segs = segmentations(dimensions)
         listed = attention(
-            funnel_leads, milestones=names, segmentations=segmentations(dimensions), weeks=weeks, as_of=as_of,
+            funnel_leads, milestones=names, segmentations=segs, weeks=weeks, as_of=as_of,
             rules=attention_rules, targets=targets,
         )  # fmt: skip
+        shapes = funnel_shapes(
+            funnel_leads,
+            milestones=names,
+            segmentation=segs[0],
+            window=listed.mature_window,
+            rules=attention_rules,
+        )
+        listed = replace(listed, shapes=shapes)
     cohorts = arrange(with_cac_forecast(cohorts, names[-1]), names, ages)
     plan = None
     if plans:

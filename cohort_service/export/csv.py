@@ -63,6 +63,7 @@ def write_csv(report: CohortReport, directory: Path) -> list[Path]:
         files.append(write_frame(report.money.channels, directory / "channels.csv"))
     if report.attention is not None:
         files.append(write_frame(report.attention.csv_rows(), directory / "attention.csv"))
+        files.append(write_frame(report.attention.shapes, directory / "manager_funnels.csv"))
     if report.plan is not None:
         files.append(write_frame(report.plan, directory / "plan.csv"))
     return files

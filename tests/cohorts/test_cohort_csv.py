@@ -87,8 +87,8 @@ def test_csv_files_match_the_engine(
     assert "cohorts as of 26.09.2022 23:59 (Europe/Moscow): 2 weeks from 19.09.2022, 3 leads" in result.stdout
     names = sorted(p.name for p in out.iterdir())
     assert names == ["attention.csv", "by_источник.csv", "by_продукт.csv", "by_теги.csv", "cohorts.csv",
-                     "leads.csv", "loss_reasons.csv", "managers.csv", "maturation.csv", "pipelines.csv",
-                     "quality.csv", "timing.csv"]  # fmt: skip
+                     "leads.csv", "loss_reasons.csv", "manager_funnels.csv", "managers.csv", "maturation.csv",
+                     "pipelines.csv", "quality.csv", "timing.csv"]  # fmt: skip
     for path in out.iterdir():
         assert path.read_bytes().startswith(b"\xef\xbb\xbf"), path.name
     attention = pd.read_csv(out / "attention.csv", encoding="utf-8-sig")

@@ -77,6 +77,12 @@ def test_planted_segments_lead_the_attention_list(
     managers = rows[rows["dimension"] == "manager"].reset_index(drop=True)
     assert tuple(managers.loc[0, key]) == ("manager", manager, names[2], "below"), rows.head(6).to_string()
 
+    # The planted manager's funnel shape: the stalled step is marked below the rest.
+    shapes = pd.read_csv(
+        tmp_path / "plain" / "manager_funnels.csv", encoding="utf-8-sig", keep_default_na=False
+    )
+    assert shapes.set_index("manager").loc[manager, f"{names[2]} vs rest"] == "below"
+
     # The Monday e-mail: the list's top 5, one line each, right under the table.
     block = mail[mail.index("Where to dig:") :].splitlines()[1:6]
     assert block[0].startswith(f"  source vk, {names[1]}: ")
