@@ -60,6 +60,8 @@ def _copy_upsert(
 
     Same semantics as ``_upsert`` at a fraction of the cost for a page of rows: no giant
     multi-VALUES statement to build and parse. Within a batch the last copy of a key wins.
+    ``updated`` counts rows whose stored values changed: a repair rewrites every row it is given
+    (``synced_at`` tells a resync which leads were listed), but an identical row is not a change.
     """
     if not rows:
         return UpsertCounts()
@@ -73,33 +75,41 @@ def _copy_upsert(
         for row in rows:
             copy.write_row([Jsonb(row[c]) if c in json_columns else row[c] for c in columns])
     key_list = ", ".join(keys)
-    select_rows = (
-        f"SELECT DISTINCT ON ({key_list}) {', '.join(columns)} FROM {stage} ORDER BY {key_list}, _seq DESC"
-    )
+    updates = [c for c in columns if c not in keys]
+    mine = ", ".join(f"t.{c}" for c in updates)
+    theirs = ", ".join(f"s.{c}" for c in updates)
+    differs = f"ROW({mine}) IS DISTINCT FROM ROW({theirs})" if updates else "false"
     if overwrite:
-        updates = [c for c in columns if c not in keys]
         assignments = [f"{c} = EXCLUDED.{c}" for c in updates]
         if "synced_at" in table.c:
             assignments.append("synced_at = now()")
         conflict = f"DO UPDATE SET {', '.join(assignments)}"
+        changed = differs
         if newer_only is not None:
-            mine = ", ".join(f"{table.name}.{c}" for c in updates)
-            theirs = ", ".join(f"EXCLUDED.{c}" for c in updates)
+            excluded = ", ".join(f"EXCLUDED.{c}" for c in updates)
+            stored = ", ".join(f"{table.name}.{c}" for c in updates)
             conflict += (
                 f" WHERE {table.name}.{newer_only} < EXCLUDED.{newer_only}"
                 f" OR ({table.name}.{newer_only} = EXCLUDED.{newer_only}"
-                f" AND ({mine}) IS DISTINCT FROM ({theirs}))"
+                f" AND ROW({stored}) IS DISTINCT FROM ROW({excluded}))"
             )
+            changed = f"t.{newer_only} <= s.{newer_only} AND {differs}"
     else:
-        conflict = "DO NOTHING"
+        conflict, changed = "DO NOTHING", "false"
+    # Every part of one statement sees the same snapshot: ``changed`` compares with the rows as
+    # they were before this INSERT.
     sql = (
-        f"INSERT INTO {table.name} ({', '.join(columns)}) {select_rows} "
-        f"ON CONFLICT ({key_list}) {conflict} RETURNING (xmax = 0)"
+        f"WITH src AS (SELECT DISTINCT ON ({key_list}) {', '.join(columns)} FROM {stage} "
+        f"ORDER BY {key_list}, _seq DESC), "
+        f"changed AS (SELECT count(*) AS n FROM src s JOIN {table.name} t USING ({key_list}) "
+        f"WHERE {changed}), "
+        f"written AS (INSERT INTO {table.name} ({', '.join(columns)}) SELECT * FROM src "
+        f"ON CONFLICT ({key_list}) {conflict} RETURNING (xmax = 0) AS inserted) "
+        "SELECT (SELECT count(*) FROM written WHERE inserted), (SELECT n FROM changed)"
     )
-    flags = [bool(r[0]) for r in conn.execute(text(sql))]
+    inserted, updated = conn.execute(text(sql)).one()
     conn.execute(text(f"TRUNCATE {stage}"))
-    inserted = sum(flags)
-    return UpsertCounts(inserted=inserted, updated=len(flags) - inserted)
+    return UpsertCounts(inserted=int(inserted), updated=int(updated))
 
 
 def _staging_table(conn: Connection, table: Table) -> str:

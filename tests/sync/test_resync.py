@@ -105,3 +105,25 @@ def test_resync_cli_rejects_a_bad_date(run_cli: Callable[..., CliResult], tmp_pa
     result = run_cli("--config", str(cfg), "resync", "--since", "31.01.2024")
     assert result.exit_code == 2
     assert "expected a date like 2024-01-31" in result.stderr
+
+
+def test_resync_right_after_a_sync_reports_no_change(db_url: str, engine: Engine) -> None:
+    """"Changed" means a stored value differs: a resync that finds the tables true changes nothing,
+    and one real difference counts once."""
+    with simulated(seed=53, leads=300, weeks=8) as sim:
+        settings = sim.settings(db_url)
+        first = run_sync(settings, clock=sim.now)
+        assert first.leads_new > 200
+
+        quiet = run_sync(settings, repair=True, clock=sim.now)
+        assert quiet.leads_mode == "full"
+        assert (quiet.leads_new, quiet.leads_changed, quiet.leads_deleted) == (0, 0, 0)
+        assert (quiet.status_changes_new, quiet.lead_events_new, quiet.events_removed) == (0, 0, 0)
+        assert mismatches(engine, sim) == []
+
+        with engine.begin() as conn:
+            conn.execute(text("UPDATE leads SET price = price + 1 WHERE id = (SELECT min(id) FROM leads)"))
+            conn.execute(text("UPDATE leads SET name = 'x' || name WHERE id = (SELECT max(id) FROM leads)"))
+        repaired = run_sync(settings, repair=True, clock=sim.now)
+        assert (repaired.leads_new, repaired.leads_changed) == (0, 2)
+        assert mismatches(engine, sim) == []
