@@ -5,19 +5,17 @@ time windows that are fetched in parallel and upserted by event id. A window is 
 ``[a, b)`` in Unix seconds and is requested as ``from=a-1, to=b``: whatever the (undocumented)
 inclusivity of the bounds, every event of ``[a, b)`` comes back, and repeats are harmless.
 
-The checkpoint holds the plan (windows, which are done); the watermark is the end of the done
-prefix, so a killed run re-fetches only the windows it had not finished. The first run covers the
-account's whole history: one open-ended query for everything before the oldest lead, then windows
-up to now.
+The checkpoint holds the plan (``bookmarks.EventsPlan``: windows, which are done); the watermark
+is the end of the done prefix, so a killed run re-fetches only the windows it had not finished.
+The first run covers the account's whole history: one open-ended query for everything before the
+oldest plausible lead, then windows up to now.
 """
 
 from __future__ import annotations
 
-import itertools
-import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, text
@@ -26,38 +24,12 @@ from cohort_service.amocrm.pagination import Page, Paginator
 from cohort_service.amocrm.queries import events_list
 from cohort_service.amocrm.schemas import Event
 from cohort_service.db.upserts import UpsertCounts, upsert_lead_events, upsert_status_changes
-from cohort_service.sync import state
+from cohort_service.sync import bookmarks, state
+from cohort_service.sync.bookmarks import EventsPlan, Window, from_unix
 from cohort_service.sync.rows import SYNCED_EVENT_TYPES, split_events
 
 STREAM = "events"
 PAGE_LIMIT = 100
-EVENTS_PER_LEAD = 6  # lead_added + ~5 stage changes: sizes first-run windows
-EVENTS_PER_WINDOW = 2_000
-MIN_WINDOW = timedelta(hours=1)
-MAX_WINDOW = timedelta(days=31)
-WEEK_S = 7 * 86400
-PREHISTORY = -1  # window index of "everything before the oldest lead"
-
-
-def _ts(moment: datetime) -> int:
-    return math.floor(moment.timestamp())
-
-
-def _dt(seconds: int) -> datetime:
-    return datetime.fromtimestamp(seconds, UTC)
-
-
-def plan_windows(start: int, end: int, *, expected_events: int) -> list[list[int]]:
-    """Split ``[start, end)`` into windows of about EVENTS_PER_WINDOW expected events each."""
-    if end <= start:
-        return []
-    span = end - start
-    wanted = math.ceil(expected_events / EVENTS_PER_WINDOW)
-    at_least = math.ceil(span / MAX_WINDOW.total_seconds())  # no window longer than MAX_WINDOW
-    at_most = math.floor(span / MIN_WINDOW.total_seconds())  # none shorter than MIN_WINDOW
-    count = max(1, at_least, min(wanted, at_most))
-    edges = [start + round(span * i / count) for i in range(count)] + [end]
-    return [[a, b] for a, b in itertools.pairwise(edges) if b > a]
 
 
 @dataclass
@@ -74,71 +46,56 @@ class EventsStream:
     overlap: timedelta
     repair: bool = False
     since: datetime | None = None
-    oldest_lead: datetime | None = None
+    history_start: datetime | None = None
     lead_count: int = 0
     on_progress: Callable[[int], None] = lambda _n: None
     result: EventsResult = field(default_factory=EventsResult)
     _checkpoint: state.Checkpoint = field(init=False)
-    _plan: dict[str, Any] = field(init=False, default_factory=dict)
+    _plan: EventsPlan = field(init=False)
     _seen: dict[int, set[str]] = field(init=False, default_factory=dict)
-    _windows: dict[Paginator[Event], int] = field(init=False, default_factory=dict)
+    _windows: dict[Paginator[Event], Window] = field(init=False, default_factory=dict)
+    reads_all_history: bool = field(init=False, default=False)  # this run planned from history_start
 
     def queries(self) -> list[Paginator[Event]]:
         self._checkpoint = state.load(self.conn, STREAM)
         self.conn.commit()
-        self._plan = self._make_plan(self._checkpoint.state.get("plan"))
-        self._checkpoint.state["plan"] = self._plan
+        self._plan = self._make_plan(bookmarks.plan_from_json(self._checkpoint.state.get("plan")))
+        self._save()
+        return [self._query(window) for window in self._plan.pending()]
+
+    def _make_plan(self, previous: EventsPlan | None) -> EventsPlan:
+        end = bookmarks.unix(self.signpost)
+        if previous is not None and (not self.repair or previous.repair):
+            return bookmarks.resume_plan(previous, end=end, overlap=self.overlap)
+        plan = bookmarks.new_plan(
+            end=end,
+            repair=self.repair,
+            since=self.since,
+            watermark=self._checkpoint.watermark,
+            overlap=self.overlap,
+            history_start=self.history_start,
+            lead_count=self.lead_count,
+        )
+        self.reads_all_history = plan.pre_end is not None
+        return plan
+
+    def _save(self) -> None:
+        if self._plan.finished:
+            self._checkpoint.state.pop("plan", None)
+        else:
+            self._checkpoint.state["plan"] = bookmarks.plan_to_json(self._plan)
         state.save(self.conn, self._checkpoint)
         self.conn.commit()
-        done = set(self._plan["done"])
-        queries = []
-        if self._plan["pre_end"] is not None and PREHISTORY not in done:
-            queries.append(self._query(PREHISTORY, None, self._plan["pre_end"]))
-        for index, (a, b) in enumerate(self._plan["windows"]):
-            if index not in done:
-                queries.append(self._query(index, a - 1, b))
-        return queries
 
-    def _make_plan(self, previous: dict[str, Any] | None) -> dict[str, Any]:
-        end = _ts(self.signpost)
-        if previous and (not self.repair or previous.get("repair")):
-            # Resume a killed run's windows, then continue to now.
-            done = set(previous["done"])
-            windows = [w for i, w in enumerate(previous["windows"]) if i not in done]
-            last = previous["windows"][-1][1] if previous["windows"] else end
-            tail_start = last - int(self.overlap.total_seconds())
-            windows += plan_windows(tail_start, end, expected_events=EVENTS_PER_WINDOW)
-            return {
-                "windows": windows,
-                "done": [],
-                "pre_end": previous.get("pre_end") if PREHISTORY not in done else None,
-                "repair": previous.get("repair", False),
-            }
-        watermark = self._checkpoint.watermark
-        pre_end: int | None = None
-        if self.since is not None:
-            start = _ts(self.since)
-        elif watermark is not None and not self.repair:
-            start = _ts(watermark) - int(self.overlap.total_seconds())
-        else:
-            oldest = self.oldest_lead or self.signpost
-            start = pre_end = _ts(oldest - timedelta(days=1))
-        full = pre_end is not None or self.since is not None
-        expected = self.lead_count * EVENTS_PER_LEAD if full else EVENTS_PER_WINDOW
-        if full and not self.lead_count:  # nothing known yet about density: weekly windows
-            expected = math.ceil((end - start) / WEEK_S) * EVENTS_PER_WINDOW
-        windows = plan_windows(start, max(end, start + 1), expected_events=expected)
-        return {"windows": windows, "done": [], "pre_end": pre_end, "repair": self.repair}
-
-    def _query(self, index: int, created_from: int | None, created_to: int) -> Paginator[Event]:
+    def _query(self, window: Window) -> Paginator[Event]:
         query = events_list(
             types=list(SYNCED_EVENT_TYPES),
-            created_from=None if created_from is None else _dt(created_from),
-            created_to=_dt(created_to),
+            created_from=None if window.start is None else from_unix(window.start - 1),
+            created_to=from_unix(window.end),
             limit=PAGE_LIMIT,
         )
         paginator = Paginator(query)
-        self._windows[paginator] = index
+        self._windows[paginator] = window
         return paginator
 
     def owns(self, paginator: Paginator[Any]) -> bool:
@@ -147,45 +104,29 @@ class EventsStream:
     def on_page(self, paginator: Paginator[Event], page: Page[Event]) -> None:
         events = page.items
         changes, lifecycle = split_events(events)
-        self.result.status_changes += upsert_status_changes(self.conn, changes, repair=self._plan["repair"])
-        self.result.lead_events += upsert_lead_events(self.conn, lifecycle, repair=self._plan["repair"])
-        if self._plan["repair"]:
-            self._seen.setdefault(self._windows[paginator], set()).update(e.id for e in events)
+        self.result.status_changes += upsert_status_changes(self.conn, changes, repair=self._plan.repair)
+        self.result.lead_events += upsert_lead_events(self.conn, lifecycle, repair=self._plan.repair)
+        if self._plan.repair:
+            self._seen.setdefault(self._windows[paginator].index, set()).update(e.id for e in events)
         self.conn.commit()
         self.on_progress(len(events))
 
     def on_done(self, paginator: Paginator[Event]) -> None:
         """The window is complete: mark it done with the same commit as its repair."""
-        index = self._windows.pop(paginator)
-        if self._plan["repair"]:
-            self.result.removed += self._remove_unlisted(index, self._seen.pop(index, set()))
-        self._plan["done"].append(index)
-        windows = self._plan["windows"]
-        done = set(self._plan["done"])
-        prefix = 0
-        while prefix < len(windows) and prefix in done:
-            prefix += 1
-        history_done = self._plan["pre_end"] is None or PREHISTORY in done
-        finished = prefix == len(windows) and history_done
-        if prefix and history_done:
-            mark = _dt(windows[prefix - 1][1])
-            current = self._checkpoint.watermark
-            repair = bool(self._plan["repair"])
-            self._checkpoint.watermark = mark if current is None or repair else max(current, mark)
-        if finished:
-            self._checkpoint.state.pop("plan", None)
-        else:
-            self._checkpoint.state["plan"] = self._plan
-        state.save(self.conn, self._checkpoint)
-        self.conn.commit()
+        window = self._windows.pop(paginator)
+        if self._plan.repair:
+            self.result.removed += self._remove_unlisted(window, self._seen.pop(window.index, set()))
+        self._plan = bookmarks.mark_done(self._plan, window.index)
+        covered = self._plan.covered_until()
+        if covered is not None:
+            mark, current = from_unix(covered), self._checkpoint.watermark
+            self._checkpoint.watermark = mark if current is None or self._plan.repair else max(current, mark)
+        self._save()
 
-    def _remove_unlisted(self, index: int, listed: set[str]) -> int:
+    def _remove_unlisted(self, window: Window, listed: set[str]) -> int:
         """Resync repairs hand edits: rows inside a fetched window that amoCRM did not list go."""
-        if index == PREHISTORY:
-            lower, upper = None, _dt(self._plan["pre_end"])
-        else:
-            a, b = self._plan["windows"][index]
-            lower, upper = _dt(a), _dt(b)
+        lower = None if window.start is None else from_unix(window.start)
+        upper = from_unix(window.end)
         removed = 0
         for table in ("lead_status_changes", "lead_events"):
             bound = "" if lower is None else "AND created_at >= :lower"

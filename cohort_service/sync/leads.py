@@ -16,7 +16,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy import Connection, text
 
@@ -31,7 +30,8 @@ from cohort_service.db.upserts import (
     mark_unseen_deleted,
     upsert_leads,
 )
-from cohort_service.sync import state
+from cohort_service.sync import bookmarks, state
+from cohort_service.sync.bookmarks import LeadsPull
 from cohort_service.sync.rows import lead_row
 
 STREAM = "leads"
@@ -59,39 +59,34 @@ class LeadsStream:
     on_progress: Callable[[int], None] = lambda _n: None
     result: LeadsResult = field(default_factory=LeadsResult)
     _checkpoint: state.Checkpoint = field(init=False)
-    _pull: dict[str, Any] = field(init=False, default_factory=dict)
+    _pull: LeadsPull | None = field(init=False, default=None)
     _seen: datetime | None = field(init=False, default=None)  # newest updated_at of an incremental pull
 
     def queries(self) -> list[Paginator[Lead]]:
         self._checkpoint = state.load(self.conn, STREAM)
         self.conn.commit()
-        pull = self._checkpoint.state.get("pull")
-        wanted = "since" if self.since is not None else "full"
-        if pull and (not self.repair or (pull.get("kind") == wanted and pull.get("repair"))):
+        pull = bookmarks.pull_from_json(self._checkpoint.state.get("pull"))
+        if bookmarks.pull_wanted(pull, repair=self.repair, since=self.since):
             self._pull = pull  # finish what a killed run started
         elif self.repair or self.since is not None or self._checkpoint.watermark is None:
             db_now = self.conn.execute(text("SELECT now()")).scalar_one()
-            self._pull = {
-                "kind": wanted,
-                "db_started": state.to_iso(db_now),
-                "repair": self.repair,
-                "signpost": state.to_iso(self.signpost),
-                "since": state.to_iso(self.since),
-                "pages_done": 0,
-                "max_seen": None,
-            }
-        else:
-            self._pull = {}
-        if self._pull.get("kind") == "full":
+            self._pull = LeadsPull(
+                kind="since" if self.since is not None else "full",
+                db_started=db_now,
+                repair=self.repair,
+                signpost=self.signpost,
+                since=self.since,
+            )
+        if self._pull is not None and self._pull.kind == "full":
             self.result.mode = "full"
-            return [self._full_query(int(self._pull["pages_done"]) + 1)]
-        since = state.from_iso(self._pull.get("since")) if self._pull else None
-        if since is None:
-            watermark = self._checkpoint.watermark
-            assert watermark is not None  # noqa: S101 - guaranteed by the branches above
-            since = watermark - self.overlap
-        self.result.mode = "since" if self._pull else "incremental"
-        return [self._recent_query(since)]
+            return [self._full_query(self._pull.pages_done + 1)]
+        if self._pull is not None and self._pull.since is not None:
+            self.result.mode = "since"
+            return [self._recent_query(self._pull.since)]
+        watermark = self._checkpoint.watermark
+        assert watermark is not None  # noqa: S101 - guaranteed by the branches above
+        self.result.mode = "incremental"
+        return [self._recent_query(watermark - self.overlap)]
 
     def _full_query(self, first_page: int) -> Paginator[Lead]:
         return Paginator(leads_list(limit=PAGE_LIMIT, order=("id", "asc")), first_page=first_page)
@@ -110,12 +105,9 @@ class LeadsStream:
         leads = page.items
         self.result.counts += upsert_leads(self.conn, [lead_row(x) for x in leads], repair=self.repair)
         newest = max(lead.updated_at for lead in leads)
-        if self._pull:
-            seen = state.from_iso(self._pull.get("max_seen"))
-            self._pull["max_seen"] = state.to_iso(newest if seen is None else max(seen, newest))
-            if self._pull.get("kind") == "full":
-                self._pull["pages_done"] = page.page
-            self._checkpoint.state["pull"] = self._pull
+        if self._pull is not None:
+            self._pull = bookmarks.page_written(self._pull, page.page, newest)
+            self._checkpoint.state["pull"] = bookmarks.pull_to_json(self._pull)
             state.save(self.conn, self._checkpoint)
         else:
             self._seen = newest if self._seen is None else max(self._seen, newest)
@@ -125,22 +117,16 @@ class LeadsStream:
     def on_done(self, paginator: Paginator[Lead]) -> None:
         """Advance the watermark only now that every page of the pull is written."""
         del paginator
-        if self._pull:
-            seen = state.from_iso(self._pull.get("max_seen"))
-            signpost = state.from_iso(self._pull["signpost"]) or self.signpost
-        else:
-            seen, signpost = self._seen, self.signpost
-        candidates = [t for t in (seen, signpost) if t is not None]
-        new_mark = min(candidates)
-        old_mark = self._checkpoint.watermark
-        if self._pull.get("kind") == "full":
-            self._checkpoint.watermark = new_mark
-            if self._pull.get("repair"):
-                self.result.trashed += mark_unseen_deleted(
-                    self.conn, state.from_iso(self._pull["db_started"])
-                )
-        elif seen is not None:
-            self._checkpoint.watermark = new_mark if old_mark is None else max(old_mark, new_mark)
+        pull = self._pull
+        full = pull is not None and pull.kind == "full"
+        self._checkpoint.watermark = bookmarks.leads_watermark(
+            self._checkpoint.watermark,
+            full=full,
+            seen=self._seen if pull is None else pull.max_seen,
+            signpost=self.signpost if pull is None else pull.signpost,
+        )
+        if pull is not None and full and pull.repair:
+            self.result.trashed += mark_unseen_deleted(self.conn, pull.db_started)
         self._checkpoint.state.pop("pull", None)
         state.save(self.conn, self._checkpoint)
         self.conn.commit()

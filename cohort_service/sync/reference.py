@@ -7,7 +7,7 @@ from amoCRM are kept, so old stage history still resolves to a name.
 from __future__ import annotations
 
 import concurrent.futures as cf
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,7 +17,7 @@ from cohort_service.amocrm.client import AmoClient
 from cohort_service.amocrm.schemas import Account, CustomField, LossReason, Pipeline, User
 from cohort_service.db import models
 from cohort_service.db.upserts import upsert_reference
-from cohort_service.errors import AmoBlockedError
+from cohort_service.errors import AmoBlockedError, AmoPayloadError
 from cohort_service.sync import rows
 
 
@@ -51,12 +51,48 @@ def fetch_reference(api: AmoClient, *, max_in_flight: int) -> Reference:
         futures = {name: pool.submit(call) for name, call in calls.items()}
         results = {name: future.result() for name, future in futures.items()}
     ref = Reference(**results)
+    check_unique(ref)
     if ref.users is None:
         ref.warnings.append(
             "users: amoCRM answered 403 to /api/v4/users (the token's user is not an admin); "
             "manager names stay as last synced"
         )
     return ref
+
+
+def _first_repeat(ids: Iterable[int]) -> int | None:
+    seen: set[int] = set()
+    for item in ids:
+        if item in seen:
+            return item
+        seen.add(item)
+    return None
+
+
+def check_unique(ref: Reference) -> None:
+    """One id, one row: a list naming an id twice is refused before anything is stored.
+
+    (Two rows with one key in a single upsert is a database error, and which name wins would be
+    a guess.)
+    """
+    lists: list[tuple[str, str, Iterable[int]]] = [
+        ("/api/v4/users", "user", (u.id for u in ref.users or ())),
+        ("/api/v4/leads/pipelines", "pipeline", (p.id for p in ref.pipelines)),
+        ("/api/v4/leads/custom_fields", "custom field", (f.id for f in ref.custom_fields)),
+        ("/api/v4/leads/loss_reasons", "loss reason", (r.id for r in ref.loss_reasons)),
+    ]
+    lists += [
+        ("/api/v4/leads/pipelines", f"status of pipeline {p.id}", (s.id for s in p.statuses))
+        for p in ref.pipelines
+    ]
+    lists += [
+        ("/api/v4/leads/custom_fields", f"value of custom field {f.id}", (e.id for e in f.enums))
+        for f in ref.custom_fields
+    ]
+    for path, entity, ids in lists:
+        repeated = _first_repeat(ids)
+        if repeated is not None:
+            raise AmoPayloadError(f"GET {path}: amoCRM listed {entity} id {repeated} twice")
 
 
 def store_reference(conn: Connection, ref: Reference) -> None:

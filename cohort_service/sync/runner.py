@@ -28,10 +28,13 @@ from cohort_service.db.lock import run_lock
 from cohort_service.db.migrate import upgrade
 from cohort_service.db.upserts import apply_delete_restore_events
 from cohort_service.sync import leads as leads_stream
+from cohort_service.sync.bookmarks import history_start
 from cohort_service.sync.events import EventsStream
 from cohort_service.sync.leads import LeadsStream
 from cohort_service.sync.reference import fetch_reference, store_reference
 from cohort_service.ui import NULL_PROGRESS, ProgressSink
+
+HISTORY_SAMPLE = 250  # the oldest leads looked at to find where history plausibly starts
 
 
 @dataclass
@@ -177,7 +180,9 @@ def _sync(
         leads.on_progress = lambda n: progress.update("leads", advance=n, extra=_rate(api, before, started))
         evts.on_progress = lambda _n: progress.update("events", extra=_rate(api, before, started))
         lead_queries = leads.queries()
-        event_queries = _event_queries(conn, api, evts, progress)
+        event_queries, history_note = _event_queries(conn, api, evts, progress)
+        if history_note:
+            summary.warnings.append(history_note)
         # A quiet incremental run expects a page or two per query: never guess at pages that may
         # not exist. A full pull keeps idle slots busy with the next pages.
         speculative = 0 if leads.result.mode == "incremental" else None
@@ -223,18 +228,27 @@ def _sync(
 
 def _event_queries(
     conn: Connection, api: AmoClient, evts: EventsStream, progress: ProgressSink
-) -> list[Paginator[Any]]:
-    """Plan the event windows. A first run starts a day before the oldest lead: the one we hold,
-    or (empty database) the one amoCRM lists first by creation, one small request."""
-    oldest, count = conn.execute(select(func.min(models.leads.c.created_at), func.count())).one()
+) -> tuple[list[Paginator[Any]], str | None]:
+    """Plan the event windows; a full read of history starts a day before the oldest plausible lead.
+
+    The oldest leads are the ones we hold or (empty database) the first page amoCRM lists by
+    creation, one request. Returns the windows and, when outlying leads were left before the
+    start, a warning saying so.
+    """
+    created = conn.execute(
+        select(models.leads.c.created_at).order_by(models.leads.c.created_at).limit(HISTORY_SAMPLE)
+    ).scalars()
+    oldest = list(created)
+    count = conn.execute(select(func.count()).select_from(models.leads)).scalar_one()
     conn.commit()
-    if oldest is None:
-        first = api.read(leads_list(limit=1, order=("created_at", "asc")), stop=lambda _page: True)
-        oldest = first[0].created_at if first else None
-    evts.oldest_lead, evts.lead_count = oldest, int(count)
+    if not oldest:
+        probe = leads_list(limit=HISTORY_SAMPLE, order=("created_at", "asc"))
+        oldest = sorted(lead.created_at for lead in api.read(probe, stop=lambda _page: True))
+    start = history_start(oldest)
+    evts.history_start, evts.lead_count = start.start, int(count)
     queries: list[Paginator[Any]] = list(evts.queries())
     progress.task("events", "event windows", total=len(queries))
-    return queries
+    return queries, start.warning() if evts.reads_all_history else None
 
 
 def _rate(api: AmoClient, before: StatsSnapshot, started: float) -> str:

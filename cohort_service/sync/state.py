@@ -51,11 +51,3 @@ def save(conn: Connection, checkpoint: Checkpoint) -> None:
         },
     )
     conn.execute(stmt)
-
-
-def to_iso(moment: datetime | None) -> str | None:
-    return None if moment is None else moment.astimezone(UTC).isoformat()
-
-
-def from_iso(text: str | None) -> datetime | None:
-    return None if text is None else datetime.fromisoformat(text)

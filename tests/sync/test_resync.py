@@ -108,7 +108,7 @@ def test_resync_cli_rejects_a_bad_date(run_cli: Callable[..., CliResult], tmp_pa
 
 
 def test_resync_right_after_a_sync_reports_no_change(db_url: str, engine: Engine) -> None:
-    """"Changed" means a stored value differs: a resync that finds the tables true changes nothing,
+    """ "Changed" means a stored value differs: a resync that finds the tables true changes nothing,
     and one real difference counts once."""
     with simulated(seed=53, leads=300, weeks=8) as sim:
         settings = sim.settings(db_url)

@@ -7,7 +7,7 @@ import itertools
 from hypothesis import given
 from hypothesis import strategies as st
 
-from cohort_service.sync.events import MAX_WINDOW, MIN_WINDOW, plan_windows
+from cohort_service.sync.bookmarks import MAX_WINDOW, MIN_WINDOW, plan_windows
 
 YEAR = 365 * 86400
 
@@ -34,5 +34,5 @@ def test_window_count_follows_expected_events() -> None:
     """26 weeks and 120k expected events → 60 windows of ~3 days (2,000 events each)."""
     windows = plan_windows(0, 26 * 7 * 86400, expected_events=120_000)
     assert len(windows) == 60
-    assert plan_windows(0, 3600 * 10, expected_events=0) == [[0, 36000]]
+    assert plan_windows(0, 3600 * 10, expected_events=0) == [(0, 36000)]
     assert plan_windows(5, 5, expected_events=10) == []
