@@ -20,7 +20,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from cohort_service import __version__
 from cohort_service.config import Settings, load_settings
-from cohort_service.errors import CohortServiceError
+from cohort_service.errors import CohortServiceError, first_line
 from cohort_service.ui import UI
 
 app = typer.Typer(
@@ -386,8 +386,5 @@ def main() -> None:
     except SQLAlchemyError as exc:
         if os.environ.get("COHORT_DEBUG"):
             raise
-        detail = str(getattr(exc, "orig", None) or exc).strip().splitlines()
-        UI().error(
-            f"database: {detail[0] if detail else type(exc).__name__} (COHORT_DEBUG=1 shows the traceback)"
-        )
+        UI().error(f"database: {first_line(exc)} (COHORT_DEBUG=1 shows the traceback)")
         sys.exit(1)

@@ -20,6 +20,13 @@ method, path and status only.
 from __future__ import annotations
 
 
+def first_line(exc: BaseException) -> str:
+    """What a one-line message quotes of an exception: the first line of its text (of the driver's
+    own error for SQLAlchemy's wrappers, whose text adds the SQL), or its class name when empty."""
+    text = str(getattr(exc, "orig", None) or exc).strip()
+    return text.splitlines()[0].strip() if text else type(exc).__name__
+
+
 class CohortServiceError(Exception):
     """Base of everything the CLI turns into a one-line message and an exit code."""
 

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import text
 
 from cohort_service.config import Settings
-from cohort_service.errors import CohortServiceError
+from cohort_service.errors import CohortServiceError, first_line
 
 if TYPE_CHECKING:
     from cohort_service.amocrm.client import AmoClient
@@ -42,7 +42,7 @@ def check_database(settings: Settings) -> list[Check]:
             Check(
                 "database reachable",
                 False,
-                f"{where}: {type(exc).__name__}: {str(exc).splitlines()[0][:200]}",
+                f"{where}: {type(exc).__name__}: {first_line(exc)[:200]}",
                 "check database.url (or COHORT_DATABASE_URL), that Postgres runs and accepts the login",
             )
         ]
@@ -83,7 +83,7 @@ def _amo_reachable(settings: Settings) -> Check:
         return Check(
             "amoCRM reachable",
             False,
-            f"{url}: {type(exc).__name__}: {str(exc).splitlines()[0][:160] if str(exc) else 'no answer'}",
+            f"{url}: {type(exc).__name__}: {first_line(exc)[:160] if str(exc).strip() else 'no answer'}",
             "check amocrm.subdomain / amocrm.base_url, DNS and any proxy or firewall on the way",
         )
     return Check("amoCRM reachable", True, f"{url} answers (HTTP {response.status_code} without a token)")
@@ -100,7 +100,7 @@ def _amo_account(settings: Settings, client: AmoClient) -> list[Check]:
             if settings.amocrm.oauth is not None
             else "generate a new long-lived token (integration → Keys and access) and set COHORT_AMOCRM_TOKEN"
         )
-        return [Check("amoCRM token valid", False, str(exc).splitlines()[0][:200], fix)]
+        return [Check("amoCRM token valid", False, first_line(exc)[:200], fix)]
     zone = account.timezone
     report_zone = settings.report.timezone
     zone_note = f"; the report uses {report_zone}" if report_zone and report_zone != zone else ""
@@ -143,14 +143,14 @@ def check_amocrm(settings: Settings) -> list[Check]:
     try:
         client = build_client(settings.model_copy(update={"amocrm": quick}))
     except CohortServiceError as exc:
-        return [reachable, Check("amoCRM token valid", False, str(exc).splitlines()[0], _CREDENTIALS_FIX)]
+        return [reachable, Check("amoCRM token valid", False, first_line(exc), _CREDENTIALS_FIX)]
     checks = [reachable]
     try:
         checks += _amo_account(settings, client)
         if checks[-1].ok:
             checks.append(_amo_admin(client))
     except CohortServiceError as exc:
-        checks.append(Check("amoCRM API", False, str(exc).splitlines()[0][:200], "run doctor again later"))
+        checks.append(Check("amoCRM API", False, first_line(exc)[:200], "run doctor again later"))
     finally:
         client.close()
     return checks
@@ -173,7 +173,7 @@ def check_smtp(settings: Settings) -> list[Check]:
         with open_smtp(cfg):
             pass
     except CohortServiceError as exc:
-        return [Check("SMTP login", False, str(exc).splitlines()[0], "set COHORT_SMTP_PASSWORD")]
+        return [Check("SMTP login", False, first_line(exc), "set COHORT_SMTP_PASSWORD")]
     except (OSError, smtplib.SMTPException) as exc:
         reason, _ = describe_smtp_error(exc, cfg)
         return [Check("SMTP login", False, reason, _smtp_fix(exc))]

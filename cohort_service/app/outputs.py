@@ -20,6 +20,7 @@ from cohort_service.app.money_headline import money_lines, plan_lines
 from cohort_service.cohorts import columns as col
 from cohort_service.cohorts.facts import at_col
 from cohort_service.cohorts.model import CohortReport
+from cohort_service.cohorts.weeks import local_midnight
 from cohort_service.config import Settings
 from cohort_service.delivery.anomalies import Offsets, flag_steps
 from cohort_service.delivery.headline import Headline, HeadlineRow
@@ -37,10 +38,6 @@ def _value(cell: Any) -> float | None:
     return None if math.isnan(number) else number
 
 
-def week_start(week: date, tz: ZoneInfo) -> datetime:
-    return datetime.combine(week, datetime.min.time(), tzinfo=tz)
-
-
 def cohort_offsets(report: CohortReport) -> dict[date, Offsets]:
     """Per cohort week: seconds from the week's local Monday 00:00 to each milestone (inf if never)."""
     tz = ZoneInfo(report.timezone)
@@ -50,7 +47,7 @@ def cohort_offsets(report: CohortReport) -> dict[date, Offsets]:
     out: dict[date, Offsets] = {}
     for week in report.weeks:
         rows = facts.loc[(weeks == week).to_numpy()]
-        start = pd.Timestamp(week_start(week, tz))
+        start = pd.Timestamp(local_midnight(week, tz))
         matrix = np.full((len(rows), k), np.inf)
         for i in range(k):
             seconds = (rows[at_col(i + 1)] - start).dt.total_seconds().to_numpy(dtype="float64")
@@ -87,7 +84,8 @@ def headline_from_report(
     rows = headline_rows(report, count)
     as_of = report.as_of.astimezone(UTC)  # in UTC: same-zone subtraction would be wall-clock time
     ages = [
-        (row.week_start, row.steps, as_of - week_start(row.week_start, tz).astimezone(UTC)) for row in rows
+        (row.week_start, row.steps, as_of - local_midnight(row.week_start, tz).astimezone(UTC))
+        for row in rows
     ]
     flags = flag_steps(
         milestones=report.milestone_names,

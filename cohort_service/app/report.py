@@ -28,7 +28,7 @@ from cohort_service.cohorts.store import TABLE as BI_TABLE
 from cohort_service.cohorts.store import claim_bi_table, describe_bi_table
 from cohort_service.cohorts.weeks import report_weeks, resolve_as_of
 from cohort_service.config import Settings
-from cohort_service.errors import DatabaseError
+from cohort_service.errors import DatabaseError, first_line
 from cohort_service.spend.store import read_spend
 
 if TYPE_CHECKING:
@@ -137,7 +137,7 @@ def _read_report(
     except SQLAlchemyError as exc:
         if spool is not None:
             spool.remove()
-        raise DatabaseError(f"database: the report could not read its data ({_first_line(exc)})") from exc
+        raise DatabaseError(f"database: the report could not read its data ({first_line(exc)})") from exc
     names = [m.name for m in funnel.milestones]
     try:
         labelled = label_facts(facts, catalog, names)
@@ -167,11 +167,6 @@ def _read_report(
             spool.remove()
         raise
     return report, spool
-
-
-def _first_line(exc: BaseException) -> str:
-    lines = str(getattr(exc, "orig", None) or exc).strip().splitlines()
-    return lines[0] if lines else type(exc).__name__
 
 
 def run_report(

@@ -36,7 +36,7 @@ from cohort_service.config import Settings
 from cohort_service.db.engine import get_engine
 from cohort_service.db.migrate import upgrade
 from cohort_service.delivery import runs
-from cohort_service.errors import CohortServiceError, ConfigError, LockBusyError, SyncError
+from cohort_service.errors import CohortServiceError, ConfigError, LockBusyError, SyncError, first_line
 from cohort_service.sync.runner import run_sync
 
 log = logging.getLogger(__name__)
@@ -120,11 +120,6 @@ def missed_report(
 # -- jobs --------------------------------------------------------------------------------------
 
 
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
-
-
 def run_job(
     name: str, work: Callable[[], dict[str, Any]], *, clock: Callable[[], float] = time.monotonic
 ) -> dict[str, Any]:
@@ -136,12 +131,12 @@ def run_job(
         record["outcome"] = counts.pop("outcome", "ok")
         record["counts"] = counts
     except LockBusyError as exc:
-        record |= {"outcome": "skipped", "error": _first_line(exc)}
+        record |= {"outcome": "skipped", "error": first_line(exc)}
     except CohortServiceError as exc:
-        record |= {"outcome": "failed", "error": _first_line(exc)}
+        record |= {"outcome": "failed", "error": first_line(exc)}
     except Exception as exc:  # a bug must not kill the daemon; the next run tries again
         log.debug("job %s crashed", name, exc_info=True)
-        record |= {"outcome": "failed", "error": f"{type(exc).__name__}: {_first_line(exc)}"}
+        record |= {"outcome": "failed", "error": f"{type(exc).__name__}: {first_line(exc)}"}
     record["duration_s"] = round(clock() - started, 3)
     job_log.info(json.dumps(record, ensure_ascii=False, default=str))
     return record

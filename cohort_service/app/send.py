@@ -41,7 +41,7 @@ from cohort_service.delivery.email import (
     workbook_filename,
 )
 from cohort_service.delivery.headline import Headline
-from cohort_service.errors import AmoAPIError, ConfigError, DeliveryError, SyncError
+from cohort_service.errors import AmoAPIError, ConfigError, DeliveryError, SyncError, first_line
 from cohort_service.spend.importer import FolderImport
 from cohort_service.sync.runner import SyncSummary, run_sync
 from cohort_service.ui import NULL_PROGRESS, ProgressSink
@@ -203,7 +203,7 @@ def _sync(settings: Settings, progress: ProgressSink, wait_s: float) -> tuple[Sy
         return run_sync(settings, progress=progress, wait_s=wait_s), None
     except (AmoAPIError, SyncError) as exc:
         log.warning("sync before send failed: %s", exc)
-        return None, str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        return None, first_line(exc)
 
 
 def _deliver(
@@ -242,7 +242,7 @@ def _deliver(
         raise SendFailedError(result) from None
     except BaseException as exc:
         runs.finish_run(engine, run_id, status="failed", attempts=result.attempts,
-                        error=str(exc).splitlines()[0] if str(exc) else type(exc).__name__)  # fmt: skip
+                        error=first_line(exc))  # fmt: skip
         raise
     result.status, result.sent_at = "sent", datetime.now(UTC)
     runs.finish_run(engine, run_id, status="sent", attempts=result.attempts,

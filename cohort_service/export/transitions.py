@@ -27,7 +27,7 @@ from sqlalchemy import Connection
 
 from cohort_service.cohorts.catalog import LOST, LOST_NAME, WON, WON_NAME
 from cohort_service.cohorts.facts import FactsRequest
-from cohort_service.errors import DatabaseError
+from cohort_service.errors import DatabaseError, first_line
 from cohort_service.export.streamed import Column
 
 LEAD, TIME = "lead_id", "time"
@@ -156,8 +156,7 @@ def spool_history(
     except BaseException as exc:
         path.unlink(missing_ok=True)
         if isinstance(exc, psycopg.Error):
-            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-            raise DatabaseError(f"database: the stage history could not be read ({first})") from exc
+            raise DatabaseError(f"database: the stage history could not be read ({first_line(exc)})") from exc
         raise
     return HistorySpool(path, rows)
 

@@ -9,10 +9,11 @@ from datetime import UTC, date
 import pytest
 
 from cohort_service.app.demo import funnel_of
-from cohort_service.app.outputs import cohort_offsets, headline_from_report, week_start
+from cohort_service.app.outputs import cohort_offsets, headline_from_report
 from cohort_service.app.report import ReportRequest, build_cohort_report
 from cohort_service.cohorts import columns as col
 from cohort_service.cohorts.model import CohortReport
+from cohort_service.cohorts.weeks import local_midnight
 from cohort_service.config import Settings
 from cohort_service.delivery.anomalies import steps_at_age
 from cohort_service.delivery.headline import render_text
@@ -80,7 +81,7 @@ def test_each_cohorts_curve_at_its_own_age_is_its_reported_steps(
     names = report.milestone_names
     for _, record in report.cohorts.iterrows():
         week = record[col.COHORT_WEEK].date()
-        age = as_of - week_start(week, report.as_of.tzinfo).astimezone(UTC)  # type: ignore[arg-type]
+        age = as_of - local_midnight(week, report.as_of.tzinfo).astimezone(UTC)  # type: ignore[arg-type]
         curve = steps_at_age(offsets[week], age)
         expected = [record[col.step_pct(name)] for name in names]
         assert [None if math.isnan(v) else pytest.approx(v) for v in expected] == list(curve)
