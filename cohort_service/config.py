@@ -106,6 +106,15 @@ def _clean_secret(value: SecretStr) -> SecretStr:
     return value
 
 
+def load_zone(name: str) -> ZoneInfo | None:
+    """The IANA zone, or None when the name is none this machine's tz database knows (a typo, a
+    directory such as ``Europe``, a path): config and the account's zone are checked alike."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        return None
+
+
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True, allow_inf_nan=False)
 
@@ -308,10 +317,8 @@ class ReportSettings(_Section):
     def _tz(cls, value: str | None) -> str | None:
         if not value:
             return None
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {value!r} (use an IANA name like Europe/Moscow)") from None
+        if load_zone(value) is None:
+            raise ValueError(f"unknown time zone {value!r} (use an IANA name like Europe/Moscow)")
         return value
 
     @field_validator("age_days")

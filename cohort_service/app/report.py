@@ -16,8 +16,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
+from cohort_service.app.zone import report_timezone
 from cohort_service.cohorts.attention_segments import attention_rules, resolve_targets
-from cohort_service.cohorts.catalog import Catalog, load_catalog
+from cohort_service.cohorts.catalog import load_catalog
 from cohort_service.cohorts.dimensions import resolve_dimensions
 from cohort_service.cohorts.facts import FactsRequest, compute_facts, events_only_leads, orphan_leads
 from cohort_service.cohorts.labels import label_facts
@@ -52,20 +53,6 @@ class ReportRun:
         )
         out = [head, *(f"note: {n}" for n in r.notes), *(f"warning: {w}" for w in r.quality.warnings())]
         return out + [f"wrote {path}" for path in self.files]
-
-
-def report_timezone(settings: Settings, catalog: Catalog) -> tuple[str, list[str]]:
-    """``report.timezone``, else the account's, else UTC (with a note saying so)."""
-    if settings.report.timezone:
-        return settings.report.timezone, []
-    account = catalog.account_timezone
-    if account:
-        try:
-            ZoneInfo(account)
-        except (KeyError, ValueError):
-            return "UTC", [f"the account's time zone {account!r} is unknown here; weeks use UTC"]
-        return account, []
-    return "UTC", ["the account is not synced yet and report.timezone is empty; weeks use UTC"]
 
 
 def _moment(as_of: date | datetime | None, tz: ZoneInfo, now: datetime | None) -> datetime:
@@ -117,7 +104,7 @@ def _read_report(
             conn.begin(),
         ):
             catalog = load_catalog(conn)
-            timezone, notes = report_timezone(settings, catalog)
+            timezone, notes = report_timezone(settings, catalog.account_timezone)
             funnel = resolve_funnel(settings.report, catalog, source=settings.source)
             dims = resolve_dimensions(settings.report, catalog, source=settings.source)
             moment = _moment(request.as_of, ZoneInfo(timezone), request.now)

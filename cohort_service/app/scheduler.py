@@ -30,13 +30,14 @@ from apscheduler.schedulers.background import BackgroundScheduler  # type: ignor
 from apscheduler.triggers.cron import CronTrigger  # type: ignore[import-untyped]
 from apscheduler.triggers.interval import IntervalTrigger  # type: ignore[import-untyped]
 
-from cohort_service.app.send import ReportBuilder, report_timezone, run_send
+from cohort_service.app.send import ReportBuilder, run_send
 from cohort_service.app.weeks import ReportWeek, last_complete_week
+from cohort_service.app.zone import stored_report_zone, zone_known
 from cohort_service.config import Settings
 from cohort_service.db.engine import get_engine
 from cohort_service.db.migrate import upgrade
 from cohort_service.delivery import runs
-from cohort_service.errors import CohortServiceError, ConfigError, LockBusyError, SyncError, first_line
+from cohort_service.errors import CohortServiceError, ConfigError, LockBusyError, first_line
 from cohort_service.sync.runner import run_sync
 
 log = logging.getLogger(__name__)
@@ -224,11 +225,12 @@ def build_scheduler(
 def _zone(settings: Settings) -> ZoneInfo:
     """The report time zone; before the very first sync it is learned by syncing once."""
     engine = get_engine(settings)
-    try:
-        return report_timezone(settings, engine)
-    except SyncError:
+    if not zone_known(settings, engine):
         run_job("sync", sync_work(settings))
-    return report_timezone(settings, engine)
+    tz, notes = stored_report_zone(settings, engine)
+    for note in notes:
+        log.warning("%s", note)
+    return tz
 
 
 def catch_up(

@@ -24,11 +24,11 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 
 from cohort_service.app.weeks import ReportWeek, last_complete_week, week_of_day
+from cohort_service.app.zone import stored_report_zone
 from cohort_service.config import EmailSettings, Settings
-from cohort_service.db import models
 from cohort_service.db.engine import get_engine
 from cohort_service.db.freshness import last_successful_sync
 from cohort_service.db.migrate import upgrade
@@ -66,7 +66,7 @@ class SendResult:
     error: str | None = None
     sync: SyncSummary | None = None
     sync_error: str | None = None
-    warnings: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
     spend: FolderImport | None = None  # spend.folder files imported (or refused) before the report
 
     def lines(self) -> list[str]:
@@ -77,7 +77,7 @@ class SendResult:
                 f"{week}: already sent to {', '.join(self.recipients)} at {when}; "
                 "nothing to do (pass --force to send again)"
             ]
-        lines = []
+        lines = [f"note: {note}" for note in self.notes]
         if self.sync_error:
             lines.append(f"sync failed, reporting from the data already synced: {self.sync_error}")
         if self.spend is not None:
@@ -119,19 +119,6 @@ def recipients_for(cfg: EmailSettings, to: Sequence[str] | None) -> list[str]:
     return wanted
 
 
-def report_timezone(settings: Settings, engine: Engine) -> ZoneInfo:
-    """``report.timezone``, else the synced account's own zone."""
-    if settings.report.timezone:
-        return ZoneInfo(settings.report.timezone)
-    with engine.connect() as conn:
-        zone = conn.execute(select(models.account.c.timezone).limit(1)).scalar()
-    if not zone:
-        raise SyncError(
-            "no amoCRM account synced yet and report.timezone is empty: run `cohort-service sync` first"
-        )
-    return ZoneInfo(str(zone))
-
-
 def choose_week(tz: ZoneInfo, as_of_day: date | None, now: datetime) -> ReportWeek:
     return week_of_day(as_of_day, tz) if as_of_day else last_complete_week(now, tz)
 
@@ -158,7 +145,7 @@ def run_send(
     if not force and (done := _already_sent(settings, engine, as_of_day, wanted, clock())) is not None:
         return done
     summary, sync_error = _sync(settings, progress, sync_wait_s)
-    tz = report_timezone(settings, engine)
+    tz, zone_notes = stored_report_zone(settings, engine)  # the report inside applies the same rule
     week = choose_week(tz, as_of_day, clock())
     with runs.send_lock(engine, wait_s=lock_wait_s):
         with engine.connect() as conn:
@@ -167,7 +154,7 @@ def run_send(
             record = runs.sent_record(conn, week.week_start)
         if not pending:  # another send finished while we were syncing
             return SendResult("already_sent", week, wanted, sent_at=record.last_sent_at if record else None)
-        result = SendResult("running", week, pending, sync=summary, sync_error=sync_error)
+        result = SendResult("running", week, pending, sync=summary, sync_error=sync_error, notes=zone_notes)
         result.spend = _import_spend_folder(settings, engine)
         _deliver(
             settings=settings,
@@ -185,11 +172,9 @@ def run_send(
 def _already_sent(
     settings: Settings, engine: Engine, as_of_day: date | None, wanted: list[str], now: datetime
 ) -> SendResult | None:
-    """Cheap check before syncing; None when the time zone is not known yet (first run)."""
-    try:
-        tz = report_timezone(settings, engine)
-    except SyncError:
-        return None
+    """Cheap check before syncing (the sync may change the zone only on the first run, when
+    nothing was sent yet)."""
+    tz, _notes = stored_report_zone(settings, engine)
     week = choose_week(tz, as_of_day, now)
     with engine.connect() as conn:
         if runs.missing_recipients(conn, week.week_start, wanted):

@@ -11,7 +11,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection, text
 
-from cohort_service.db.freshness import last_successful_sync
+from cohort_service.db.freshness import account_timezone, last_successful_sync
 
 WON, LOST = 142, 143
 WON_NAME, LOST_NAME = "Успешно реализовано", "Закрыто и не реализовано"  # when the statuses table lacks them
@@ -93,6 +93,6 @@ def load_catalog(conn: Connection) -> Catalog:
             int(r.id): str(r.name) for r in conn.execute(text("SELECT id, name FROM loss_reasons"))
         },
         custom_fields=fields,
-        account_timezone=conn.execute(text("SELECT timezone FROM account ORDER BY id LIMIT 1")).scalar(),
+        account_timezone=account_timezone(conn),
         last_sync=last_successful_sync(conn),
     )

@@ -180,6 +180,40 @@ def test_amocrm_down_still_sends_with_a_warning(env: Env) -> None:
 
 
 @PLAINTEXT_AUTH
+def test_unknown_account_zone_and_amocrm_down_still_sends_in_utc_with_a_note(env: Env) -> None:
+    """report.timezone empty, the stored account's zone unknown here, amoCRM unreachable: the
+    report and the send apply the one zone rule (UTC, with a note) and the message goes out."""
+    from sqlalchemy import text
+
+    from cohort_service.config import Milestone
+    from cohort_service.sync.runner import run_sync
+
+    server, settings, engine = env.server, env.settings, env.engine
+    run_sync(settings)
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE account SET timezone = 'Mars/Olympus'"))
+    down = settings.model_copy(
+        update={
+            "amocrm": settings.amocrm.model_copy(update={"base_url": f"http://127.0.0.1:{free_port()}"}),
+            "report": settings.report.model_copy(
+                update={"timezone": None, "milestones": [Milestone(name="Продажа", statuses=[142])]}
+            ),
+        }
+    )
+    result = run_send(down, clock=lambda: MONDAY, sleep=lambda _s: None)
+    note = "the account's time zone 'Mars/Olympus' is unknown here; weeks use UTC"
+    assert result.status == "sent"
+    assert result.sync_error is not None
+    assert result.week.week_start == WEEK
+    assert result.week.as_of.isoformat() == "2026-11-15T23:59:59.999999+00:00"
+    assert result.lines()[0] == f"note: {note}"
+    [message] = server.recorder.messages
+    body = message.get_body(preferencelist=("plain",))
+    assert body is not None
+    assert note in str(body.get_content())  # type: ignore[attr-defined]
+
+
+@PLAINTEXT_AUTH
 def test_two_sends_at_once_one_waits_its_turn(env: Env) -> None:
     """While one send holds the send lock, another stops with a clear line and sends nothing."""
     from cohort_service.delivery.runs import send_lock
