@@ -24,11 +24,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from cohort_service.cohorts.dimensions import DimensionSpec
+from cohort_service.db.event_order import event_order
 from cohort_service.schema.leads import FACTS, copy_order
 
-# Order of points with the same timestamp: amoCRM event ids sort by time (ULID-like), and "C" makes
-# the comparison byte-wise and independent of the database collation.
-ORDER = 'created_at, event_id COLLATE "C"'
+ORDER = event_order()  # points with the same timestamp: by event id (cohort_service.db.event_order)
 DATE_FIELD_TYPES = ("date", "date_time", "birthday")
 # Each change sets bit ``level`` of a per-lead bitmask (one bit_or instead of a bool_or per level);
 # this bit marks a status the synced pipelines do not know.
@@ -124,7 +123,7 @@ WITH lv AS (
 {_born(dims)},
 trash AS (
   SELECT lead_id,
-    (array_agg(type ORDER BY created_at DESC, event_id COLLATE "C" DESC)
+    (array_agg(type ORDER BY {event_order(descending=True)})
        FILTER (WHERE created_at <= :as_of))[1] AS last_before,
     (array_agg(type ORDER BY {ORDER}) FILTER (WHERE created_at > :as_of))[1] AS first_after
   FROM lead_events

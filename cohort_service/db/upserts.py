@@ -16,6 +16,7 @@ from sqlalchemy import Connection, Table, func, literal_column, text
 from sqlalchemy.dialects.postgresql import JSONB, insert
 
 from cohort_service.db import models
+from cohort_service.db.event_order import event_order
 
 Row = Mapping[str, Any]
 
@@ -183,16 +184,17 @@ def mark_unseen_deleted(conn: Connection, started: datetime | None) -> int:
 def apply_delete_restore_events(conn: Connection) -> int:
     """Set ``is_deleted``/``deleted_at`` from each lead's last lead_deleted/lead_restored event.
 
-    DESIGN §5 decides deletion by the last such event; leads without one keep what the lists said.
+    DESIGN §5 decides deletion by the last such event (same-second ties: :mod:`event_order`); leads
+    without one keep what the lists said.
     """
     result = conn.execute(
         text(
-            """
+            f"""
             WITH last AS (
                 SELECT DISTINCT ON (e.lead_id) e.lead_id, e.type, e.created_at
                 FROM lead_events e
                 WHERE e.type IN ('lead_deleted', 'lead_restored')
-                ORDER BY e.lead_id, e.created_at DESC, e.type DESC
+                ORDER BY e.lead_id, {event_order("e", descending=True)}
             )
             UPDATE leads l
             SET is_deleted = (last.type = 'lead_deleted'),

@@ -27,6 +27,7 @@ from sqlalchemy import Connection
 
 from cohort_service.cohorts.catalog import LOST, LOST_NAME, WON, WON_NAME
 from cohort_service.cohorts.facts import FactsRequest
+from cohort_service.db.event_order import event_order
 from cohort_service.errors import DatabaseError, first_line
 from cohort_service.export.streamed import Column
 
@@ -91,7 +92,7 @@ def history_sql(as_of_literal: str, timezone_literal: str) -> str:
         " ON as_.pipeline_id = c.after_pipeline_id AND as_.status_id = c.after_status_id "
         "LEFT JOIN users u ON u.id = c.created_by "
         f"WHERE c.created_at <= {as_of_literal} "
-        "ORDER BY c.lead_id, c.created_at, c.event_id"
+        f"ORDER BY c.lead_id, {event_order('c')}"
     )
 
 

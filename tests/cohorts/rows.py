@@ -196,12 +196,13 @@ class Account:
             )
         )  # fmt: skip
 
-    def event(self, lead_id: int, kind: str, when: str) -> None:
-        """``kind``: deleted | restored | added."""
+    def event(self, lead_id: int, kind: str, when: str, event_id: str | None = None) -> None:
+        """``kind``: deleted | restored | added; ``event_id`` (default: in insertion order) decides
+        between events of the same second."""
         self._events += 1
         self.conn.execute(
             insert(models.lead_events).values(
-                event_id=f"le{self._events:06d}",
+                event_id=event_id or f"le{self._events:06d}",
                 lead_id=lead_id,
                 type=f"lead_{kind}",
                 created_at=self.at(when),

@@ -12,10 +12,11 @@ from datetime import UTC, date, datetime
 
 import pandas as pd
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
 from cohort_service.cohorts.facts import imputed_col
 from cohort_service.cohorts.model import CohortReport
+from cohort_service.db.upserts import apply_delete_restore_events
 from tests.cohorts.conftest import lead, ts
 from tests.cohorts.rows import SALES, Account, account
 
@@ -168,6 +169,24 @@ def test_deleted_before_and_after_a_and_restored(acct: Account, run: Callable[..
     ids = run(date(2022, 9, 20)).leads_table()["lead_id"].tolist()
     assert sorted(ids) == [12, 13, 16]
     assert sorted(run(AS_OF).leads_table()["lead_id"].tolist()) == [13, 14, 17]
+
+
+def test_same_second_delete_and_restore_the_later_event_id_wins_in_sync_and_report(
+    acct: Account, run: Callable[..., CohortReport]
+) -> None:
+    """One rule for both readers: the lead row the sync keeps and the report's "deleted as of A"."""
+    for lead_id in (31, 32):
+        acct.lead(lead_id, "2022-09-12 10:00")
+    # 31: deleted then restored within 10:00:00 (the restore has the later id) → alive.
+    acct.event(31, "deleted", "2022-09-14 10:00", event_id="01gz00000000000000000000a1")
+    acct.event(31, "restored", "2022-09-14 10:00", event_id="01gz00000000000000000000b2")
+    # 32: restored then deleted within the same second: by id the delete is last, whatever the type.
+    acct.event(32, "restored", "2022-09-14 10:00", event_id="01gz00000000000000000000c3")
+    acct.event(32, "deleted", "2022-09-14 10:00", event_id="01gz00000000000000000000d4")
+    apply_delete_restore_events(acct.conn)
+    flags = acct.conn.execute(text("SELECT id, is_deleted FROM leads WHERE id IN (31, 32) ORDER BY id")).all()
+    assert [tuple(r) for r in flags] == [(31, False), (32, True)]
+    assert run(AS_OF).leads_table()["lead_id"].tolist() == [31]
 
 
 def test_events_after_a_are_ignored(acct: Account, run: Callable[..., CohortReport]) -> None:
