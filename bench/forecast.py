@@ -21,14 +21,9 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pandas as pd
 
+from cohort_service.cohorts.columns import forecast, forecast_high, forecast_low
 from cohort_service.cohorts.facts import at_col
-from cohort_service.cohorts.forecast import (
-    ForecastSettings,
-    forecast,
-    forecast_cohorts,
-    forecast_high,
-    forecast_low,
-)
+from cohort_service.cohorts.forecast import ForecastSettings, forecast_cohorts
 from cohort_service.cohorts.lifetable import LifeTableSettings, as_of_view
 from tests.helpers.funnel import START, FunnelSpec, generate
 

@@ -302,6 +302,9 @@ class ReportSettings(_Section):
     attention_weeks: int = Field(default=8, ge=1, le=520)
     attention_min_leads: int = Field(default=30, ge=1)
     attention_fdr: float = Field(default=0.02, gt=0, lt=1)
+    anomaly_min_leads: int = Field(default=30, ge=1)
+    mature_after_days: int | None = Field(default=None, ge=1, le=MAX_AGE_DAYS)
+    forecast_history_weeks: int = Field(default=52, ge=4, le=520)
     out_dir: Path = Path("reports")
 
     _out_dir = field_validator("out_dir")(_clean_path)

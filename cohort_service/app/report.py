@@ -7,13 +7,14 @@ blocks the next sync. ``build_cohort_report`` is what ``report``, ``send`` and `
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine
+import pandas as pd
+from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from cohort_service.app.zone import report_timezone
@@ -21,13 +22,14 @@ from cohort_service.cohorts.attention_segments import attention_rules, resolve_t
 from cohort_service.cohorts.catalog import load_catalog
 from cohort_service.cohorts.dimensions import resolve_dimensions
 from cohort_service.cohorts.facts import FactsRequest, compute_facts, events_only_leads, orphan_leads
+from cohort_service.cohorts.forecast import ForecastSettings
 from cohort_service.cohorts.labels import label_facts
 from cohort_service.cohorts.milestones import resolve_funnel
 from cohort_service.cohorts.model import CohortReport, build_report
 from cohort_service.cohorts.plan import MonthPlan
 from cohort_service.cohorts.store import TABLE as BI_TABLE
 from cohort_service.cohorts.store import claim_bi_table, describe_bi_table
-from cohort_service.cohorts.weeks import report_weeks, resolve_as_of
+from cohort_service.cohorts.weeks import monday, report_weeks, resolve_as_of
 from cohort_service.config import Settings
 from cohort_service.errors import DatabaseError, first_line
 from cohort_service.spend.store import read_spend
@@ -111,7 +113,8 @@ def _read_report(
             shown = report_weeks(moment, request.weeks or settings.report.weeks)
             facts_request = FactsRequest(moment, timezone, shown[0], funnel, dims)
             claimed = request.refresh_bi and claim_bi_table(conn)
-            facts = compute_facts(conn, facts_request, BI_TABLE if claimed else None)
+            history = read_history(conn, facts_request, settings.report.forecast_history_weeks, claimed)
+            facts = history.loc[history["cohort_week"] >= pd.Timestamp(shown[0])].reset_index(drop=True)
             if claimed:
                 describe_bi_table(conn, facts_request)
             elif request.refresh_bi:
@@ -148,12 +151,25 @@ def _read_report(
             attention_rules=attention_rules(rules),
             targets=resolve_targets(rules.targets, labelled, catalog, source=settings.source),
             plans=[MonthPlan(p.month, p.targets) for p in settings.plan],
+            history=history,
+            forecast=ForecastSettings(mature_after_days=rules.mature_after_days),
         )
     except BaseException:
         if spool is not None:
             spool.remove()
         raise
     return report, spool
+
+
+def read_history(conn: Connection, request: FactsRequest, weeks: int, into_bi: bool) -> pd.DataFrame:
+    """The facts of the shown weeks and of the ``weeks`` before them (the forecast measures its
+    conversion-time model there), in one pass; ``lead_facts`` keeps only the shown weeks."""
+    start = min(request.first_week, monday(request.as_of.date()) - timedelta(weeks=weeks))
+    history = compute_facts(conn, replace(request, first_week=start), BI_TABLE if into_bi else None)
+    if into_bi and start < request.first_week:
+        older = text(f"DELETE FROM {BI_TABLE} WHERE cohort_week < :first")
+        conn.execute(older, {"first": request.first_week})
+    return history
 
 
 def run_report(

@@ -20,15 +20,9 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pandas as pd
 
+from cohort_service.cohorts.columns import forecast, forecast_high, forecast_low
 from cohort_service.cohorts.facts import at_col
-from cohort_service.cohorts.forecast import (
-    ForecastSettings,
-    forecast,
-    forecast_cohorts,
-    forecast_high,
-    forecast_low,
-    is_mature,
-)
+from cohort_service.cohorts.forecast import ForecastSettings, forecast_cohorts, is_mature
 from cohort_service.cohorts.lifetable import as_of_view
 from cohort_service.cohorts.weeks import local_midnight
 

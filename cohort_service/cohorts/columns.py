@@ -31,6 +31,10 @@ PRICE = "price"
 DAYS_TO_FINAL = "days to final"
 COST = "cost"  # the lead's share of its creation day × source spend (when spend is known)
 
+# Cohorts forecast columns (cohorts/forecast.py, cohorts/outlook.py)
+MATURE = "mature"  # the cohort's youngest lead is older than the mature age: its counts are final
+REVENUE_FORECAST = "revenue forecast"
+
 # Cohorts money columns (when spend is known: cohorts/money.py)
 SPEND, CPL, CAC, ROMI = "spend", "CPL", "CAC", "ROMI"
 CAC_FORECAST = "CAC forecast"
@@ -69,3 +73,21 @@ def maturation_week(week: int) -> str:
 def timing(milestone: str, stat: str) -> str:
     """``stat`` is one of median, p75, p90: days from creation to reaching the milestone."""
     return f"{milestone} {stat} days"
+
+
+def forecast(milestone: str) -> str:
+    """Expected count of the cohort at ``milestone`` when mature."""
+    return f"{milestone} forecast"
+
+
+def forecast_low(milestone: str) -> str:
+    """Lower end of the forecast's 80 % interval."""
+    return f"{milestone} forecast low"
+
+
+def forecast_high(milestone: str) -> str:
+    return f"{milestone} forecast high"
+
+
+def share_forecast(final: str) -> str:
+    return f"lead→{final} % forecast"

@@ -34,6 +34,8 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pandas as pd
 
+from cohort_service.cohorts import columns as col
+from cohort_service.cohorts.columns import forecast, forecast_high, forecast_low, share_forecast
 from cohort_service.cohorts.facts import at_col
 from cohort_service.cohorts.lifetable import (
     INSTANT_DAYS,
@@ -46,25 +48,8 @@ from cohort_service.cohorts.lifetable import (
 )
 from cohort_service.cohorts.weeks import local_midnight
 
-COHORT_WEEK, AGE_DAYS, MATURE = "cohort_week", "age days", "mature"
+COHORT_WEEK, AGE_DAYS, MATURE = col.COHORT_WEEK, "age days", col.MATURE
 AGE_STEP = 0.1  # days: leads of a cohort are simulated in groups of equal age to this precision
-
-
-def forecast(milestone: str) -> str:
-    """Expected count of the cohort at ``milestone`` when mature."""
-    return f"{milestone} forecast"
-
-
-def forecast_low(milestone: str) -> str:
-    return f"{milestone} forecast low"
-
-
-def forecast_high(milestone: str) -> str:
-    return f"{milestone} forecast high"
-
-
-def share_forecast(final: str) -> str:
-    return f"lead→{final} % forecast"
 
 
 @dataclass(frozen=True)

@@ -150,15 +150,20 @@ def fit_model(
     reached = day_numbers(facts[at_col(k)])
     reached = np.where(reached <= now, reached, np.nan)
     keep = created <= now
-    created, reached = created[keep], reached[keep]
+    order = np.argsort(created[keep], kind="stable")
+    created, reached = created[keep][order], reached[keep][order]
     instant_mask = reached - created <= INSTANT_DAYS
-    span = now - float(created.min()) if len(created) else 0.0
+    span = now - float(created[0]) if len(created) else 0.0
     edges = _horizon_edges(now - created, s.min_leads_through, span)
     windows = _windows(s.min_window_days, span)
     events, exposure, used = [], [], []
     for low, high in itertools.pairwise(edges):
         for window in windows:
-            e, x = _band_counts(created, reached=reached, now=now, start=now - window, low=low, high=high)
+            # Only leads created after (window start − band end) can be in the band inside the window.
+            first = int(np.searchsorted(created, now - window - high))
+            e, x = _band_counts(
+                created[first:], reached=reached[first:], now=now, start=now - window, low=low, high=high
+            )
             if x >= s.min_exposed * (high - low) or window == windows[-1]:
                 break
         events.append(e)

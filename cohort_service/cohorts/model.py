@@ -25,9 +25,11 @@ from cohort_service.cohorts.attention_shape import funnel_shapes
 from cohort_service.cohorts.build import cohort_table, timing_table
 from cohort_service.cohorts.dimensions import DimensionSpec
 from cohort_service.cohorts.facts import dim_col
+from cohort_service.cohorts.forecast import ForecastSettings
 from cohort_service.cohorts.maturation import maturation_table
 from cohort_service.cohorts.milestones import MilestoneDef
 from cohort_service.cohorts.money import MoneyView, SpendMatch, attach_money, with_cac_forecast
+from cohort_service.cohorts.outlook import ForecastView, attach_forecast
 from cohort_service.cohorts.plan import MonthPlan, plan_table
 from cohort_service.cohorts.quality import DataQuality, data_quality
 from cohort_service.cohorts.slices import funnel_by, loss_reasons_table
@@ -56,6 +58,7 @@ class CohortReport:
     money: MoneyView | None = None  # None when no spend is known for the shown weeks
     attention: Attention | None = None  # segments × steps that differ from the rest of the team
     plan: pd.DataFrame | None = None  # plan.PLAN_COLUMNS, one row per month × metric; None: no [[plan]]
+    forecast: ForecastView | None = None  # the forecast's model, mature age, back-test
 
     @property
     def milestone_names(self) -> tuple[str, ...]:
@@ -104,15 +107,24 @@ def build_report(
     attention_rules: AttentionRules | None = None,
     targets: Sequence[SegmentTarget] = (),
     plans: Sequence[MonthPlan] = (),
+    history: pd.DataFrame | None = None,
+    forecast: ForecastSettings | None = None,
 ) -> CohortReport:
     """All tables of the report from labelled facts (see :func:`labels.label_facts`); pure.
 
     ``spend`` (day, source, cost; see :mod:`money`) adds the money columns, ``cost`` per lead and
     Channels; ``spend_dimension`` names the dimension spend sources are matched through.
-    ``attention_rules`` None leaves the attention list out."""
+    ``attention_rules`` None leaves the attention list out. ``history``: the facts of the weeks
+    before the shown ones too (the forecast's model is measured on it; default ``facts``)."""
     tz = ZoneInfo(timezone)
     names = [m.name for m in milestones]
     cohorts = cohort_table(facts, weeks=weeks, milestones=names, ages=ages, as_of=as_of, tz=tz)
+    outlook = None
+    if names:
+        cohorts, outlook = attach_forecast(
+            cohorts, facts if history is None else history, weeks=weeks, milestones=names, as_of=as_of,
+            tz=tz, settings=forecast,
+        )  # fmt: skip
     money = None
     if spend is not None and not spend.empty:
         dim_names = [d.name for d in dimensions]
@@ -178,4 +190,5 @@ def build_report(
         money=money,
         attention=listed,
         plan=plan,
+        forecast=outlook,
     )

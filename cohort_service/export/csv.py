@@ -12,6 +12,7 @@ import pandas as pd
 
 from cohort_service.cohorts import columns as col
 from cohort_service.cohorts.model import CohortReport
+from cohort_service.cohorts.outlook import with_expected
 from cohort_service.config_names import file_slug
 
 ENCODING = "utf-8-sig"
@@ -40,6 +41,13 @@ def quality_frame(report: CohortReport) -> pd.DataFrame:
     return pd.DataFrame(report.quality.rows(), columns=["figure", "leads"])
 
 
+def maturation_frame(report: CohortReport) -> pd.DataFrame:
+    """The triangle and, last, the forecast model's expected share by the end of each week."""
+    if report.forecast is None:
+        return report.maturation
+    return with_expected(report.maturation, report.forecast)
+
+
 def write_csv(report: CohortReport, directory: Path) -> list[Path]:
     """cohorts.csv, leads.csv, managers.csv, pipelines.csv, by_<dimension>.csv, timing.csv,
     maturation.csv, loss_reasons.csv, quality.csv, attention.csv, channels.csv when spend is
@@ -55,7 +63,7 @@ def write_csv(report: CohortReport, directory: Path) -> list[Path]:
         files.append(write_frame(report.slices[dim.name], directory / f"by_{file_slug(dim.name)}.csv"))
     files += [
         write_frame(report.timing, directory / "timing.csv"),
-        write_frame(report.maturation, directory / "maturation.csv"),
+        write_frame(maturation_frame(report), directory / "maturation.csv"),
         write_frame(report.loss_reasons, directory / "loss_reasons.csv"),
         write_frame(quality_frame(report), directory / "quality.csv"),
     ]

@@ -72,7 +72,9 @@ def write_cohorts(
 ) -> CohortsLayout:
     ws = book.add_worksheet(SHEET)
     frame = report.cohorts.copy()
-    frame[col.PARTIAL] = [PARTIAL_MARK if flag else None for flag in report.cohorts[col.PARTIAL]]
+    for marker in (col.PARTIAL, col.MATURE):
+        if marker in frame.columns:
+            frame[marker] = [PARTIAL_MARK if flag else None for flag in report.cohorts[marker]]
     kinds = kinds_for(frame, column_kinds(report))
     names = [str(c) for c in frame.columns]
     widths = cohort_widths(report.milestone_names, report.age_days)

@@ -94,6 +94,42 @@ COHORTS: tuple[CohortColumn, ...] = (
         about=lambda s: f"reached {s.final} within {s.days} days of creation; blank until the cohort is "
         f"{s.days + 7} days old",
     ),
+    # The forecast (cohorts/forecast.py, cohorts/outlook.py).
+    CohortColumn(
+        col.MATURE, "marker", step="forecast",
+        note="yes: every lead of the week is older than the mature age (About), so its counts are "
+        "final and its forecast equals them.",
+        about=lambda _: "yes when every lead of the week is older than the mature age: the counts are final",
+    ),
+    CohortColumn(
+        lambda s: col.forecast(s.milestone), "estimate", "milestone", step="forecast",
+        note=lambda s: f"Expected {s.milestone} count of the cohort when mature: what it has now plus, "
+        f"for each lead not through yet, its chance to get through at its age (conversion-time model, "
+        f"About). Equals {s.milestone} for a mature cohort.",
+        about=lambda s: f"expected {s.milestone} count when mature (equals {s.milestone} once mature)",
+    ),
+    CohortColumn(
+        lambda s: col.forecast_low(s.milestone), "estimate", "milestone", step="forecast",
+        note=lambda s: f"Low end of the 80 % interval of {s.milestone} forecast: 1 in 10 cohorts ends lower.",
+        about=lambda s: f"80 % interval of {s.milestone} forecast, low end",
+    ),
+    CohortColumn(
+        lambda s: col.forecast_high(s.milestone), "estimate", "milestone", step="forecast",
+        note=lambda s: f"High end of the 80 % interval of {s.milestone} forecast: 1 in 10 cohorts ends "
+        "higher.",
+        about=lambda s: f"80 % interval of {s.milestone} forecast, high end",
+    ),
+    CohortColumn(
+        lambda s: col.share_forecast(s.final), "pct", "final", step="forecast",
+        note=lambda s: f"{s.final} forecast ÷ leads: the cohort's expected lead→{s.final} % when mature.",
+        about=lambda s: f"{s.final} forecast ÷ leads",
+    ),
+    CohortColumn(
+        col.REVENUE_FORECAST, "money", step="forecast",
+        note=lambda s: f"revenue + ({s.final} forecast − {s.final}) × the average check of leads won in "
+        "the last 91 days.",
+        about=lambda s: f"revenue + ({s.final} forecast − {s.final}) × average check of recent won leads",
+    ),
     CohortColumn(col.OPEN, "count"),
     CohortColumn(col.WON, "count"),
     CohortColumn(col.LOST, "count"),

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 Kind = Literal[
-    "text", "marker", "int", "count", "number", "amount", "money", "days", "pct", "delta", "flag",
+    "text", "marker", "int", "count", "estimate", "number", "amount", "money", "days", "pct", "delta", "flag",
     "date", "datetime", "iso_date", "iso_datetime", "iso_seconds",
 ]  # fmt: skip
 Write = Literal["text", "number", "date", "datetime"]
@@ -38,6 +38,7 @@ KINDS: dict[str, CellKind] = {
     "marker": CellKind(None, 8, "text"),  # a short word in an otherwise empty column ("yes")
     "int": CellKind(None, 11, "number", integral=True),  # ids: no thousands separator
     "count": CellKind("#,##0", 9, "number", integral=True),
+    "estimate": CellKind("#,##0.0", 9, "number"),  # an expected count: a forecast, with decimals
     "number": CellKind(None, 10, "number"),
     "amount": CellKind("#,##0.00", 12, "number"),  # a lead's price, to the kopeck
     "money": CellKind("#,##0", 12, "number"),  # sums and averages over leads

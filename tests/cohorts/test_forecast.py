@@ -15,14 +15,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cohort_service.cohorts.backtest import backtest_cells, backtest_summary, made_at
-from cohort_service.cohorts.forecast import (
-    ForecastSettings,
-    forecast,
-    forecast_cohorts,
-    forecast_high,
-    forecast_low,
-    share_forecast,
-)
+from cohort_service.cohorts.columns import forecast, forecast_high, forecast_low, share_forecast
+from cohort_service.cohorts.forecast import ForecastSettings, forecast_cohorts
 from cohort_service.cohorts.lifetable import LifeTableSettings, as_of_view, fit_model
 from tests.helpers.funnel import FunnelSpec, generate
 
