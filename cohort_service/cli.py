@@ -9,7 +9,7 @@ import logging
 import os
 import sys
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Annotated
 from zoneinfo import ZoneInfo
@@ -20,7 +20,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from cohort_service import __version__
 from cohort_service.config import Settings, load_settings
-from cohort_service.errors import CohortServiceError, first_line
+from cohort_service.errors import CohortServiceError, ConfigError, first_line
 from cohort_service.ui import UI
 
 app = typer.Typer(
@@ -333,14 +333,21 @@ def spend_list(
         st.ui.out.print(line, markup=False)
 
 
+# --as-of/--since bounds: amoCRM dates from 2009; the date arithmetic of a report breaks near year 1.
+EARLIEST_DAY = date(2000, 1, 1)
+
+
 def _parse_day(text: str, option: str, timezone: str | None) -> datetime:
-    """Start of that day in the report time zone (UTC when none is configured)."""
+    """Start of that day in the report time zone (UTC when none is configured); a bad date is a usage
+    error on one line (exit 2)."""
     try:
         day = date.fromisoformat(text)
     except ValueError:
-        raise typer.BadParameter(
-            f"expected a date like 2024-01-31, got {text!r}", param_hint=option
-        ) from None
+        raise ConfigError([f"{option}: expected a date like 2024-01-31, got {text!r}"]) from None
+    if day < EARLIEST_DAY:
+        raise ConfigError([f"{option}: {day} is before {EARLIEST_DAY} (amoCRM has no history that old)"])
+    if day > datetime.now(UTC).date() + timedelta(days=366):
+        raise ConfigError([f"{option}: {day} is more than a year ahead"])
     return datetime.combine(day, time.min, tzinfo=ZoneInfo(timezone) if timezone else UTC)
 
 

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from typing import Any
 
-from cohort_service.amocrm.fields import Fields
+from cohort_service.amocrm.fields import INT16, INT32, Fields, storable_json
 
 WON_STATUS_ID = 142
 LOST_STATUS_ID = 143
@@ -119,6 +120,8 @@ class Lead:
     # field_type, values: [{value, enum_id?, enum_code?}]}]; empty when amoCRM sends null.
     custom_fields_values: list[dict[str, Any]] = field(hash=False)
     tags: tuple[Tag, ...] = ()
+    # Text cleaned because Postgres cannot store it (NUL, lone surrogates), one note each.
+    repairs: tuple[str, ...] = field(default=(), compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,8 +195,8 @@ def _parse_status(data: object, pipeline_id: int, position: str) -> Status:
         id=status_id,
         pipeline_id=pipeline_id,
         name=f.text("name"),
-        sort=f.integer("sort"),
-        type=f.integer("type"),
+        sort=f.integer("sort", limit=INT32),
+        type=f.integer("type", limit=INT16),
         color=f.opt_text("color"),
         is_editable=f.flag("is_editable", default=True),
     )
@@ -206,7 +209,7 @@ def parse_pipeline(data: object, position: str = "") -> Pipeline:
     return Pipeline(
         id=pipeline_id,
         name=f.text("name"),
-        sort=f.integer("sort"),
+        sort=f.integer("sort", limit=INT32),
         is_main=f.flag("is_main", default=False),
         is_unsorted_on=f.flag("is_unsorted_on", default=False),
         is_archive=f.flag("is_archive", default=False),
@@ -220,13 +223,15 @@ def parse_custom_field(data: object, position: str = "") -> CustomField:
     enums = []
     for i, raw in enumerate(f.array("enums")):
         e = f.item("enums", i, raw)
-        enums.append(FieldEnum(e.integer("id"), e.text("value"), e.integer("sort"), e.opt_text("code")))
+        enums.append(
+            FieldEnum(e.integer("id"), e.text("value"), e.integer("sort", limit=INT32), e.opt_text("code"))
+        )
     return CustomField(
         id=field_id,
         name=f.text("name"),
         code=f.opt_text("code"),
         type=f.text("type"),
-        sort=f.integer("sort"),
+        sort=f.integer("sort", limit=INT32),
         enums=tuple(enums),
     )
 
@@ -234,7 +239,7 @@ def parse_custom_field(data: object, position: str = "") -> CustomField:
 def parse_loss_reason(data: object, position: str = "") -> LossReason:
     f = Fields("loss reason", data, position=position)
     reason_id = f.identify()
-    return LossReason(id=reason_id, name=f.text("name"), sort=f.integer("sort"))
+    return LossReason(id=reason_id, name=f.text("name"), sort=f.integer("sort", limit=INT32))
 
 
 def _custom_values(f: Fields) -> list[dict[str, Any]]:
@@ -245,7 +250,9 @@ def _custom_values(f: Fields) -> list[dict[str, Any]]:
         values = []
         for j, raw_value in enumerate(cf.array("values")):
             v = cf.item("values", j, raw_value)
-            value: dict[str, Any] = {"value": v.data.get("value")}
+            value: dict[str, Any] = {
+                "value": storable_json(v.data.get("value"), partial(v.repaired, "value"))
+            }
             if "enum_id" in v.data:
                 value["enum_id"] = v.opt_integer("enum_id")
             if "enum_code" in v.data or "enum" in v.data:  # contacts' docs write "enum"
@@ -297,6 +304,7 @@ def parse_lead(data: object, position: str = "") -> Lead:
         labor_cost=f.opt_integer("labor_cost"),
         custom_fields_values=_custom_values(f),
         tags=_tags(f),
+        repairs=tuple(f.repairs),
     )
 
 

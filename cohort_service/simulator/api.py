@@ -19,7 +19,7 @@ from urllib.parse import parse_qsl
 
 import httpx
 
-from cohort_service.simulator import events_api, leads_api, life, problems, reference_api
+from cohort_service.simulator import events_api, leads_api, life, plants, problems, reference_api
 from cohort_service.simulator.faults import (
     FaultConfig,
     FaultKind,
@@ -80,6 +80,7 @@ class SimulatorApp:
         self._sleep = sleep if sleep is not None else self._wait
         self._data_lock = threading.RLock()
         self._cache = QueryCache()
+        self._plants: list[plants.Plant] = []
         oauth_now = _oauth_clock(oauth_clock, self)
         self.oauth = OAuthStore(
             account_id=account.id, admin_id=account.admin.id, access_ttl_s=access_ttl_s, clock=oauth_now
@@ -117,6 +118,15 @@ class SimulatorApp:
         with self._weather._lock:
             self._weather.script.append(item)
         return item
+
+    def plant(self, collection: str, entity_id: int | str, field: str, raw_json: str) -> None:
+        """Serve ``raw_json`` verbatim as ``field`` of that entity in every list (see :mod:`plants`)."""
+        with self._data_lock:
+            self._plants.append(plants.Plant(collection, entity_id, field, raw_json))
+
+    def clear_plants(self) -> None:
+        with self._data_lock:
+            self._plants.clear()
 
     @property
     def requests_seen(self) -> int:
@@ -225,7 +235,10 @@ class SimulatorApp:
                 return self._token(request)
             user = self._user(request)
             with self._data_lock:
-                return self._route(request, path, user)
+                reply = self._route(request, path, user)
+                if self._plants and reply.status == 200:
+                    reply = Reply(reply.status, plants.apply(reply.body, self._plants), reply.content_type)
+                return reply
         except problems.ApiError as error:
             return _error_reply(error)
 

@@ -24,7 +24,7 @@ from cohort_service.amocrm.pagination import Page, Paginator
 from cohort_service.amocrm.queries import events_list
 from cohort_service.amocrm.schemas import Event
 from cohort_service.db.upserts import UpsertCounts, upsert_lead_events, upsert_status_changes
-from cohort_service.sync import bookmarks, state
+from cohort_service.sync import bookmarks, plausible, state
 from cohort_service.sync.bookmarks import EventsPlan, Window, from_unix
 from cohort_service.sync.rows import SYNCED_EVENT_TYPES, split_events
 
@@ -103,6 +103,7 @@ class EventsStream:
 
     def on_page(self, paginator: Paginator[Event], page: Page[Event]) -> None:
         events = page.items
+        plausible.check_events(events, self.signpost)
         changes, lifecycle = split_events(events)
         self.result.status_changes += upsert_status_changes(self.conn, changes, repair=self._plan.repair)
         self.result.lead_events += upsert_lead_events(self.conn, lifecycle, repair=self._plan.repair)

@@ -30,7 +30,7 @@ from cohort_service.db.upserts import (
     mark_unseen_deleted,
     upsert_leads,
 )
-from cohort_service.sync import bookmarks, state
+from cohort_service.sync import bookmarks, plausible, state
 from cohort_service.sync.bookmarks import LeadsPull
 from cohort_service.sync.rows import lead_row
 
@@ -43,6 +43,7 @@ class LeadsResult:
     counts: UpsertCounts = field(default_factory=UpsertCounts)
     trashed: int = 0
     mode: str = ""
+    repairs: list[str] = field(default_factory=list)  # text cleaned on the way in (Lead.repairs)
 
 
 @dataclass
@@ -103,6 +104,8 @@ class LeadsStream:
     def on_page(self, paginator: Paginator[Lead], page: Page[Lead]) -> None:
         del paginator
         leads = page.items
+        plausible.check_leads(leads, self.signpost)
+        self.result.repairs += [note for lead in leads for note in lead.repairs]
         self.result.counts += upsert_leads(self.conn, [lead_row(x) for x in leads], repair=self.repair)
         newest = max(lead.updated_at for lead in leads)
         if self._pull is not None:

@@ -75,6 +75,15 @@ class SyncSummary:
         ]
 
 
+# Cleaned values are listed one per line up to this many, then counted.
+REPAIRS_SHOWN = 20
+
+
+def _at_most(notes: list[str], shown: int) -> list[str]:
+    rest = len(notes) - shown
+    return notes[:shown] + ([f"… and {rest} more values cleaned the same way"] if rest > 0 else [])
+
+
 def run_sync(
     settings: Settings,
     *,
@@ -211,6 +220,7 @@ def _sync(
 
     stats: StatsSnapshot = api.stats.snapshot() - before
     summary.leads_mode = leads.result.mode
+    summary.warnings += _at_most(leads.result.repairs, REPAIRS_SHOWN)
     summary.leads_new = leads.result.counts.inserted
     summary.leads_changed = leads.result.counts.updated
     summary.leads_deleted = trashed + leads.result.trashed + deleted_by_events
