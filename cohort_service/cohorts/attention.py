@@ -104,6 +104,7 @@ class Attention:
     tested: int  # segment × step × window comparisons that entered the correction
     notes: tuple[str, ...] = field(default_factory=tuple)
     shapes: pd.DataFrame = field(default_factory=pd.DataFrame)  # per manager (see attention_shape)
+    rules: AttentionRules = field(default_factory=AttentionRules)
 
     @property
     def mature_window(self) -> Window | None:
@@ -270,10 +271,10 @@ def _segment_filter(where: Sequence[tuple[str, str]]) -> str:
     return "; ".join(f"{dim} = {value}" for dim, value in where)
 
 
-def _pivot_filter(cell: _Cell, milestones: Sequence[str]) -> str:
+def _pivot_filter(cell: _Cell, milestones: Sequence[str], scope: str) -> str:
     base = "count of leads" if cell.k == 1 else f"SUM({milestones[cell.k - 2]})"
     return (
-        f"Leads where {_segment_filter(cell.where)}; {cell.window.weeks_filter()}: "
+        f"Leads where {scope}{_segment_filter(cell.where)}; {cell.window.weeks_filter()}: "
         f"base = {base}, reached = SUM({milestones[cell.k - 1]})"
     )
 
@@ -284,6 +285,7 @@ class _Context:
     rules: AttentionRules
     carried: Sequence[float]  # team conversion from milestone k to the final one
     check: float | None  # team average check
+    scope: str  # the pivot filter that selects the leads compared ("" = all), e.g. "pipeline = A; "
 
 
 def _row(cell: _Cell, ctx: _Context, expected: float, kind: str, evidence: str) -> dict[str, object]:
@@ -305,7 +307,7 @@ def _row(cell: _Cell, ctx: _Context, expected: float, kind: str, evidence: str) 
         MONEY: round(deals * ctx.check, 0) if ctx.check is not None else math.nan,
         KIND: kind,
         EVIDENCE: evidence,
-        PIVOT_FILTER: _pivot_filter(cell, ctx.milestones),
+        PIVOT_FILTER: _pivot_filter(cell, ctx.milestones, ctx.scope),
     }
 
 
@@ -376,8 +378,10 @@ def attention(
     as_of: datetime,
     rules: AttentionRules = AttentionRules(),
     targets: Sequence[SegmentTarget] = (),
+    pipelines: Sequence[str] = (),
 ) -> Attention:
-    """The attention list as of ``as_of`` (aware, in the report zone) over the report's ``weeks``."""
+    """The attention list as of ``as_of`` (aware, in the report zone) over the report's ``weeks``.
+    ``pipelines``: when the facts are limited to some pipelines, their names (for the pivot filter)."""
     k_max = len(milestones)
     mature = rules.mature_days if rules.mature_days is not None else mature_age_days(facts, k_max)
     windows = windows_for(weeks, as_of, mature, rules.weeks)
@@ -390,7 +394,8 @@ def attention(
             else "no complete cohort week yet: nothing is compared"
         )
     mature_window = next((w for w in windows if w.label != LAST_WEEK), None)
-    ctx = _Context(milestones, rules, _downstream(facts, mature_window, k_max), average_check(facts))
+    scope = f"pipeline = {' or '.join(pipelines)}; " if pipelines else ""
+    ctx = _Context(milestones, rules, _downstream(facts, mature_window, k_max), average_check(facts), scope)
     cells = _cells(facts, segmentations, windows, k_max, rules.min_leads)
     qs = [float(q) for q in false_discovery_control([c.p for c in cells])] if cells else []
     targeted = _target_rows(facts, targets, segmentations, windows, ctx)
@@ -404,5 +409,10 @@ def attention(
     for name in (BASE, REACHED):
         rows[name] = rows[name].astype("int64")
     return Attention(
-        rows=rows, windows=tuple(windows), mature_days=mature, tested=len(cells), notes=tuple(notes)
+        rows=rows,
+        windows=tuple(windows),
+        mature_days=mature,
+        tested=len(cells),
+        notes=tuple(notes),
+        rules=rules,
     )

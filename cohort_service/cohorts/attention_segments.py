@@ -26,20 +26,24 @@ from cohort_service.errors import ConfigError
 MANAGER_SEGMENT = "attention_manager"  # facts column: the manager label, namesakes told apart
 
 
-def funnel_facts(facts: pd.DataFrame, milestones: Sequence[MilestoneDef]) -> tuple[pd.DataFrame, list[str]]:
-    """The leads whose pipeline at creation has a status for every milestone, and a note naming the
-    pipelines left out. Elsewhere a milestone is reached only by being won, so a step there reads
-    ~100 % and would compare the configuration, not the people."""
+def funnel_facts(
+    facts: pd.DataFrame, milestones: Sequence[MilestoneDef]
+) -> tuple[pd.DataFrame, list[str], list[str]]:
+    """The leads whose pipeline at creation has a status for every milestone, a note naming the
+    pipelines left out, and the names of those kept (empty when none is left out). Elsewhere a
+    milestone is reached only by being won, so a step there reads ~100 % and would compare the
+    configuration, not the people."""
     sets = [{s.pipeline_id for s in m.statuses} for m in milestones]
     complete = set.intersection(*sets) if sets else set()
     ids = facts["pipeline_id"]
     inside = ids.isin(sorted(complete)).fillna(False).astype(bool)
     if inside.all():
-        return facts, []
+        return facts, [], []
     left = facts.loc[~inside.to_numpy(), col.PIPELINE].astype(str).value_counts()
     names = ", ".join(f"{name} ({count} leads)" for name, count in left.items())
     note = f"attention list: leads of pipelines where some milestone has no status are left out: {names}"
-    return facts.loc[inside.to_numpy()], [note]
+    kept = sorted(facts.loc[inside.to_numpy(), col.PIPELINE].dropna().astype(str).unique())
+    return facts.loc[inside.to_numpy()], [note], kept
 
 
 def attention_rules(report: ReportSettings) -> AttentionRules:

@@ -142,12 +142,12 @@ def build_report(
     listed = None
     if attention_rules is not None and names:
         facts[MANAGER_SEGMENT] = manager_segments(facts)
-        funnel_leads, left_out = funnel_facts(facts, milestones)
+        funnel_leads, left_out, kept = funnel_facts(facts, milestones)
         notes = [*notes, *left_out]
         segs = segmentations(dimensions)
         listed = attention(
             funnel_leads, milestones=names, segmentations=segs, weeks=weeks, as_of=as_of,
-            rules=attention_rules, targets=targets,
+            rules=attention_rules, targets=targets, pipelines=kept,
         )  # fmt: skip
         shapes = funnel_shapes(
             funnel_leads,

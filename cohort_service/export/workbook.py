@@ -28,6 +28,7 @@ from cohort_service.export.leads_table import leads_columns, leads_rows, plan_pa
 from cohort_service.export.names import EXCEL_MAX_ROWS
 from cohort_service.export.pivot import PivotSpec, Value
 from cohort_service.export.sheets_about import Contents, TableInfo, write_about
+from cohort_service.export.sheets_attention import write_attention
 from cohort_service.export.sheets_cohorts import title, write_cohorts
 from cohort_service.export.sheets_maturation import write_maturation
 from cohort_service.export.sheets_slices import write_slices
@@ -114,6 +115,7 @@ def _write_sheets(
     book.add_pivot(pivot_spec(report))
     mature = write_maturation(book, styles, report, layout)
     write_slices(book, styles, report)
+    write_attention(book, styles, report)
     lead_parts = _write_leads(book, report, leads, parts, max_rows)
     history_parts = _write_history(book, history, max_rows)
     sheets = tuple(ws.name for ws in book.workbook.worksheets())

@@ -7,6 +7,7 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
+import openpyxl
 import pandas as pd
 
 from cohort_service.app.demo import funnel_of
@@ -55,7 +56,10 @@ def test_planted_segments_lead_the_attention_list(
         run_sync(settings)
         amocrm = f'[amocrm]\nbase_url = "{url}"\ntoken = "{token}"\nrequests_per_second = 50\n'
         plain = _config(tmp_path / "plain.toml", amocrm, db_url, milestones, "")
-        result = run_cli("--config", str(plain), "report", "--csv", str(tmp_path / "plain"))
+        book = tmp_path / "book.xlsx"
+        result = run_cli(
+            "--config", str(plain), "report", "--csv", str(tmp_path / "plain"), "--out", str(book)
+        )
         assert result.exit_code == 0, result.stderr
         target = (
             f"[[report.targets]]\nmilestone = {json.dumps(names[2])}\ntarget = 0.7\ntolerance = 0.1\n"
@@ -76,6 +80,27 @@ def test_planted_segments_lead_the_attention_list(
     assert tuple(rows.loc[0, key]) == ("source", "vk", names[1], "below"), rows.head(6).to_string()
     managers = rows[rows["dimension"] == "manager"].reset_index(drop=True)
     assert tuple(managers.loc[0, key]) == ("manager", manager, names[2], "below"), rows.head(6).to_string()
+
+    # The workbook's Attention sheet: the same rows, worst first, each with the filter that
+    # reproduces it in the pivot over Leads — checked here against leads.csv.
+    sheet = openpyxl.load_workbook(book, read_only=True)["Attention"]
+    cells = [list(r) for r in sheet.iter_rows(values_only=True)]
+    head = next(i for i, r in enumerate(cells) if r[:2] == ["dimension", "value"])
+    assert cells[head][: len(COLUMNS) + 1] == [*COLUMNS, "pivot filter"]
+    first = cells[head + 1]
+    assert first[:4] == rows.loc[0, ["dimension", "value", "milestone", "window"]].tolist()
+    assert first[4:6] == [int(rows.loc[0, "base"]), int(rows.loc[0, "reached"])]
+    pivot = str(first[len(COLUMNS)])
+    assert pivot.startswith("Leads where pipeline = Основная воронка; source = vk; cohort_week ")
+    leads = pd.read_csv(tmp_path / "plain" / "leads.csv", encoding="utf-8-sig", keep_default_na=False)
+    start, end = (
+        pd.to_datetime(d, format="%d.%m.%Y") for d in pivot.split("cohort_week ")[1][:23].split(" … ")
+    )
+    week = pd.to_datetime(leads["cohort_week"])
+    view = leads[
+        (leads["pipeline"] == "Основная воронка") & (leads["source"] == "vk") & week.between(start, end)
+    ]
+    assert (int(view[names[0]].sum()), int(view[names[1]].sum())) == (first[4], first[5])
 
     # The planted manager's funnel shape: the stalled step is marked below the rest.
     shapes = pd.read_csv(

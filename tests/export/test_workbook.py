@@ -40,7 +40,7 @@ from tests.export.workbook_account import AS_OF, DIMENSIONS, EXPECTED, MILESTONE
 from tests.helpers.soffice import requires_soffice, to_csv_sheets
 from tests.helpers.xlsx_package import package_problems
 
-SHEETS = ["Cohorts", "Pivot", "Maturation", "Managers", "Leads", "Transitions", "About"]
+SHEETS = ["Cohorts", "Pivot", "Maturation", "Managers", "Attention", "Leads", "Transitions", "About"]
 HEADER = 3  # the Cohorts header is on sheet row 3 (1-based)
 
 
@@ -353,7 +353,7 @@ def split_book(built: Built, tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_split_leads_keep_whole_weeks(split_book: Path) -> None:
     book = openpyxl.load_workbook(split_book)
     assert book.sheetnames == [
-        "Cohorts", "Pivot", "Maturation", "Managers", "Leads", "Leads (2)",
+        "Cohorts", "Pivot", "Maturation", "Managers", "Attention", "Leads", "Leads (2)",
         "Transitions", "Transitions (2)", "Transitions (3)", "Transitions (4)", "About",
     ]  # fmt: skip
     weeks = {
