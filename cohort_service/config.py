@@ -298,7 +298,6 @@ class ReportSettings(_Section):
     milestones: list[Milestone] = Field(default_factory=list)
     dimensions: list[Dimension] = Field(default_factory=list)
     targets: list[Target] = Field(default_factory=list)
-    anomaly_sigma: float = Field(default=2.0, gt=0)
     attention_weeks: int = Field(default=8, ge=1, le=520)
     attention_min_leads: int = Field(default=30, ge=1)
     attention_fdr: float = Field(default=0.02, gt=0, lt=1)

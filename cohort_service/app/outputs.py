@@ -7,22 +7,19 @@ workbook on disk plus the headline of the message.
 from __future__ import annotations
 
 import math
-from datetime import UTC, date, datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
-import numpy as np
 import pandas as pd
 from sqlalchemy import Engine
 
 from cohort_service.app.money_headline import money_lines, plan_lines
+from cohort_service.app.summary import forecast_check, summary_lines
 from cohort_service.cohorts import columns as col
-from cohort_service.cohorts.facts import at_col
 from cohort_service.cohorts.model import CohortReport
-from cohort_service.cohorts.weeks import local_midnight
 from cohort_service.config import Settings
-from cohort_service.delivery.anomalies import Offsets, flag_steps
+from cohort_service.delivery.anomalies import Flag
 from cohort_service.delivery.headline import Headline, HeadlineRow
 
 HEADLINE_WEEKS = 6
@@ -36,24 +33,6 @@ def _value(cell: Any) -> float | None:
         return None
     number = float(cell)
     return None if math.isnan(number) else number
-
-
-def cohort_offsets(report: CohortReport) -> dict[date, Offsets]:
-    """Per cohort week: seconds from the week's local Monday 00:00 to each milestone (inf if never)."""
-    tz = ZoneInfo(report.timezone)
-    facts = report.facts
-    k = len(report.milestones)
-    weeks = pd.to_datetime(facts["cohort_week"]).dt.date if len(facts) else pd.Series([], dtype=object)
-    out: dict[date, Offsets] = {}
-    for week in report.weeks:
-        rows = facts.loc[(weeks == week).to_numpy()]
-        start = pd.Timestamp(local_midnight(week, tz))
-        matrix = np.full((len(rows), k), np.inf)
-        for i in range(k):
-            seconds = (rows[at_col(i + 1)] - start).dt.total_seconds().to_numpy(dtype="float64")
-            matrix[:, i] = np.where(np.isnan(seconds), np.inf, seconds)
-        out[week] = matrix
-    return out
 
 
 def headline_rows(report: CohortReport, count: int = HEADLINE_WEEKS) -> list[HeadlineRow]:
@@ -79,21 +58,13 @@ def headline_rows(report: CohortReport, count: int = HEADLINE_WEEKS) -> list[Hea
 def headline_from_report(
     report: CohortReport, settings: Settings, *, count: int = HEADLINE_WEEKS
 ) -> Headline:
-    """The last ``count`` cohorts, flagged against targets or their elders at the same age."""
-    tz = ZoneInfo(report.timezone)
+    """The last ``count`` cohorts with the report's flags (same-age history or target), the
+    three-line summary and the forecast check. ``settings`` is kept for callers; the rules were
+    applied when the report was built."""
+    del settings
     rows = headline_rows(report, count)
-    as_of = report.as_of.astimezone(UTC)  # in UTC: same-zone subtraction would be wall-clock time
-    ages = [
-        (row.week_start, row.steps, as_of - local_midnight(row.week_start, tz).astimezone(UTC))
-        for row in rows
-    ]
-    flags = flag_steps(
-        milestones=report.milestone_names,
-        rows=[(week, steps, max(age, timedelta(0))) for week, steps, age in ages],
-        cohorts=cohort_offsets(report),
-        targets=[t for t in settings.report.targets if not t.where],  # segment targets: attention
-        k=settings.report.anomaly_sigma,
-    )
+    shown = {row.week_start for row in rows}
+    flags = {(f.week, f.milestone): Flag(f.direction, f.evidence) for f in report.flags if f.week in shown}
     return Headline(
         milestones=report.milestone_names,
         ages=report.age_days,
@@ -106,6 +77,8 @@ def headline_from_report(
         money=money_lines(report),
         plan=plan_lines(report),
         attention=report.attention.top_lines(ATTENTION_LINES) if report.attention is not None else (),
+        summary=summary_lines(report),
+        forecast_check=forecast_check(report),
     )
 
 

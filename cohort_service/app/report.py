@@ -22,6 +22,7 @@ from cohort_service.cohorts.attention_segments import attention_rules, resolve_t
 from cohort_service.cohorts.catalog import load_catalog
 from cohort_service.cohorts.dimensions import resolve_dimensions
 from cohort_service.cohorts.facts import FactsRequest, compute_facts, events_only_leads, orphan_leads
+from cohort_service.cohorts.flags import FlagRules
 from cohort_service.cohorts.forecast import ForecastSettings
 from cohort_service.cohorts.labels import label_facts
 from cohort_service.cohorts.milestones import resolve_funnel
@@ -153,6 +154,8 @@ def _read_report(
             plans=[MonthPlan(p.month, p.targets) for p in settings.plan],
             history=history,
             forecast=ForecastSettings(mature_after_days=rules.mature_after_days),
+            flag_rules=FlagRules(min_leads=rules.anomaly_min_leads),
+            flag_targets=[t for t in rules.targets if not t.where],  # segment targets: attention
         )
     except BaseException:
         if spool is not None:

@@ -25,6 +25,7 @@ from cohort_service.cohorts.attention_shape import funnel_shapes
 from cohort_service.cohorts.build import cohort_table, timing_table
 from cohort_service.cohorts.dimensions import DimensionSpec
 from cohort_service.cohorts.facts import dim_col
+from cohort_service.cohorts.flags import CohortFlag, FlagRules, cohort_flags
 from cohort_service.cohorts.forecast import ForecastSettings
 from cohort_service.cohorts.maturation import maturation_table
 from cohort_service.cohorts.milestones import MilestoneDef
@@ -33,6 +34,7 @@ from cohort_service.cohorts.outlook import ForecastView, attach_forecast
 from cohort_service.cohorts.plan import MonthPlan, plan_table
 from cohort_service.cohorts.quality import DataQuality, data_quality
 from cohort_service.cohorts.slices import funnel_by, loss_reasons_table
+from cohort_service.config import Target
 from cohort_service.schema.cohorts import arrange
 from cohort_service.schema.leads import RowContext, leads_frame
 
@@ -59,6 +61,7 @@ class CohortReport:
     attention: Attention | None = None  # segments × steps that differ from the rest of the team
     plan: pd.DataFrame | None = None  # plan.PLAN_COLUMNS, one row per month × metric; None: no [[plan]]
     forecast: ForecastView | None = None  # the forecast's model, mature age, back-test
+    flags: tuple[CohortFlag, ...] = ()  # steps that differ from their same-age history or target
 
     @property
     def milestone_names(self) -> tuple[str, ...]:
@@ -109,6 +112,8 @@ def build_report(
     plans: Sequence[MonthPlan] = (),
     history: pd.DataFrame | None = None,
     forecast: ForecastSettings | None = None,
+    flag_rules: FlagRules | None = None,
+    flag_targets: Sequence[Target] = (),
 ) -> CohortReport:
     """All tables of the report from labelled facts (see :func:`labels.label_facts`); pure.
 
@@ -158,6 +163,8 @@ def build_report(
         )
         listed = replace(listed, shapes=shapes)
     cohorts = arrange(with_cac_forecast(cohorts, names[-1]), names, ages)
+    flags = cohort_flags(facts, cohorts, weeks=weeks, milestones=names, as_of=as_of, tz=tz,
+                         targets=flag_targets, rules=flag_rules) if names else []  # fmt: skip
     plan = None
     if plans:
         plan, plan_notes = plan_table(
@@ -191,4 +198,5 @@ def build_report(
         attention=listed,
         plan=plan,
         forecast=outlook,
+        flags=tuple(flags),
     )

@@ -46,6 +46,8 @@ class Headline:
     money: tuple[str, ...] = ()  # CPL and CAC of the last complete week (when spend is known)
     plan: tuple[str, ...] = ()  # one line per planned metric of the current month
     attention: tuple[str, ...] = ()  # the attention list's top rows, one line each
+    summary: tuple[str, ...] = ()  # the three lines the message opens with
+    forecast_check: str | None = None  # the forecast's back-test, one line
 
     @property
     def final_name(self) -> str:
@@ -82,10 +84,7 @@ class Headline:
             for name in self.milestones:
                 flag = self.flags.get((row.week_start, name))
                 if flag is not None:
-                    value = row.steps[self.milestones.index(name)]
-                    lines.append(
-                        f"{ARROWS[flag.direction]} {row.label}, {name}: {percent(value, 0)} is {flag.reason}"
-                    )
+                    lines.append(f"{ARROWS[flag.direction]} {row.label}: {flag.reason}")
         return lines
 
     def freshness(self) -> str:
@@ -119,7 +118,10 @@ def render_text(headline: Headline, attachment_name: str | None = None) -> str:
         rest = (cell.rjust(width) for cell, width in zip(line[1:], widths[1:], strict=True))
         return "  ".join([first, *rest]).rstrip()
 
-    lines = [headline.title(), "", fmt(header), fmt(["-" * w for w in widths])]
+    lines = [headline.title(), ""]
+    if headline.summary:
+        lines += [*headline.summary, ""]
+    lines += [fmt(header), fmt(["-" * w for w in widths])]
     lines += [fmt(line) for line in body] or ["(no cohorts in this report)"]
     lines += _footer(headline, attachment_name)
     return "\n".join(lines) + "\n"
@@ -137,6 +139,8 @@ def _footer(headline: Headline, attachment_name: str | None) -> list[str]:
         lines += [f"{title}:", *(f"  {item}" for item in items), ""]
     if notes := headline.notes():
         lines += ["Flagged:", *(f"  {note}" for note in notes), ""]
+    if headline.forecast_check:
+        lines.append(headline.forecast_check)
     lines.append(headline.freshness())
     if headline.warnings:
         lines += ["", "Data quality:", *(f"  ! {w}" for w in headline.warnings)]
@@ -159,6 +163,7 @@ def render_html(headline: Headline, attachment_name: str | None = None) -> str:
     parts = [
         '<html><body style="font-family:Arial,Helvetica,sans-serif;font-size:14px;color:#222">',
         f'<h3 style="margin:0 0 8px">{esc(headline.title())}</h3>',
+        *(f'<p style="margin:0 0 4px">{esc(line)}</p>' for line in headline.summary),
         '<table style="border-collapse:collapse;font-size:13px">',
         f"<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>",
     ]
@@ -170,6 +175,8 @@ def render_html(headline: Headline, attachment_name: str | None = None) -> str:
     if notes := headline.notes():
         items = "".join(f"<li>{esc(n)}</li>" for n in notes)
         parts.append(f'<p style="margin:12px 0 0">Flagged:</p><ul style="margin:4px 0">{items}</ul>')
+    if headline.forecast_check:
+        parts.append(f'<p style="color:#555">{esc(headline.forecast_check)}</p>')
     parts.append(f'<p style="color:#555">{esc(headline.freshness())}</p>')
     if headline.warnings:
         items = "".join(f"<li>{esc(w)}</li>" for w in headline.warnings)

@@ -46,8 +46,9 @@ CASES: list[tuple[str, str]] = [
     ("[amocrm]\nmax_attempts = 21\n", "amocrm.max_attempts: must be at most 20"),
     ("[amocrm]\nleads_overlap = -5\n", "amocrm.leads_overlap: must not be negative"),
     ("[amocrm]\nevents_overlap = '10 minutes'\n", f"amocrm.events_overlap: {DURATION}"),
-    ("[report]\nanomaly_sigma = inf\n", "report.anomaly_sigma: must be a finite number"),
-    ("[report]\nanomaly_sigma = 0\n", "report.anomaly_sigma: must be greater than 0"),
+    ("[report]\nanomaly_min_leads = 0\n", "report.anomaly_min_leads: must be at least 1"),
+    ("[report]\nmature_after_days = 0\n", "report.mature_after_days: must be at least 1"),
+    ("[report]\nforecast_history_weeks = 2\n", "report.forecast_history_weeks: must be at least 4"),
     ("[report]\nage_days = [7, -1]\n", "report.age_days: every age must be a positive number of days"),
     ("[report]\nage_days = [7, 7]\n", "report.age_days: must not repeat an age"),
     (

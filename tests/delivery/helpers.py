@@ -49,7 +49,12 @@ def headline() -> Headline:
         timezone="Europe/Moscow",
         last_sync=datetime(2024, 10, 21, 3, 58, tzinfo=UTC),
         warnings=("3 leads have no stage history",),
-        flags={(date(2024, 10, 14), "qualified"): Flag("low", "below target 50% ± 10 pp")},
+        flags={
+            (date(2024, 10, 14), "qualified"): Flag(
+                "low",
+                "qualified 30 % vs target 50 % ± 10 pp; 236 at the base",
+            )
+        },
     )
 
 

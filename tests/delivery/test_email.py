@@ -67,7 +67,7 @@ def test_message_has_text_html_and_the_workbook(tmp_path: Path) -> None:
     text, html, attachments = _parts(message)
     assert "14.10–20.10.2024 (partial)" in text
     assert "30%▼" in text  # qualified 60/200, flagged low
-    assert "below target 50% ± 10 pp" in text
+    assert "vs target 50 % ± 10 pp" in text
     assert "color:#b71c1c" in html
     assert "30% ▼" in html
     assert len(attachments) == 1

@@ -18,7 +18,7 @@ cohort                      leads  target %  qualified %  paid %  lead→paid % 
 14.10–20.10.2024 (partial)    500       40%         30%▼     17%        2.00%       -51%      –       –
 
 Flagged:
-  ▼ 14.10–20.10.2024, qualified: 30% is below target 50% ± 10 pp
+  ▼ 14.10–20.10.2024: qualified 30 % vs target 50 % ± 10 pp; 236 at the base
 
 Data synced from amoCRM at 21.10.2024 06:58 (Europe/Moscow).
 
@@ -84,3 +84,23 @@ def test_where_to_dig_comes_first_under_the_table() -> None:
     assert html.index("Where to dig") < html.index("Money")
     assert "<li>manager &lt;Анна&gt;, proposal: 21% vs 42% expected — costs 32.5 deals</li>" in html
     assert "Where to dig" not in render_text(headline())
+
+
+def test_summary_opens_and_forecast_check_closes() -> None:
+    summary = (
+        "Last complete week 07.10–13.10.2024: 558 leads, 23 reached paid (4.1 %); weeks at the same age "
+        "(14 days, 8 weeks) reached 2.0 %–3.5 %.",
+        "Young weeks (6, not yet 62 days old): paid expected 140 when mature (80 %: 120–160; 90 so far).",
+        "1 significant flag — 14.10–20.10.2024: qualified 30 % vs target 50 % ± 10 pp; 236 at the base.",
+    )
+    check = (
+        "Forecast check: forecasts at 4 weeks were off by 11 % on the last 12 mature cohorts; "
+        "the as-of reading by 33 %."
+    )
+    base = dataclasses.replace(headline(), summary=summary, forecast_check=check)
+    text = render_text(base)
+    assert text.startswith(f"{base.title()}\n\n{summary[0]}\n{summary[1]}\n{summary[2]}\n\ncohort ")
+    assert f"{check}\nData synced from amoCRM" in text
+    html = render_html(base)
+    assert html.index(summary[2]) < html.index("<table")
+    assert html.index("<table") < html.index("Forecast check: forecasts at 4 weeks")
