@@ -293,3 +293,16 @@ def attach_money(
         spend_on_leads=float(facts[COST].sum()),
     )
     return with_money, view
+
+
+def source_totals(channels: pd.DataFrame, milestones: Sequence[str]) -> pd.DataFrame:
+    """Channels summed over the weeks shown, one row per source (most spend first): the same money
+    columns recomputed from the sums, so a source's CPL is its total spend ÷ its total leads."""
+    counted = [col.LEADS, *milestones, col.REVENUE]
+    grouped = channels.groupby(SOURCE, sort=False)
+    sums = grouped[counted].sum(min_count=1)
+    sums[SPEND] = grouped[SPEND].sum(min_count=1)
+    money = money_metrics(sums[[col.LEADS, *milestones]], sums[SPEND], milestones, sums[col.REVENUE])
+    out = pd.concat([sums[counted], money], axis=1).reset_index()
+    out = out.sort_values([SPEND, col.LEADS], ascending=[False, False], na_position="last", ignore_index=True)
+    return out[[SOURCE, *counted, *money_columns(milestones)]]

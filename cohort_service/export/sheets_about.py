@@ -167,6 +167,7 @@ def write_about(book: StreamedWorkbook, styles: Styles, report: CohortReport, co
         ("Dimensions (latest synced values)", [(d.name, d.describe()) for d in report.dimensions]),
         ("Equal-age columns", _ages(report)),
         ("Data quality", quality_lines(report)),
+        ("Money (ad spend)", [("", report.money.describe())] if report.money is not None else []),
         ("Notes", [("", n) for n in report.notes]),
         ("How to slice the pivot", [("", line) for line in slicing_lines(report)]),
         ("What this file holds", [*table_lines(contents), *_sheets(report, contents)]),

@@ -24,6 +24,7 @@ from cohort_service.export.cells import (
     write_lines,
 )
 from cohort_service.export.kinds import column_kinds, kinds_for
+from cohort_service.export.sheets_money import write_plan
 from cohort_service.schema.cohorts import cohort_notes, cohort_widths, coloured
 
 SHEET = "Cohorts"
@@ -100,5 +101,6 @@ def write_cohorts(
     for name in coloured(report.milestone_names, report.age_days, "sign"):
         if name in block.columns:
             sign_colours(ws, styles, block.first_data_row, block.last_row, block.col(name))
-    write_lines(ws, block.last_row + 2, footnotes(report, notes), styles.note)
+    after = write_lines(ws, block.last_row + 2, footnotes(report, notes), styles.note)
+    write_plan(ws, styles, report, after + 1)
     return CohortsLayout(block=block, complete_rows=complete)

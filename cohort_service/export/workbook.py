@@ -2,8 +2,9 @@
 
 Sheets, in order: ``Cohorts`` (the meeting's table), ``Pivot`` (a native PivotTable over table
 ``Leads``, refreshed on open), ``Maturation`` (triangle and charts), ``Managers`` (funnels per
-manager, pipeline and dimension), ``Leads`` (Excel Table ``Leads``, one row per lead),
-``Transitions`` (Excel Table ``Transitions``, the stage history), ``About``.
+manager, pipeline and dimension), ``Channels`` (spend and funnel per source, when spend is
+known), ``Leads`` (Excel Table ``Leads``, one row per lead), ``Transitions`` (Excel Table
+``Transitions``, the stage history), ``About``.
 
 The file is written from a finished :class:`CohortReport` plus the stage history the report run
 spooled to disk under its lock (:mod:`transitions`), so no database connection or lock is held
@@ -31,6 +32,7 @@ from cohort_service.export.sheets_about import Contents, TableInfo, write_about
 from cohort_service.export.sheets_attention import write_attention
 from cohort_service.export.sheets_cohorts import title, write_cohorts
 from cohort_service.export.sheets_maturation import write_maturation
+from cohort_service.export.sheets_money import write_channels
 from cohort_service.export.sheets_slices import write_slices
 from cohort_service.export.streamed import StreamedTable
 from cohort_service.export.transitions import COLUMNS as HISTORY_COLUMNS
@@ -116,6 +118,7 @@ def _write_sheets(
     mature = write_maturation(book, styles, report, layout)
     write_slices(book, styles, report)
     write_attention(book, styles, report)
+    write_channels(book, styles, report)
     lead_parts = _write_leads(book, report, leads, parts, max_rows)
     history_parts = _write_history(book, history, max_rows)
     sheets = tuple(ws.name for ws in book.workbook.worksheets())

@@ -138,12 +138,27 @@ COHORTS: tuple[CohortColumn, ...] = (
     CohortColumn(col.MEDIAN_DAYS_TO_FINAL, "days"),
     CohortColumn(col.TOP_LOSS_REASONS, "text", width=44.0),
     # Money (cohorts/money.py), present when spend is known.
-    CohortColumn(col.SPEND, "number", step="money"),
-    CohortColumn(col.CPL, "number", step="money"),
-    CohortColumn(lambda s: col.cost_per(s.milestone), "number", "milestone", step="money"),
-    CohortColumn(col.CAC, "number", step="money"),
-    CohortColumn(col.CAC_FORECAST, "number", step="money"),  # when the forecast is known
-    CohortColumn(col.ROMI, "number", step="money"),
+    CohortColumn(
+        col.SPEND, "money", step="money",
+        note="Ad spend of the week's seven days, all sources. Blank: no spend known for the week.",
+    ),
+    CohortColumn(col.CPL, "money", step="money", note="spend ÷ leads; blank when either is missing or 0."),
+    CohortColumn(
+        lambda s: col.cost_per(s.milestone), "money", "milestone", step="money",
+        note=lambda s: f"spend ÷ {s.milestone}; blank while no lead of the week reached it.",
+    ),
+    CohortColumn(
+        col.CAC, "money", step="money",
+        note=lambda s: f"spend ÷ {s.final} (= cost per {s.final}); high for young weeks: sales to come.",
+    ),
+    CohortColumn(
+        col.CAC_FORECAST, "money", step="money",  # when the forecast is known
+        note=lambda s: f"spend ÷ the {s.final} expected when the cohort is mature (the forecast).",
+    ),
+    CohortColumn(
+        col.ROMI, "delta", step="money",
+        note="revenue ÷ spend − 1 (won deals standing at the as-of moment); low for young weeks.",
+    ),
 )  # fmt: skip
 
 

@@ -11,7 +11,9 @@ import math
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
+from typing import Any
 
+import openpyxl
 import pandas as pd
 import pytest
 from sqlalchemy import Engine
@@ -193,3 +195,65 @@ def test_email_headline_money_and_plan(config: Path, db_url: str, engine: Engine
         f"  2022-10 spend: 0 of 5{thin}000 planned (6% of the month gone);"
         " forecast at month end 0 (0% of plan)\n"
     ) in text
+
+
+def _sheet_rows(sheet: Any) -> list[tuple[Any, ...]]:
+    return [tuple(r) for r in sheet.iter_rows(values_only=True)]
+
+
+def test_workbook_channels_cohorts_money_plan_and_lead_cost(
+    config: Path, db_url: str, tmp_path: Path, run_cli: Callable[..., CliResult]
+) -> None:
+    out = tmp_path / "book.xlsx"
+    env = {"COHORT_DATABASE_URL": db_url}
+    result = run_cli("--config", str(config), "report", "--as-of", "2022-10-02", "--out", str(out), env=env)
+    assert result.exit_code == 0, result.stderr
+    book = openpyxl.load_workbook(out)
+    assert "Channels" in book.sheetnames
+
+    channels = _sheet_rows(book["Channels"])
+    header = channels[3]
+    assert header[:6] == ("source", "leads", "qualified", "paid", "revenue", "spend")
+    totals = {row[0]: row for row in channels[4:8]}
+    assert [row[0] for row in channels[4:8]] == ["yandex", "google", "vk", "(blank)"]  # most spend first
+    spend_at = header.index("spend")
+    assert totals["yandex"][spend_at] == 2000.0
+    assert totals["yandex"][header.index("CPL")] == 2000.0 / 3
+    assert totals["yandex"][header.index("CAC")] == 1000.0
+    assert totals["vk"][1] == 0
+    assert totals["(blank)"][spend_at] is None
+
+    cohorts = _sheet_rows(book["Cohorts"])
+    head = cohorts[2]
+    assert [cohorts[3][head.index(n)] for n in ("spend", "CPL", "CAC")] == [1650.0, 412.5, 1650.0]
+    plan_title = next(i for i, r in enumerate(cohorts) if r[0] and str(r[0]).startswith("Plan vs fact"))
+    assert cohorts[plan_title + 1][:4] == ("month", "metric", "plan", "fact to date")
+    assert cohorts[plan_title + 2][:4] == ("2022-10", "leads", 10, 0)
+
+    leads = _sheet_rows(book["Leads"])
+    cost_at = leads[0].index("cost")
+    assert sum(r[cost_at] or 0 for r in leads[1:]) == 2700.0
+    about = "\n".join(str(c) for r in _sheet_rows(book["About"]) for c in r if c)
+    assert "Spend of a day × source with no lead (150.00 of 2,850.00)" in about
+
+
+def test_spend_text_never_becomes_a_formula(
+    config: Path, db_url: str, tmp_path: Path, run_cli: Callable[..., CliResult]
+) -> None:
+    hostile = tmp_path / "hostile.csv"
+    hostile.write_text('date,source,campaign,cost\n2022-09-23,"=HYPERLINK(""http://x"",""y"")",@SUM(1),5\n')
+    env = {"COHORT_DATABASE_URL": db_url}
+    assert run_cli("--config", str(config), "spend", "import", str(hostile), env=env).exit_code == 0
+    out = tmp_path / "book.xlsx"
+    assert (
+        run_cli(
+            "--config", str(config), "report", "--as-of", "2022-10-02", "--out", str(out), env=env
+        ).exit_code
+        == 0
+    )
+    sheet = openpyxl.load_workbook(out)["Channels"]
+    cells = [
+        c for row in sheet.iter_rows() for c in row if isinstance(c.value, str) and "HYPERLINK" in c.value
+    ]
+    assert cells
+    assert all(c.data_type == "s" for c in cells)
