@@ -124,9 +124,13 @@ def week_spend(spend: pd.DataFrame, weeks: Sequence[date]) -> pd.Series:
 def money_metrics(
     frame: pd.DataFrame, spend: pd.Series, milestones: Sequence[str], revenue: pd.Series
 ) -> pd.DataFrame:
-    """spend, CPL, cost per <m>, CAC, ROMI from counts (``leads``, one column per milestone)."""
+    """spend, CPL, cost per <m>, CAC, ROMI from counts (``leads``, one column per milestone).
+
+    Spend is rounded to the cent: it is a sum of the file's amounts, and a float sum's last-digit
+    noise (1650.0000000000002) must not reach cohorts.csv."""
     out = pd.DataFrame(index=frame.index)
-    out[SPEND] = spend.astype("float64")
+    spend = spend.astype("float64").round(2)
+    out[SPEND] = spend
     out[CPL] = ratio(spend, frame[col.LEADS])
     for name in milestones:
         out[cost_per(name)] = ratio(spend, frame[name])

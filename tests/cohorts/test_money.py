@@ -215,3 +215,17 @@ def test_cac_forecast_is_spend_over_the_final_forecast() -> None:
     assert names[names.index("CAC") + 1] == "CAC forecast"
     assert out["CAC forecast"].iloc[0] == 450.0 / 1.8
     assert np.isnan(out["CAC forecast"].iloc[1])
+
+
+def test_week_spend_is_rounded_to_the_cent() -> None:
+    """Ten rows of 0.1 add up to 1.0 in cohorts.csv, not 0.9999999999999999."""
+    spend = pd.DataFrame(
+        {
+            "day": pd.Series([pd.Timestamp("2026-11-23")] * 10).astype("datetime64[us]"),
+            "source": [f"s{i}" for i in range(10)],
+            "cost": [0.1] * 10,
+        }
+    )
+    money = cohort_money(_cohorts(), spend, weeks=WEEKS, milestones=MILESTONES)
+    assert money["spend"].iloc[0] == 1.0
+    assert money["CPL"].iloc[0] == 0.25
