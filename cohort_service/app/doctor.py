@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import smtplib
 import ssl
 from collections.abc import Callable
@@ -191,7 +192,26 @@ def _smtp_fix(exc: BaseException) -> str:
     return "check email.host, email.port and that this machine may connect to it (firewall)"
 
 
-CHECKS: list[Callable[[Settings], list[Check]]] = [check_database, check_amocrm, check_smtp]
+def check_spend_folder(settings: Settings) -> list[Check]:
+    """``spend.folder`` must be a readable directory, or every Monday's import silently finds nothing."""
+    folder = settings.spend.folder
+    if folder is None:
+        return _not_configured("spend folder", "spend.folder is empty")
+    if not folder.is_dir():
+        return [Check("spend folder", False, f"{folder} is not a directory", "create it or fix spend.folder")]
+    if not os.access(folder, os.R_OK | os.X_OK):
+        return [Check("spend folder", False, f"{folder} is not readable", "let the service's user read it")]
+    from cohort_service.spend.importer import spend_files_in
+
+    return [Check("spend folder", True, f"{folder}: {len(spend_files_in(folder))} spend files")]
+
+
+CHECKS: list[Callable[[Settings], list[Check]]] = [
+    check_database,
+    check_amocrm,
+    check_smtp,
+    check_spend_folder,
+]
 
 
 def run_checks(settings: Settings) -> list[Check]:

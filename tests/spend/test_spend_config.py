@@ -71,3 +71,20 @@ def test_bad_spend_and_plan_keys(tmp_path: Path, text: str, expected: str) -> No
     with pytest.raises(ConfigError) as caught:
         load_settings(path, env={})
     assert str(caught.value).replace(str(tmp_path) + "/", "") == expected
+
+
+def test_doctor_spend_folder(tmp_path: Path) -> None:
+    from cohort_service.app.doctor import check_spend_folder
+    from tests.conftest import make_settings
+
+    assert [(c.ok, c.detail) for c in check_spend_folder(make_settings())] == [
+        (True, "not configured (spend.folder is empty) — skipped")
+    ]
+    missing = tmp_path / "nope"
+    [bad] = check_spend_folder(make_settings(spend={"folder": str(missing)}))
+    assert (bad.ok, bad.detail) == (False, f"{missing} is not a directory")
+    assert bad.fix == "create it or fix spend.folder"
+    (tmp_path / "a.csv").write_text("date,source,cost\n")
+    (tmp_path / "notes.md").write_text("x")
+    [good] = check_spend_folder(make_settings(spend={"folder": str(tmp_path)}))
+    assert (good.ok, good.detail) == (True, f"{tmp_path}: 1 spend files")
