@@ -18,6 +18,7 @@ import pandas as pd
 import pytest
 from sqlalchemy import Engine
 
+from cohort_service.app.money_headline import amount
 from cohort_service.app.outputs import headline_from_report
 from cohort_service.app.report import ReportRequest, build_cohort_report
 from cohort_service.config import load_settings
@@ -117,8 +118,13 @@ def _read(path: Path) -> pd.DataFrame:
 
 def test_cohorts_money_columns_by_hand(csv_dir: Path) -> None:
     cohorts = _read(csv_dir / "cohorts.csv")
-    money = ["spend", "CPL", "cost per qualified", "cost per paid", "CAC", "ROMI"]
+    money = ["spend", "CPL", "cost per qualified", "cost per paid", "CAC", "CAC forecast", "ROMI"]
     assert cohorts.columns.tolist()[-len(money) :] == money
+    # CAC forecast: the same spend over the paid the forecast expects when the week is mature
+    assert cohorts["CAC forecast"].tolist() == pytest.approx(
+        (cohorts["spend"] / cohorts["paid forecast"]).tolist()
+    )
+    assert (cohorts["paid forecast"] >= cohorts["paid"]).all()
     assert "revenue" in cohorts.columns
     assert cohorts["spend"].tolist() == [1650.0, 1200.0]  # vk's 150 counts; 03.10 is after the report
     assert cohorts["CPL"].tolist() == [412.5, 600.0]
@@ -183,9 +189,13 @@ def test_email_headline_money_and_plan(config: Path, db_url: str, engine: Engine
     report = build_cohort_report(settings, ReportRequest(as_of=date(2022, 10, 2)), engine=engine)
     text = render_text(headline_from_report(report, settings))
     thin = "\u2009"
+    last = report.cohorts.iloc[-1]
+    cac_forecast = amount(1200 / last["paid forecast"])
+    assert last["CAC forecast"] == pytest.approx(1200 / last["paid forecast"])
     assert (
         "Money:\n"
-        f"  26.09–02.10.2022: spend 1{thin}200, 2 leads, CPL 600, CAC 1{thin}200 (1 paid so far)\n"
+        f"  26.09–02.10.2022: spend 1{thin}200, 2 leads, CPL 600, CAC 1{thin}200 (1 paid so far),"
+        f" CAC forecast {cac_forecast}\n"
         "  yandex: spend 800, 1 leads, CPL 800, CAC 800\n"
         "  google: spend 400, 1 leads, CPL 400, CAC –\n"
     ) in text
