@@ -12,6 +12,7 @@
     + AmoPayloadError           a response that does not match the documented shape (or loops)
   x SyncError                   state or contract violations (lost checkpoints)
   x DeliveryError               SMTP refused or unreachable after retries
+  x OutputError                 a report file cannot be written (a directory, no space, no rights): exit 1
 
 Messages never carry tokens, secrets or response bodies: callers build them from
 method, path and status only.
@@ -41,6 +42,10 @@ class ConfigError(CohortServiceError):
     def __init__(self, problems: list[str]) -> None:
         self.problems = problems
         super().__init__("\n".join(problems))
+
+
+class OutputError(CohortServiceError):
+    """A report file could not be written; the previous file at that path is left as it was."""
 
 
 class DatabaseError(CohortServiceError):

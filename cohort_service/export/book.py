@@ -27,6 +27,7 @@ import xlsxwriter
 from xlsxwriter.format import Format
 from xlsxwriter.worksheet import Worksheet
 
+from cohort_service.export.files import private_tmpdir
 from cohort_service.export.names import EXCEL_MAX_ROWS, check_sheet_name
 from cohort_service.export.ooxml import finalize_package
 from cohort_service.export.pivot import PivotSpec
@@ -53,10 +54,9 @@ class StreamedWorkbook:
         options: Mapping[str, Any] | None = None,
     ) -> None:
         self.path = Path(path)
-        self._tmpdir = tmpdir
+        self._tmpdir = tmpdir or private_tmpdir()  # xlsxwriter's temp files hold cell data too
         settings: dict[str, Any] = {"constant_memory": True, "nan_inf_to_errors": False}
-        if tmpdir is not None:
-            settings["tmpdir"] = str(tmpdir)
+        settings["tmpdir"] = str(self._tmpdir)
         settings.update(options or {})
         if not settings["constant_memory"] or settings.get("in_memory"):
             raise ValueError("StreamedWorkbook only works in constant_memory mode")

@@ -2,6 +2,12 @@
 
 Same columns as the workbook's sheets. Dates are ``YYYY-MM-DD``, date-times ``YYYY-MM-DD HH:MM:SS``
 in the report time zone, shares are fractions (0.42 = 42%), flags 0/1, blanks empty.
+
+Text never becomes a formula: a text cell (or header) starting with ``= + - @``, TAB or CR gets a
+leading ``'`` (OWASP's rule for CSV injection), because a spreadsheet opening the file would run a
+manager's, tag's or field's ``=HYPERLINK(…)``. Numbers are numbers and stay as they are. The files
+of one run are written beside their targets and renamed into place together (:mod:`files`), so a
+full disk or a planted symlink never leaves a truncated or misdirected file.
 """
 
 from __future__ import annotations
@@ -14,9 +20,11 @@ from cohort_service.cohorts import columns as col
 from cohort_service.cohorts.model import CohortReport
 from cohort_service.cohorts.outlook import with_expected
 from cohort_service.config_names import file_slug
+from cohort_service.export.files import ensure_directory, replacing, sweep_partials
 
 ENCODING = "utf-8-sig"
 DATETIME_FORMAT = "%Y-%m-%d %H:%M:%S"
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _dates_as_dates(frame: pd.DataFrame) -> pd.DataFrame:
@@ -30,8 +38,24 @@ def _dates_as_dates(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def inert(value: object) -> object:
+    """A text value a spreadsheet shows as text: ``'`` before a leading formula character."""
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
+
+
+def _inert_text(frame: pd.DataFrame) -> pd.DataFrame:
+    out = frame.rename(columns=lambda name: inert(str(name)))
+    for i in range(out.shape[1]):
+        column = out.iloc[:, i]
+        if column.dtype == object or pd.api.types.is_string_dtype(column.dtype):
+            out.isetitem(i, column.map(inert, na_action="ignore").to_numpy(dtype=object))
+    return out
+
+
 def write_frame(frame: pd.DataFrame, path: Path) -> Path:
-    _dates_as_dates(frame).to_csv(
+    _inert_text(_dates_as_dates(frame)).to_csv(
         path, index=False, encoding=ENCODING, date_format=DATETIME_FORMAT, lineterminator="\r\n"
     )
     return path
@@ -52,26 +76,32 @@ def write_csv(report: CohortReport, directory: Path) -> list[Path]:
     """cohorts.csv, leads.csv, managers.csv, pipelines.csv, by_<dimension>.csv, timing.csv,
     maturation.csv, loss_reasons.csv, quality.csv, attention.csv, channels.csv when spend is
     known and plan.csv when [[plan]] is set; returns the paths written."""
-    directory.mkdir(parents=True, exist_ok=True)
-    files = [
-        write_frame(report.cohorts, directory / "cohorts.csv"),
-        write_frame(report.leads_table(), directory / "leads.csv"),
-        write_frame(report.slices[col.MANAGER], directory / "managers.csv"),
-        write_frame(report.slices[col.PIPELINE], directory / "pipelines.csv"),
+    frames = [
+        ("cohorts.csv", report.cohorts),
+        ("leads.csv", report.leads_table()),
+        ("managers.csv", report.slices[col.MANAGER]),
+        ("pipelines.csv", report.slices[col.PIPELINE]),
     ]
-    for dim in report.dimensions:
-        files.append(write_frame(report.slices[dim.name], directory / f"by_{file_slug(dim.name)}.csv"))
-    files += [
-        write_frame(report.timing, directory / "timing.csv"),
-        write_frame(maturation_frame(report), directory / "maturation.csv"),
-        write_frame(report.loss_reasons, directory / "loss_reasons.csv"),
-        write_frame(quality_frame(report), directory / "quality.csv"),
+    frames += [(f"by_{file_slug(dim.name)}.csv", report.slices[dim.name]) for dim in report.dimensions]
+    frames += [
+        ("timing.csv", report.timing),
+        ("maturation.csv", maturation_frame(report)),
+        ("loss_reasons.csv", report.loss_reasons),
+        ("quality.csv", quality_frame(report)),
     ]
     if report.money is not None:
-        files.append(write_frame(report.money.channels, directory / "channels.csv"))
+        frames.append(("channels.csv", report.money.channels))
     if report.attention is not None:
-        files.append(write_frame(report.attention.csv_rows(), directory / "attention.csv"))
-        files.append(write_frame(report.attention.shapes, directory / "manager_funnels.csv"))
+        frames += [
+            ("attention.csv", report.attention.csv_rows()),
+            ("manager_funnels.csv", report.attention.shapes),
+        ]
     if report.plan is not None:
-        files.append(write_frame(report.plan, directory / "plan.csv"))
-    return files
+        frames.append(("plan.csv", report.plan))
+    ensure_directory(directory, "CSV files")
+    targets = [directory / name for name, _ in frames]
+    sweep_partials(directory, {name for name, _ in frames})
+    with replacing(targets, "CSV files") as temps:
+        for (_, frame), temp in zip(frames, temps, strict=True):
+            write_frame(frame, temp)
+    return targets

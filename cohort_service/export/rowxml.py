@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from cohort_service.export.files import private_tmpdir
 from cohort_service.export.names import col_letters
 from cohort_service.schema.kinds import kind_of
 
@@ -125,7 +126,7 @@ class RowSpool:
     """Writes ``<row>`` elements for 0-based sheet rows to a temp file, strictly in row order."""
 
     def __init__(self, sheet: str, writers: tuple[CellWriter, ...], tmpdir: str | os.PathLike[str] | None):
-        fd, name = tempfile.mkstemp(prefix="rows-", suffix=".xml", dir=tmpdir)
+        fd, name = tempfile.mkstemp(prefix="rows-", suffix=".xml", dir=tmpdir or private_tmpdir())
         self.path = Path(name)
         self._file = os.fdopen(fd, "w", encoding="utf-8", buffering=1 << 20)
         self._sheet = sheet

@@ -29,6 +29,7 @@ from cohort_service.cohorts.catalog import LOST, LOST_NAME, WON, WON_NAME
 from cohort_service.cohorts.facts import FactsRequest
 from cohort_service.db.event_order import event_order
 from cohort_service.errors import DatabaseError, first_line
+from cohort_service.export.files import private_tmpdir
 from cohort_service.export.streamed import Column
 
 LEAD, TIME = "lead_id", "time"
@@ -143,7 +144,7 @@ def spool_history(
     raw = conn.connection.dbapi_connection
     if raw is None:  # pragma: no cover - an open Connection always has one
         raise RuntimeError("no DBAPI connection")
-    fd, name = tempfile.mkstemp(prefix="history-", suffix=".csv", dir=tmpdir)
+    fd, name = tempfile.mkstemp(prefix="history-", suffix=".csv", dir=tmpdir or private_tmpdir())
     path = Path(name)
     as_of = _q(request.as_of.isoformat())
     sql = history_sql(f"CAST({as_of} AS timestamptz)", _q(request.timezone))

@@ -20,11 +20,14 @@ from datetime import date
 from pathlib import Path
 
 import pandas as pd
+from xlsxwriter.exceptions import FileCreateError
 
 from cohort_service.cohorts import columns as col
 from cohort_service.cohorts.model import CohortReport
+from cohort_service.errors import first_line
 from cohort_service.export.book import StreamedWorkbook
 from cohort_service.export.cells import Styles
+from cohort_service.export.files import check_file_target, private_tmpdir, replacing, sweep_partials
 from cohort_service.export.leads_table import leads_columns, leads_rows, plan_parts
 from cohort_service.export.names import EXCEL_MAX_ROWS
 from cohort_service.export.pivot import PivotSpec, Value
@@ -80,23 +83,26 @@ def write_workbook(
     max_rows_per_sheet: int = EXCEL_MAX_ROWS,
     tmpdir: str | os.PathLike[str] | None = None,
 ) -> WorkbookResult:
-    """Write the workbook at ``path``: into ``<name>.partial`` first, renamed when complete, so a
-    failure never leaves a half-written file (nor removes an older one).
+    """Write the workbook at ``path``: into a ``.partial`` file first, renamed when complete, so a
+    failure never leaves a half-written file nor touches an older one (:mod:`files`).
 
     ``history``: the spooled stage history (without it the Transitions table is empty and About
     says so); ``csv_dir``: where this run's CSV files went, named on About.
     """
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_name(target.name + ".partial")
+    check_file_target(target, "workbook")
+    sweep_partials(target.parent, {target.name})
     leads = report.leads_table()
     if not leads[col.COHORT_WEEK].is_monotonic_increasing:
         leads = leads.sort_values(col.COHORT_WEEK, kind="stable", ignore_index=True)
-    with StreamedWorkbook(partial, tmpdir=tmpdir) as book:
-        contents = _write_sheets(
-            book, report, leads, history=history, csv_dir=csv_dir, max_rows=max_rows_per_sheet
-        )
-    partial.replace(target)
+    with replacing([target], "workbook") as (partial,):
+        try:
+            with StreamedWorkbook(partial, tmpdir=tmpdir or private_tmpdir()) as book:
+                contents = _write_sheets(
+                    book, report, leads, history=history, csv_dir=csv_dir, max_rows=max_rows_per_sheet
+                )
+        except FileCreateError as exc:  # xlsxwriter's wrapper of the OSError (a full disk)
+            raise OSError(first_line(exc)) from exc
     return WorkbookResult(target, contents)
 
 
