@@ -359,7 +359,15 @@ def simulator(
     weeks: Annotated[int, typer.Option(help="Weeks of history.")] = 26,
     seed: Annotated[int, typer.Option(help="Generator seed (same seed, same account).")] = 1,
     rps: Annotated[float, typer.Option(help="Rate limit in requests/s (0 = none).")] = 7.0,
-    latency_ms: Annotated[float, typer.Option(help="Added latency per request.")] = 0.0,
+    latency_ms: Annotated[
+        float, typer.Option(help="Network latency before a request reaches the rate limiter.")
+    ] = 0.0,
+    jitter_ms: Annotated[
+        float, typer.Option(help="Random extra delay (0…N ms) before a request reaches the rate limiter.")
+    ] = 0.0,
+    error_rate: Annotated[
+        float, typer.Option(min=0.0, max=1.0, help="Share of requests answered 502 (bad weather drills).")
+    ] = 0.0,
     no_filters: Annotated[
         bool, typer.Option("--no-filters", help="Account without the API-filter add-on.")
     ] = False,
@@ -375,6 +383,8 @@ def simulator(
         seed=seed,
         rps=rps,
         latency_ms=latency_ms,
+        jitter_ms=jitter_ms,
+        error_rate=error_rate,
         filters=not no_filters,
         token=token,
     )

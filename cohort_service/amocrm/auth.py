@@ -20,6 +20,7 @@ from typing import Any
 import httpx
 from sqlalchemy import Engine
 
+from cohort_service.amocrm.budget import SharedBudget
 from cohort_service.amocrm.describe import describe_response, fatal_error
 from cohort_service.amocrm.ratelimit import limiter_for
 from cohort_service.amocrm.stats import RequestStats
@@ -206,7 +207,10 @@ def authorize(
         )
     url = amo.url
     stack = build_transport(
-        amo, limiter=limiter_for(url, amo.requests_per_second), stats=RequestStats(), inner=transport
+        amo,
+        limiter=limiter_for(url, amo.requests_per_second, shared=SharedBudget(engine, url)),
+        stats=RequestStats(),
+        inner=transport,
     )
     body = {
         "client_id": amo.oauth.client_id,

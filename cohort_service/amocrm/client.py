@@ -21,6 +21,7 @@ from sqlalchemy import Engine
 
 from cohort_service import __version__
 from cohort_service.amocrm.auth import AmoAuth, LongLivedTokenAuth, OAuthAuth, client_timeout
+from cohort_service.amocrm.budget import SharedBudget
 from cohort_service.amocrm.describe import describe_response, fatal_error
 from cohort_service.amocrm.fields import shown
 from cohort_service.amocrm.pagination import Page, Paginator
@@ -185,13 +186,20 @@ def build_client(
 
     ``transport`` replaces the network (``httpx.MockTransport`` in tests); rate limiting and
     retries still wrap it. With the real ``clock`` and ``sleep`` the process-wide limiter of the
-    account URL is used; injecting either gives the client a private limiter on that clock.
+    account URL is used, and with a database (``engine``, or the OAuth token store's) it reserves
+    its starts in the account's shared budget; injecting either gives the client a private
+    limiter on that clock.
     """
     amo = settings.amocrm
     url = amo.url
+    if engine is None and amo.token is None and amo.oauth is not None:
+        from cohort_service.db.engine import get_engine
+
+        engine = get_engine(settings)  # the token pair lives there anyway
     if limiter is None:
         if clock is time.monotonic and sleep is time.sleep:
-            limiter = limiter_for(url, amo.requests_per_second)
+            shared = SharedBudget(engine, url) if engine is not None else None
+            limiter = limiter_for(url, amo.requests_per_second, shared=shared)
         else:
             limiter = RateLimiter(amo.requests_per_second, clock=clock, sleep=sleep)
     stats = RequestStats()

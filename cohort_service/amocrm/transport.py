@@ -6,7 +6,8 @@ final, and otherwise backs off and tries again:
 
 * 429 → wait ``retry_after`` (JSON body) or ``Retry-After`` (header, seconds or HTTP date), capped
   at ``max_delay_s``; with neither (amoCRM's gateway sends an HTML 429), exponential backoff.
-  The wait is a hold on the shared limiter, so every thread of the process backs off together.
+  The wait is a hold on the shared limiter, so every thread of the process backs off together
+  (and every other process at its next start), and the pace itself is lowered (adaptive rate).
 * 500/502/503/504, timeouts, refused or dropped connections, and a 2xx whose body is not valid
   JSON (cut off mid-transfer) → exponential backoff with jitter.
 * anything else is final and returned as is; the client turns 4xx into errors.
@@ -36,6 +37,7 @@ from cohort_service.errors import AmoPayloadError, RetriableAmoError
 
 log = logging.getLogger(__name__)
 
+Tracer = Callable[[str, dict[str, object]], None]
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 MIN_429_DELAY_S = 1.0
 
@@ -115,7 +117,22 @@ class ThrottledTransport(httpx.BaseTransport):
         before = self._clock()
         granted = self._limiter.acquire()
         self._stats.sent(max(0.0, granted - before))
+        request.extensions = {**request.extensions, "trace": self._tracer(request.extensions.get("trace"))}
         return self._inner.handle_request(request)
+
+    def _tracer(self, existing: Tracer | None) -> Tracer:
+        """httpcore's trace hook: the moment the headers go out is the real start (after any wait
+        for a pooled connection or the GIL), and the next start is spaced from it."""
+        chained = getattr(existing, "chained", existing)  # a retry: do not wrap our own hook again
+
+        def trace(event: str, info: dict[str, object]) -> None:
+            if event.endswith("send_request_headers.started"):
+                self._limiter.sent(self._clock())
+            if chained is not None:
+                chained(event, info)
+
+        trace.chained = chained  # type: ignore[attr-defined]
+        return trace
 
     def close(self) -> None:
         self._inner.close()
@@ -206,6 +223,7 @@ class RetryingTransport(httpx.BaseTransport):
             delay,
         )
         if failure.kind == "rate_limited":
+            self._limiter.rate_limited()  # a slower pace for the whole process, then creep back
             self._limiter.hold(delay)  # every thread backs off; our next acquire() waits it out
         else:
             self._sleep(delay)

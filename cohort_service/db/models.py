@@ -221,6 +221,17 @@ oauth_tokens = Table(
     _ts("updated_at", nullable=False),
 )
 
+request_budget = Table(
+    "request_budget",
+    metadata,
+    # One row per amoCRM account URL: the earliest moment the next request may start, on the
+    # database's clock; every process and host reserves its starts here (amocrm/budget.py).
+    # UNLOGGED: a crash may forget the mark (it is seconds old anyway), and no WAL flush per request.
+    Column("account_url", Text, primary_key=True),
+    _ts("next_at", nullable=False),
+    prefixes=["UNLOGGED"],
+)
+
 report_runs = Table(
     "report_runs",
     metadata,

@@ -1,8 +1,9 @@
 """``SimulatorApp``: httpx.Request in, httpx.Response out — the whole amoCRM API v4 surface we use.
 
 The same object serves ``httpx.MockTransport(app.handle)`` in unit tests and the loopback HTTP
-server (``server.serve``). Every request passes the weather first (block, script, rate limit,
-random faults), then authentication, then routing. Data reads and ``advance`` share one lock, so
+server (``server.serve``). Every request passes the network first (latency and jitter), then the
+weather (block, script, rate limit counted at arrival, random faults), then authentication, then
+routing. Data reads and ``advance`` share one lock, so
 time can move while a server is answering.
 """
 
@@ -166,6 +167,12 @@ class SimulatorApp:
 
     # -- serving ----------------------------------------------------------------------------
     def handle(self, request: httpx.Request) -> httpx.Response:
+        # The network in front of the server: latency plus random jitter pass *before* the request
+        # reaches the rate limiter, so requests arrive late and reordered, counted at arrival as
+        # amoCRM's gateway counts them.
+        delay = self._weather.latency_s()
+        if delay > 0:
+            self._sleep(delay)
         number = self._weather.next_number()
         started = time.perf_counter()
         verdict = self._weather.decide(number, request.url.path)
@@ -186,9 +193,6 @@ class SimulatorApp:
     def _respond(self, request: httpx.Request, verdict: Verdict) -> httpx.Response:
         reply = self._fault_reply(request, verdict)
         if reply is None:
-            latency = self._weather.latency_s()
-            if latency > 0:
-                self._sleep(latency)
             if verdict.kind == "slow":
                 self._slow(request, verdict.slow_s)
             reply = self._serve(request)

@@ -23,13 +23,17 @@ def run_simulator(
     rps: float,
     latency_ms: float,
     filters: bool,
+    jitter_ms: float = 0.0,
+    error_rate: float = 0.0,
     token: str | None = None,
 ) -> None:
     account = generate_account(seed=seed, leads=leads, weeks=weeks, filters_enabled=filters)
     app = SimulatorApp(
         account,
         limits=Limits(rps=rps if rps > 0 else None),
-        faults=FaultConfig(latency_ms=latency_ms),
+        faults=FaultConfig(
+            latency_ms=latency_ms, jitter_ms=jitter_ms, error_rate=error_rate, error_statuses=(502,)
+        ),
     )
     issued = app.oauth.issue_long_lived(token=token)
 

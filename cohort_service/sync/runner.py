@@ -50,6 +50,7 @@ class SyncSummary:
     requests: int = 0
     rate_limited: int = 0
     retries: int = 0
+    pace_rps: float = 0.0  # the limiter's pace at the end: the configured rate unless 429s lowered it
     seconds: float = 0.0
     warnings: list[str] = field(default_factory=list)
 
@@ -70,7 +71,7 @@ class SyncSummary:
             f"events: {self.status_changes_new} new stage changes, {self.lead_events_new} new lead events"
             + (f", {self.events_removed} stale rows removed" if self.events_removed else ""),
             f"requests: {self.requests} ({self.requests_per_second:.2f}/s), "
-            f"{self.rate_limited} answered 429, {self.retries} retried",
+            f"{self.rate_limited} answered 429, {self.retries} retried, pace {self.pace_rps:.2f}/s",
             *(f"warning: {w}" for w in self.warnings),
         ]
 
@@ -232,6 +233,7 @@ def _sync(
         stats.rate_limited,
         stats.retries,
     )
+    summary.pace_rps = round(api.limiter.rate, 2)
     summary.seconds = time.monotonic() - started
     return summary
 
