@@ -151,11 +151,14 @@ class OAuthAuth(AmoAuth):
             pair = yield from self._refresh(pair.access_token)
         request.headers["Authorization"] = f"Bearer {pair.access_token}"
         response = yield request
-        if response.status_code != 401:
-            return
-        pair = yield from self._refresh(pair.access_token)
-        request.headers["Authorization"] = f"Bearer {pair.access_token}"
-        yield request
+        # A 401 refreshes and retries; twice, because a token refreshed a moment ago can be revoked
+        # again before the paced retry goes out. A disabled integration fails at the token endpoint.
+        for _ in range(2):
+            if response.status_code != 401:
+                return
+            pair = yield from self._refresh(pair.access_token)
+            request.headers["Authorization"] = f"Bearer {pair.access_token}"
+            response = yield request
 
     def _refresh(self, stale_access: str) -> Generator[httpx.Request, httpx.Response, TokenPair]:
         """A pair newer than ``stale_access``: someone else's if they refreshed first, else ours.
