@@ -30,6 +30,7 @@ from pydantic import (
 
 from cohort_service.config_names import check_chars, check_dimension_name, check_milestone_name, name_clashes
 from cohort_service.config_urls import check_base_url
+from cohort_service.delivery.addresses import bad_addresses
 from cohort_service.errors import ConfigError
 
 DEFAULT_CONFIG_PATH = Path("config.toml")
@@ -390,7 +391,7 @@ class EmailSettings(_Section):
     security: Literal["starttls", "ssl", "none"] = "starttls"
     user: str | None = None
     password: SecretStr | None = None
-    sender: str = Field(alias="from", min_length=3)
+    sender: str = Field(alias="from")
     to: list[str] = Field(min_length=1)
     subject: str = "Lead cohorts — week of {week_start:%d.%m.%Y}"
     max_attempts: int = Field(default=4, ge=1, le=10)
@@ -401,17 +402,21 @@ class EmailSettings(_Section):
     @field_validator("to")
     @classmethod
     def _addresses(cls, value: list[str]) -> list[str]:
-        bad = [addr for addr in value if "@" not in addr]
-        if bad:
-            raise ValueError(f"not an e-mail address: {', '.join(bad)}")
+        if (problem := bad_addresses(value)) is not None:
+            raise ValueError(problem)
         return value
 
     @field_validator("sender")
     @classmethod
     def _sender(cls, value: str) -> str:
-        if "@" not in value:
-            raise ValueError("must be an e-mail address")
+        if (problem := bad_addresses([value])) is not None:
+            raise ValueError(problem)
         return value
+
+    @field_validator("subject")
+    @classmethod
+    def _subject(cls, value: str) -> str:
+        return check_chars(value)  # a line break would start a new header
 
 
 class SpendSettings(_Section):

@@ -33,6 +33,7 @@ from cohort_service.db.engine import get_engine
 from cohort_service.db.freshness import last_successful_sync
 from cohort_service.db.migrate import upgrade
 from cohort_service.delivery import runs
+from cohort_service.delivery.addresses import bad_addresses
 from cohort_service.delivery.email import (
     SmtpDeliveryError,
     build_message,
@@ -113,9 +114,8 @@ def email_settings(settings: Settings) -> EmailSettings:
 
 def recipients_for(cfg: EmailSettings, to: Sequence[str] | None) -> list[str]:
     wanted = runs.normalise(to or cfg.to)
-    bad = [addr for addr in wanted if "@" not in addr]
-    if bad:
-        raise ConfigError([f"--to: not an e-mail address: {', '.join(bad)}"])
+    if to and (problem := bad_addresses(wanted)) is not None:  # email.to was checked with the config
+        raise ConfigError([f"--to: {problem}"])
     return wanted
 
 

@@ -273,6 +273,30 @@ CASES: list[tuple[str, str]] = [
     (EMAIL + "port = 65536\n", "email.port: must be at most 65535"),
     (EMAIL + "timeout_s = nan\n", "email.timeout_s: must be a finite number"),
     (EMAIL + "max_attempts = 0\n", "email.max_attempts: must be at least 1"),
+    # e-mail addresses parsed (issue 16.6), one line even when the value holds a line break
+    ("[email]\nhost = 'smtp'\nfrom = 'a@b.c'\nto = ['a@']\n", "email.to: not an e-mail address: a@"),
+    ("[email]\nhost = 'smtp'\nfrom = 'a@b.c'\nto = ['@@ @']\n", "email.to: not an e-mail address: @@ @"),
+    (
+        "[email]\nhost = 'smtp'\nfrom = 'a@b.c'\nto = ['ok@b.c', 'x@b..c', 'ю@b.c']\n",
+        "email.to: not an e-mail address: x@b..c, ю@b.c",
+    ),
+    (
+        "[email]\nhost = 'smtp'\nfrom = 'a@b.c'\nto = ['Sales, head <h@b.c>']\n",
+        "email.to: not an e-mail address: Sales, head <h@b.c>",
+    ),
+    ("[email]\nhost = 'smtp'\nfrom = 'a@'\nto = ['a@b.c']\n", "email.from: not an e-mail address: a@"),
+    (
+        '[email]\nhost = "smtp"\nfrom = "a@b.c\\r\\nBcc: x@evil.test"\nto = ["a@b.c"]\n',
+        "email.from: not an e-mail address: 'a@b.c\\r\\nBcc: x@evil.test'",
+    ),
+    (
+        '[email]\nhost = "smtp"\nfrom = "a@b.c"\nto = ["a@b.c\\nBcc: x@evil.test"]\n',
+        "email.to: not an e-mail address: 'a@b.c\\nBcc: x@evil.test'",
+    ),
+    (
+        EMAIL + 'subject = "Cohorts\\r\\nBcc: x@evil.test"\n',
+        "email.subject: must not contain control characters (found U+000D)",
+    ),
 ]
 
 ENV_CASES: list[tuple[str, dict[str, str], str]] = [

@@ -130,3 +130,36 @@ def test_refused_send_exits_1_keeps_the_workbook_and_hides_the_password(
     openpyxl.load_workbook(row.file_path, read_only=True).close()
     for text in (result.stdout, result.stderr):
         assert SMTP_PASSWORD not in text
+
+
+@PLAINTEXT_AUTH
+@pytest.mark.parametrize(
+    ("to", "shown"),
+    [
+        ("a@", "a@"),
+        ("@@ @", "@@ @"),
+        ("head@example.com\r\nBcc: spy@evil.test", "'head@example.com\\r\\nBcc: spy@evil.test'"),
+    ],
+)
+def test_bad_to_is_a_usage_error_before_anything_runs(
+    *,
+    engine: Engine,
+    account: tuple[Any, str, str],
+    start_smtp: Any,
+    tmp_path: Path,
+    run_cli: Callable[..., Any],
+    to: str,
+    shown: str,
+) -> None:
+    """``--to`` is parsed as e-mail.to is: one line naming --to, exit 2, no sync, no run, no mail."""
+    smtp: SmtpServer = start_smtp()
+    config = _config(tmp_path, account, smtp, max_attempts=1)
+    db_url = engine.url.render_as_string(hide_password=False)
+    result = run_cli("--config", str(config), "send", "--to", to, env=_env(db_url, account[2]))
+    assert result.exit_code == 2
+    assert result.stderr.strip().splitlines() == [f"error: --to: not an e-mail address: {shown}"]
+    assert "Traceback" not in result.stdout + result.stderr
+    assert smtp.recorder.messages == []
+    with engine.connect() as conn:
+        assert conn.execute(select(report_runs)).all() == []
+    assert not (tmp_path / "reports").exists()
