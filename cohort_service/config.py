@@ -123,8 +123,17 @@ class _Section(BaseModel):
 class ServiceSettings(_Section):
     data_dir: Path = Path(".cohort-service")
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+    # How long the weekly job, and the report inside any send, queue behind a running sync (or
+    # send) for its database lock before giving up; a plain `sync`/`report` uses --wait instead.
+    lock_wait: timedelta = timedelta(minutes=15)
 
     _data_dir = field_validator("data_dir")(_clean_path)
+    _lock_wait = field_validator("lock_wait")(_not_negative)
+
+    @field_validator("lock_wait", mode="before")
+    @classmethod
+    def _duration(cls, value: object) -> object:
+        return parse_duration(value) if isinstance(value, str) else value
 
 
 class OAuthSettings(_Section):

@@ -24,7 +24,6 @@ from cohort_service.delivery.headline import Headline, HeadlineRow
 
 HEADLINE_WEEKS = 6
 ATTENTION_LINES = 5  # the attention list's top rows in the e-mail
-REPORT_LOCK_WAIT_S = 900.0  # a running sync holds the lock; queue behind it rather than fail
 
 
 def _value(cell: Any) -> float | None:
@@ -89,6 +88,7 @@ def build_report_outputs(settings: Settings, engine: Engine, as_of: datetime, pa
     """
     from cohort_service.app.report import ReportRequest, run_report
 
-    request = ReportRequest(as_of=as_of, lock_wait_s=REPORT_LOCK_WAIT_S)
+    # a running sync holds the run lock: queue behind it (service.lock_wait) rather than fail
+    request = ReportRequest(as_of=as_of, lock_wait_s=settings.service.lock_wait.total_seconds())
     run = run_report(settings, request, out=path, engine=engine)
     return headline_from_report(run.report, settings)

@@ -43,8 +43,6 @@ from cohort_service.sync.runner import run_sync
 log = logging.getLogger(__name__)
 job_log = logging.getLogger("cohort_service.jobs")
 
-# The weekly job queues behind a running sync for this long before it gives up (and logs skipped).
-WEEKLY_LOCK_WAIT_S = 900.0
 _CRON_DAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
@@ -164,17 +162,20 @@ def weekly_work(
     *,
     as_of_day: date | None = None,
     builder: ReportBuilder | None = None,
-    lock_wait_s: float = WEEKLY_LOCK_WAIT_S,
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> Callable[[], dict[str, Any]]:
+    """The weekly send; it queues behind a running sync for ``service.lock_wait``, then logs
+    ``skipped``."""
+    wait_s = settings.service.lock_wait.total_seconds()
+
     def work() -> dict[str, Any]:
         result = run_send(
             settings,
             as_of_day=as_of_day,
             builder=builder,
             clock=clock,
-            sync_wait_s=lock_wait_s,
-            lock_wait_s=lock_wait_s,
+            sync_wait_s=wait_s,
+            lock_wait_s=wait_s,
         )  # SendFailedError is a CohortServiceError: run_job logs it as failed
         counts: dict[str, Any] = {
             "outcome": result.status,

@@ -58,8 +58,11 @@ def _email(host: str, port: int) -> dict[str, Any]:
     }
 
 
-def _settings(db_url: str, amo: tuple[str, str], email: dict[str, Any] | None = None) -> Settings:
+def _settings(
+    db_url: str, amo: tuple[str, str], email: dict[str, Any] | None = None, lock_wait: str = "15m"
+) -> Settings:
     sections: dict[str, Any] = {
+        "service": {"lock_wait": lock_wait},
         "amocrm": {"base_url": amo[0], "token": amo[1], "requests_per_second": 50, "max_attempts": 1},
         "report": {"timezone": "Europe/Moscow"},
     }
@@ -88,7 +91,7 @@ def test_jobs_never_overlap_one_runs_one_skips(
     try:
         second = run_job("sync", sync_work(settings))
         weekly = run_job(
-            "weekly", weekly_work(_settings(db_url, amo, _email("127.0.0.1", 1)), lock_wait_s=0.0)
+            "weekly", weekly_work(_settings(db_url, amo, _email("127.0.0.1", 1), lock_wait="0s"))
         )
     finally:
         release.set()
