@@ -10,7 +10,6 @@
       + AmoBlockedError         403: the IP may be blocked by amoCRM
       + AmoAuthError            401 that a refresh cannot fix
     + AmoPayloadError           a response that does not match the documented shape (or loops)
-  x SyncError                   state or contract violations (lost checkpoints)
   x DeliveryError               SMTP refused or unreachable after retries
   x OutputError                 a report file cannot be written (a directory, no space, no rights): exit 1
 
@@ -82,10 +81,6 @@ class AmoAuthError(FatalAmoError):
 
 class AmoPayloadError(AmoAPIError):
     """A response body that does not match the documented shape; never skipped silently."""
-
-
-class SyncError(CohortServiceError):
-    """The sync found a state it must not continue from."""
 
 
 class DeliveryError(CohortServiceError):

@@ -5,14 +5,14 @@ from __future__ import annotations
 import pytest
 from sqlalchemy.exc import OperationalError
 
-from cohort_service.errors import SyncError, first_line
+from cohort_service.errors import LockBusyError, first_line
 
 
 @pytest.mark.parametrize(
     ("exc", "expected"),
     [
         (ValueError(), "ValueError"),  # an empty message: doctor used to raise IndexError here
-        (SyncError("   \n  "), "SyncError"),
+        (LockBusyError("   \n  "), "LockBusyError"),
         (RuntimeError("\n  boom  \nsecond line"), "boom"),
         (OSError(28, "No space left on device"), "[Errno 28] No space left on device"),
     ],

@@ -1,7 +1,8 @@
-"""``cohort-service serve``: APScheduler 3 wiring, nothing else.
+"""``cohort-service serve``: the two jobs on APScheduler 3, the start-up catch-up, one JSON line a job.
 
 * ``sync`` every ``schedule.sync_every`` (the first one at start-up);
-* ``weekly`` on ``schedule.report_cron`` in the report time zone: sync, then send.
+* ``weekly`` on ``schedule.report_cron`` in the report time zone: sync, then send (standard cron
+  weekdays, 0 or 7 = Sunday, translated for APScheduler, whose own numbers start at Monday).
 
 Jobs run one at a time (a single worker; coalesced; one instance each) and, against other
 processes, under the database lock: a job that finds the lock taken logs ``skipped`` and returns.

@@ -22,6 +22,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Literal
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine
@@ -42,7 +43,7 @@ from cohort_service.delivery.email import (
     workbook_filename,
 )
 from cohort_service.delivery.headline import Headline
-from cohort_service.errors import AmoAPIError, ConfigError, DeliveryError, SyncError, first_line
+from cohort_service.errors import AmoAPIError, ConfigError, DeliveryError, first_line
 from cohort_service.spend.importer import FolderImport
 from cohort_service.sync.runner import SyncSummary, run_sync
 from cohort_service.ui import NULL_PROGRESS, ProgressSink
@@ -55,9 +56,13 @@ half-written file there), return the e-mail's headline. The default is
 ``app.outputs.build_report_outputs``: the cohort engine and the workbook writer."""
 
 
+# "running" only while _deliver works on it; a result handed back is one of the other three.
+SendStatus = Literal["running", "sent", "already_sent", "failed"]
+
+
 @dataclass
 class SendResult:
-    status: str  # "sent" | "already_sent" | "failed"
+    status: SendStatus
     week: ReportWeek
     recipients: list[str]
     message_id: str | None = None
@@ -186,7 +191,7 @@ def _already_sent(
 def _sync(settings: Settings, progress: ProgressSink, wait_s: float) -> tuple[SyncSummary | None, str | None]:
     try:
         return run_sync(settings, progress=progress, wait_s=wait_s), None
-    except (AmoAPIError, SyncError) as exc:
+    except AmoAPIError as exc:
         log.warning("sync before send failed: %s", exc)
         return None, first_line(exc)
 

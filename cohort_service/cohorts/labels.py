@@ -28,8 +28,9 @@ def _names(ids: pd.Series, known: Mapping[int, str], unknown: str, missing: str 
 
 
 def label_facts(facts: pd.DataFrame, catalog: Catalog, milestones: Sequence[str]) -> pd.DataFrame:
-    """Add the name columns of the Leads table; the id columns stay for slicing and BI."""
-    out = facts
+    """The facts with the name columns of the Leads table added (the id columns stay, for slicing
+    and BI). A new frame: ``facts`` is left as it was (a shallow copy; pandas copies on write)."""
+    out = facts.copy(deep=False)
     out[col.PIPELINE] = _names(out["pipeline_id"], catalog.pipelines, "(pipeline {})", UNKNOWN_STATUS)
     out[col.STATUS_PIPELINE] = _names(
         out["status_pipeline_id"], catalog.pipelines, "(pipeline {})", UNKNOWN_STATUS
