@@ -391,6 +391,12 @@ class ScheduleSettings(_Section):
     def _cron(cls, value: str) -> str:
         if len(value.split()) != 5:
             raise ValueError("must be a 5-field cron expression, e.g. '0 7 * * mon'")
+        from cohort_service.cron import cron_trigger
+
+        try:
+            cron_trigger(value, ZoneInfo("UTC"))
+        except ValueError as exc:
+            raise ValueError(f"{value!r} is not a valid cron expression ({exc})") from None
         return value
 
 

@@ -35,6 +35,7 @@ from cohort_service.app.send import ReportBuilder, run_send
 from cohort_service.app.weeks import ReportWeek, last_complete_week
 from cohort_service.app.zone import stored_report_zone, zone_known
 from cohort_service.config import Settings
+from cohort_service.cron import cron_trigger
 from cohort_service.db.engine import get_engine
 from cohort_service.db.migrate import upgrade
 from cohort_service.delivery import runs
@@ -44,45 +45,13 @@ from cohort_service.sync.runner import run_sync
 log = logging.getLogger(__name__)
 job_log = logging.getLogger("cohort_service.jobs")
 
-_CRON_DAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat", "sun")
-
 
 # -- triggers ----------------------------------------------------------------------------------
 
 
-def _cron_day_of_week(field: str) -> str:
-    """Standard cron weekdays (0 or 7 = Sunday, 1 = Monday) as names, which APScheduler 3 reads
-    right; its own numbers start at Monday = 0, so a literal "1" would fire on Tuesdays."""
-    names: list[str] = []
-    for token in field.split(","):
-        body, _, step_text = token.partition("/")
-        if not any(ch.isdigit() for ch in body) and not step_text:
-            names.append(token)  # "*", "mon", "mon-fri"
-            continue
-        if body == "*":
-            low, high = 0, 6
-        elif "-" in body:
-            low, high = (int(part) for part in body.split("-", 1))
-        else:
-            low = high = int(body)
-        step = int(step_text) if step_text else 1
-        if not (0 <= low <= 7 and 0 <= high <= 7 and step >= 1):
-            raise ValueError(f"day of week {token!r} out of range 0-7")
-        names += [_CRON_DAYS[day] for day in range(low, high + 1, step)]
-    return ",".join(dict.fromkeys(names))
-
-
 def report_trigger(expression: str, tz: ZoneInfo) -> CronTrigger:
-    fields = expression.split()
     try:
-        return CronTrigger(
-            minute=fields[0],
-            hour=fields[1],
-            day=fields[2],
-            month=fields[3],
-            day_of_week=_cron_day_of_week(fields[4]),
-            timezone=tz,
-        )
+        return cron_trigger(expression, tz)
     except (ValueError, IndexError) as exc:
         raise ConfigError(
             [f"schedule.report_cron: {expression!r} is not a valid cron expression ({exc})"]

@@ -87,6 +87,20 @@ CASES: list[tuple[str, str]] = [
         "[schedule]\nreport_cron = '0 7 mon'\n",
         "schedule.report_cron: must be a 5-field cron expression, e.g. '0 7 * * mon'",
     ),
+    (
+        "[schedule]\nreport_cron = '61 7 * * mon'\n",
+        "schedule.report_cron: '61 7 * * mon' is not a valid cron expression (Error validating expression"
+        " '61': the last value (61) is higher than the maximum value (59))",
+    ),
+    (
+        "[schedule]\nreport_cron = '0 7 * * 9'\n",
+        "schedule.report_cron: '0 7 * * 9' is not a valid cron expression (day of week '9' out of range 0-7)",
+    ),
+    (
+        "[schedule]\nreport_cron = '0 7 * * funday'\n",
+        "schedule.report_cron: '0 7 * * funday' is not a valid cron expression"
+        ' (Invalid weekday name "funday")',
+    ),
     # milestones and dimensions
     (
         MS
