@@ -71,14 +71,28 @@ def file_slug(name: str) -> str:
     return re.sub(r"[^\w]+", "_", name, flags=re.UNICODE).strip("_").lower() or "dimension"
 
 
+def milestone_columns(name: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The Leads and the Cohorts columns a milestone's name makes (schema/ declares where they sit;
+    tests/config/test_name_columns.py keeps the two in step without importing it here)."""
+    leads = (name, col.reached_at(name))
+    cohorts = (name, col.step_pct(name), col.of_leads_pct(name), col.forecast(name), col.forecast_low(name),
+               col.forecast_high(name), col.cost_per(name))  # fmt: skip
+    return leads, cohorts
+
+
+def final_columns(name: str) -> tuple[str, ...]:
+    """The Cohorts columns named after the final milestone only."""
+    return col.lead_to_final(name), col.share_forecast(name)
+
+
 def _tables(milestones: Sequence[str], dimensions: Sequence[str]) -> Iterator[list[tuple[str, str, str]]]:
     """Per table holding user names: (key, name, column it makes) in column order."""
     ms = [(f"report.milestones[{i}].name", name) for i, name in enumerate(milestones)]
     ds = [(f"report.dimensions[{i}].name", name) for i, name in enumerate(dimensions)]
     # Leads (milestones first only so that a clash is reported on the dimension, as written below them)
-    yield [(k, n, c) for k, n in ms for c in (n, col.reached_at(n))] + [(k, n, n) for k, n in ds]
-    cohorts = [(k, n, c) for k, n in ms for c in (n, col.step_pct(n), col.of_leads_pct(n))]
-    yield cohorts + [(k, n, col.lead_to_final(n)) for k, n in ms[-1:]]  # Cohorts
+    yield [(k, n, c) for k, n in ms for c in milestone_columns(n)[0]] + [(k, n, n) for k, n in ds]
+    cohorts = [(k, n, c) for k, n in ms for c in milestone_columns(n)[1]]
+    yield cohorts + [(k, n, c) for k, n in ms[-1:] for c in final_columns(n)]  # Cohorts
 
 
 def name_clashes(milestones: Sequence[str], dimensions: Sequence[str]) -> list[str]:

@@ -172,6 +172,11 @@ CASES: list[tuple[str, str]] = [
         "report.milestones[1].name: 'a %' and report.milestones[0].name ('a') both make the column 'a %'",
     ),
     (
+        MS + "name = 'paid'\nstatuses = [1]\n" + MS + "name = 'Paid Forecast'\nstatuses = [142]\n",
+        "report.milestones[1].name: 'Paid Forecast' clashes with report.milestones[0].name ('paid'): the"
+        f" columns 'Paid Forecast' and 'paid forecast' {EXCEL_CASE}",
+    ),
+    (
         MS + "name = 'paid'\nstatuses = [142]\n[[report.dimensions]]\nname = 'Paid At'\nfield = 'x'\n",
         "report.dimensions[0].name: 'Paid At' clashes with report.milestones[0].name ('paid'): the columns"
         f" 'Paid At' and 'paid at' {EXCEL_CASE}",
