@@ -270,6 +270,15 @@ def _reached_flag(facts: pd.DataFrame, slot: Slot) -> pd.Series:
     return facts[at_col(slot.index)].notna().astype("int64")
 
 
+def _age_days(facts: pd.DataFrame, slot: Slot) -> pd.Series:
+    """Days from creation to A: what a same-age comparison lines leads up by."""
+    if slot.ctx.as_of is None:
+        raise ValueError("age days needs the report's as-of moment")
+    age: pd.Series = (pd.Timestamp(slot.ctx.as_of) - facts["created_at"]).dt.total_seconds() / SECONDS_PER_DAY
+    return age
+
+
+_AGE_DAYS_SQL = f"extract(epoch FROM m.as_of - f.created_at) / {SECONDS_PER_DAY}"
 _PIPELINE_NAME = _named("p.name", "f.pipeline_id", "(pipeline ", UNKNOWN_STATUS)
 _STATUS_PIPELINE_NAME = _named("sp.name", "f.status_pipeline_id", "(pipeline ", UNKNOWN_STATUS)
 _MANAGER_NAME = _named("u.name", "f.responsible_user_id", "(user ", NO_MANAGER)
@@ -296,6 +305,7 @@ LEADS: tuple[LeadColumn, ...] = (
     LeadColumn(col.REVENUE, "amount", "revenue", "f.revenue"),
     LeadColumn(col.COST, "number", col.COST, "", width=18.0, optional=True, bi=False),  # cohorts/money.py
     LeadColumn(col.DAYS_TO_FINAL, "days", "days_to_final", "f.days_to_final", width=9.0),
+    LeadColumn("age days", "days", _age_days, _AGE_DAYS_SQL),
 )
 
 VIEW_JOINS = (
@@ -303,7 +313,8 @@ VIEW_JOINS = (
     "LEFT JOIN statuses s ON s.pipeline_id = f.status_pipeline_id AND s.status_id = f.status_id "
     "LEFT JOIN pipelines sp ON sp.id = f.status_pipeline_id "
     "LEFT JOIN users u ON u.id = f.responsible_user_id "
-    "LEFT JOIN loss_reasons r ON r.id = f.loss_reason_id"
+    "LEFT JOIN loss_reasons r ON r.id = f.loss_reason_id "
+    "LEFT JOIN lead_facts_meta m ON m.id = 1"
 )
 
 

@@ -159,6 +159,10 @@ def test_bi_copy_matches_the_leads_table(
     ]:
         assert view[name].tolist() == table[name].tolist(), name
     assert view["lost from stage"].tolist() == [None, "(before целевой)", None]
+    # age at A: lead 1 was created 19.09 10:00, A is the end of 26.09 (Moscow): 7 days 14 hours less 1 µs
+    age = (7 * 86400 + 14 * 3600 - 1e-6) / 86400
+    assert table["age days"].tolist()[0] == pytest.approx(age, abs=1e-9)
+    assert [float(v) for v in view["age days"]] == pytest.approx(table["age days"].tolist(), abs=1e-9)
     assert meta.timezone == "Europe/Moscow"
     assert meta.first_week == date(2022, 9, 19)
     assert meta.as_of == report.as_of
