@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -27,6 +27,7 @@ from cohort_service.cohorts.lifetable import as_of_view
 from cohort_service.cohorts.weeks import local_midnight
 
 LAGS = (2, 4, 8)
+BACKTEST_DRAWS = 500  # enough for a 10th/90th percentile; the back-test makes ~20 forecasts
 COHORTS = 12
 AFTER, N, FORECAST_ERR, NAIVE_ERR, INSIDE = (
     "weeks after",
@@ -78,7 +79,7 @@ def backtest_cells(
     cohorts: int = COHORTS,
 ) -> list[BacktestCell]:
     """Every (cohort, lag) forecast of milestone ``k`` for the last ``cohorts`` weeks mature at A."""
-    s = settings or ForecastSettings()
+    s = replace(settings or ForecastSettings(), draws=BACKTEST_DRAWS)
     view = final_view(history, k)
     at_a = as_of_view(view, as_of, 1)
     weeks = sorted({pd.Timestamp(w).date() for w in at_a["cohort_week"].unique()})

@@ -176,13 +176,18 @@ def frailty_kappa(
     model, so 1/κ = Σ((O − E)² − O) / ΣE² (0 → cohorts differ by luck only, κ = ∞)."""
     if cohorts <= 0:
         return math.inf
-    recent = np.unique(week_of[created <= now])[-cohorts:]
-    num = den = 0.0
-    for key in recent:
-        in_week = week_of == key
-        state = cohort_state(model, created[in_week], reached[in_week], now)
-        num += (state.observed - state.expected) ** 2 - state.observed
-        den += state.expected**2
+    keep = created <= now
+    recent = np.unique(week_of[keep])[-cohorts:]
+    keep &= np.isin(week_of, recent)
+    code = np.searchsorted(recent, week_of[keep])
+    born, done = created[keep], reached[keep]
+    through = ~np.isnan(done)
+    at_risk = ~(through & (done - born <= INSTANT_DAYS))
+    lam = np.where(at_risk, model.cumulative_hazard(np.where(through, done, now) - born), 0.0)
+    observed = np.bincount(code, weights=(through & at_risk).astype("float64"), minlength=len(recent))
+    expected = np.bincount(code, weights=lam, minlength=len(recent))
+    num = float(((observed - expected) ** 2 - observed).sum())
+    den = float((expected**2).sum())
     if den <= 0 or num <= 0:
         return math.inf
     return den / num
