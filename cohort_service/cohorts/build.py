@@ -137,6 +137,7 @@ def cohort_table(
     out[col.DELTA] = delta(out[final])
     for days in ages:
         out[col.equal_age(days)] = equal_age(facts, weeks, k=k, days=days, as_of=as_of, tz=tz)
+        out[col.delta_at(days)] = delta(out[col.equal_age(days)])
     out[col.OPEN] = c[col.OPEN]
     out[col.WON] = c[col.WON]
     out[col.LOST] = c[col.LOST]

@@ -58,6 +58,11 @@ def equal_age(days: int) -> str:
     return f"≤{days}d %"
 
 
+def delta_at(days: int) -> str:
+    """Relative change of the equal-age share against the week before: both weeks at the same age."""
+    return f"Δ at {days}d"
+
+
 def reached_at(milestone: str) -> str:
     return f"{milestone} at"
 

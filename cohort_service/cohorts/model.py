@@ -62,6 +62,7 @@ class CohortReport:
     plan: pd.DataFrame | None = None  # plan.PLAN_COLUMNS, one row per month × metric; None: no [[plan]]
     forecast: ForecastView | None = None  # the forecast's model, mature age, back-test
     flags: tuple[CohortFlag, ...] = ()  # steps that differ from their same-age history or target
+    flag_min_leads: int = FlagRules.min_leads  # report.anomaly_min_leads, as applied
 
     @property
     def milestone_names(self) -> tuple[str, ...]:
@@ -199,4 +200,5 @@ def build_report(
         plan=plan,
         forecast=outlook,
         flags=tuple(flags),
+        flag_min_leads=(flag_rules or FlagRules()).min_leads,
     )

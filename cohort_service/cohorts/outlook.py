@@ -81,6 +81,8 @@ def attach_forecast(
     out = cohorts.copy()
     table = fc.table.reset_index(drop=True)
     out[MATURE] = table[MATURE].to_numpy(dtype=bool)
+    # Δ vs prev compares final results: only when the week (and so the older week before it) is mature.
+    out[col.DELTA] = out[col.DELTA].where(out[MATURE])
     for name in milestones:
         for column in (forecast(name), forecast_low(name), forecast_high(name)):
             out[column] = table[column].to_numpy(dtype="float64")

@@ -54,6 +54,10 @@ class Styles:
         self.green = book.format(font_color=GREEN)
         self.red = book.format(font_color=RED)
 
+    def shaded(self, kind: str, fill: str) -> Format:
+        """The kind's number format on a background colour (same-age colours)."""
+        return self.book.format(kind_of(kind).excel_format, bg_color=fill)
+
     def cell(self, kind: str, *, partial: bool = False) -> Format | None:
         props: dict[str, Any] = {"italic": True, "font_color": GREY} if partial else {}
         code = kind_of(kind).excel_format
@@ -127,10 +131,12 @@ def write_block(
     partial_rows: Iterable[int] = (),
     notes: Mapping[str, str] | None = None,
     header_height: float = 30,
+    cell_formats: Mapping[tuple[int, int], Format] | None = None,
 ) -> Block:
     """The frame's header at row ``top`` (``notes``: header comments) and its rows, typed per ``kinds``.
 
     Headers wrap; the header row gets an explicit height because no spreadsheet re-measures rows on open.
+    ``cell_formats``: (data row, column) → a format replacing the kind's for that one cell.
     """
     names = [str(c) for c in frame.columns]
     ws.set_row(top, header_height)
@@ -144,7 +150,8 @@ def write_block(
     for i, values in enumerate(frame.itertuples(index=False, name=None)):
         formats = grey if i in partial else normal
         for col, (value, kind) in enumerate(zip(values, kinds, strict=True)):
-            write_value(ws, top + 1 + i, col, value, kind, fmt=formats[col])
+            fmt = (cell_formats or {}).get((i, col), formats[col])
+            write_value(ws, top + 1 + i, col, value, kind, fmt=fmt)
     return Block(header_row=top, columns=tuple(names), kinds=tuple(kinds), rows=len(frame))
 
 

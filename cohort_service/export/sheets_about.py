@@ -17,6 +17,7 @@ from xlsxwriter.worksheet import Worksheet
 
 from cohort_service.cohorts import columns as col
 from cohort_service.cohorts.model import CohortReport
+from cohort_service.cohorts.outlook import mature_label
 from cohort_service.export.book import StreamedWorkbook
 from cohort_service.export.cells import Styles
 from cohort_service.export.names import EXCEL_MAX_ROWS
@@ -147,6 +148,59 @@ def definition_lines(report: CohortReport) -> list[Pair]:
     return pairs
 
 
+def forecast_lines(report: CohortReport) -> list[Pair]:
+    """How the forecast is made, the mature age, and how far it was off on this account's past."""
+    view = report.forecast
+    if view is None:
+        return []
+    pairs: list[Pair] = [
+        (
+            "Method",
+            "A life table of conversion time per milestone: the daily chance of getting through at each "
+            "age band of a lead, measured over the recent weeks (so a change of process is followed); a "
+            "young cohort's forecast is what it has plus each open lead's chance at its own age, leaning "
+            "towards the cohort's own pace as evidence accumulates. 80 % interval: simulated (uncertainty "
+            "of the rates, week-to-week differences, and the luck of small counts).",
+        ),
+        ("Mature age", mature_label(view)),
+        (
+            "Average check (revenue forecast)",
+            view.avg_check if view.avg_check is not None else "no won leads",
+        ),
+    ]
+    for row in view.backtest.itertuples(index=False):
+        after, count, err, naive, inside = (float(v) for v in row)
+        if count == 0:
+            continue
+        pairs.append(
+            (
+                f"Forecast check, {after:.0f} weeks after the cohort week",
+                f"off by {err * 100:.0f} % on the last {count:.0f} mature cohorts (the as-of reading taken "
+                f"as final: {naive * 100:.0f} %); {inside * 100:.0f} % ended inside the 80 % interval",
+            )
+        )
+    pairs += [
+        (
+            "Colours (Cohorts)",
+            "each % cell against earlier cohorts of the report at the same age (time since their Monday): "
+            "red or green when outside the 90 % range they make (strong outside 98 %), uncoloured inside; "
+            "the partial week is never coloured. Maturation: each column on its own scale.",
+        ),
+        (
+            "Flags",
+            "a step outside the same-age prediction interval of up to 8 earlier cohorts after the "
+            "Benjamini–Hochberg correction (5 %), or a team target missed by the 95 % interval of the step "
+            f"expected at maturity; never on a base under {report_min_leads(report)} leads.",
+        ),
+        *((f"Flag: {f.week:%d.%m.%Y}", f.evidence) for f in report.flags),
+    ]
+    return pairs
+
+
+def report_min_leads(report: CohortReport) -> int:
+    return report.flag_min_leads
+
+
 def quality_lines(report: CohortReport) -> list[Pair]:
     pairs: list[Pair] = list(report.quality.rows())
     warnings = report.quality.warnings()
@@ -165,7 +219,8 @@ def write_about(book: StreamedWorkbook, styles: Styles, report: CohortReport, co
         ("Report", report_lines(report)),
         ("Milestones, in funnel order (statuses that mark each, per pipeline)", definition_lines(report)),
         ("Dimensions (latest synced values)", [(d.name, d.describe()) for d in report.dimensions]),
-        ("Equal-age columns", _ages(report)),
+        ("Cohorts columns", _ages(report)),
+        ("Forecast of young cohorts, colours and flags", forecast_lines(report)),
         ("Data quality", quality_lines(report)),
         ("Money (ad spend)", [("", report.money.describe())] if report.money is not None else []),
         ("Notes", [("", n) for n in report.notes]),

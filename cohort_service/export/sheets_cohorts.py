@@ -1,8 +1,8 @@
 """The ``Cohorts`` sheet: the table the sales head reads in the Monday meeting.
 
 One row per cohort week with the engine's own columns and numbers; shares are fractions shown as
-percentages, each % column heat-mapped on the complete weeks (the partial week would drag every
-scale down), Δ green/red by sign, the partial week in italic grey with ``partial = yes``, and every
+percentages, each % cell coloured against earlier weeks at the same age (cohorts/colours.py; the
+partial week never), Δ green/red by sign, the partial week in italic grey with ``partial = yes``, and every
 blank explained by a comment on its column header and a footnote.
 """
 
@@ -10,14 +10,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from xlsxwriter.format import Format
 
 from cohort_service.cohorts import columns as col
+from cohort_service.cohorts.colours import HIGH, LOW, STRONG_HIGH, STRONG_LOW, same_age_colours
 from cohort_service.cohorts.model import CohortReport
 from cohort_service.export.book import StreamedWorkbook
 from cohort_service.export.cells import (
     Block,
     Styles,
-    heat_map,
     set_widths,
     sign_colours,
     write_block,
@@ -28,6 +31,7 @@ from cohort_service.export.sheets_money import write_plan
 from cohort_service.schema.cohorts import cohort_notes, cohort_widths, coloured
 
 SHEET = "Cohorts"
+FILLS = {STRONG_LOW: "#F8696B", LOW: "#FCD5D6", HIGH: "#D5EED9", STRONG_HIGH: "#63BE7B"}
 HEADER_ROW = 2
 PARTIAL_MARK = "yes"
 
@@ -68,6 +72,23 @@ def footnotes(report: CohortReport, extra: Sequence[str]) -> list[str]:
     return [*lines, *extra]
 
 
+def same_age_formats(
+    report: CohortReport, styles: Styles, names: Sequence[str], kinds: Sequence[str]
+) -> dict[tuple[int, int], Format]:
+    """Each heat column's cells coloured against earlier weeks at the same age (cohorts/colours.py)."""
+    heat = set(coloured(report.milestone_names, report.age_days, "heat"))
+    grades = same_age_colours(
+        report.facts, report.cohorts, weeks=report.weeks, milestones=report.milestone_names,
+        ages=report.age_days, as_of=report.as_of, tz=ZoneInfo(report.timezone),
+    )  # fmt: skip
+    out = {}
+    for (row, name), grade in grades.items():
+        if name in heat and name in names:
+            c = names.index(name)
+            out[(row, c)] = styles.shaded(kinds[c], FILLS[grade])
+    return out
+
+
 def write_cohorts(
     book: StreamedWorkbook, styles: Styles, report: CohortReport, *, notes: Sequence[str] = ()
 ) -> CohortsLayout:
@@ -92,12 +113,9 @@ def write_cohorts(
     partial_rows = [i for i, flag in enumerate(report.cohorts[col.PARTIAL]) if flag]
     block = write_block(
         ws, styles, HEADER_ROW, frame, kinds, partial_rows=partial_rows, notes=header_notes(report),
-        header_height=45,
+        header_height=45, cell_formats=same_age_formats(report, styles, names, kinds),
     )  # fmt: skip
     complete = block.rows - (1 if partial_rows == [block.rows - 1] else 0)
-    last_complete = block.header_row + complete
-    heat = coloured(report.milestone_names, report.age_days, "heat")
-    heat_map(ws, block.first_data_row, last_complete, [block.col(n) for n in heat if n in block.columns])
     for name in coloured(report.milestone_names, report.age_days, "sign"):
         if name in block.columns:
             sign_colours(ws, styles, block.first_data_row, block.last_row, block.col(name))

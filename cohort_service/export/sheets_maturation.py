@@ -20,7 +20,7 @@ from cohort_service.cohorts.build import ended_by
 from cohort_service.cohorts.model import CohortReport
 from cohort_service.cohorts.weeks import local_midnight
 from cohort_service.export.book import StreamedWorkbook
-from cohort_service.export.cells import HEAT, Block, Styles, set_widths, write_block
+from cohort_service.export.cells import Block, Styles, heat_map, set_widths, write_block
 from cohort_service.export.kinds import column_kinds, kinds_for
 from cohort_service.export.sheets_cohorts import SHEET as COHORTS
 from cohort_service.export.sheets_cohorts import CohortsLayout
@@ -82,8 +82,8 @@ def write_maturation(
     )
     block = write_block(ws, styles, HEADER_ROW, triangle, kinds)
     weeks = block.cols("pct")
-    if weeks and block.rows:
-        ws.conditional_format(block.first_data_row, weeks[0], block.last_row, weeks[-1], dict(HEAT))
+    if block.rows:  # one scale per column: every cell of a column had the same time to mature
+        heat_map(ws, block.first_data_row, block.last_row, weeks)
     row = block.last_row + 2
     mature = latest_mature(report)
     line_at = 4

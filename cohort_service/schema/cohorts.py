@@ -66,99 +66,107 @@ def _equal_age_note(s: CohortSlot) -> str:
 
 
 COHORTS: tuple[CohortColumn, ...] = (
-    CohortColumn(col.COHORT, "text", width=20.0),
-    CohortColumn(col.COHORT_WEEK, "date"),
+    CohortColumn(col.COHORT, "text", width=20.0, note="The cohort: leads created Monday–Sunday of the week."),
+    CohortColumn(col.COHORT_WEEK, "date", note="The cohort's Monday (a real date: sorting, the pivot)."),
     CohortColumn(
         col.PARTIAL, "marker",
         note="yes: the week containing the as-of moment. It is still in progress, so its numbers "
-        "will grow; it is left out of the heat maps and charts.",
+        "will grow; it is never coloured, flagged or charted.",
     ),
-    CohortColumn(col.LEADS, "count"),
-    CohortColumn(lambda s: s.milestone, "count", "milestone"),
+    CohortColumn(
+        col.LEADS, "count", note="Leads created in the week (pipeline filter applied), alive at the as-of."
+    ),
+    CohortColumn(
+        lambda s: s.milestone, "count", "milestone",
+        note=lambda s: f"Leads of the cohort that reached {s.milestone} (or a later milestone) by the as-of "
+        "moment.",
+    ),
     CohortColumn(
         lambda s: col.step_pct(s.milestone), "pct", "milestone", colour="heat",
-        note=lambda s: f"{s.milestone} as a share of the previous step. Blank when that step had no leads.",
+        note=lambda s: f"{s.milestone} as a share of the previous step. Blank when that step had no leads. "
+        "Coloured by how far it is from earlier cohorts at the same age (About).",
     ),
-    CohortColumn(lambda s: col.of_leads_pct(s.milestone), "pct", "milestone", colour="heat"),
+    CohortColumn(
+        lambda s: col.of_leads_pct(s.milestone), "pct", "milestone", colour="heat",
+        note=lambda s: f"{s.milestone} as a share of the cohort's leads. Coloured against the same age.",
+    ),
     CohortColumn(
         lambda s: col.lead_to_final(s.final), "pct", "final", colour="heat",
-        note=lambda s: f"Share of the cohort's leads that reached {s.final} by the as-of moment.",
+        note=lambda s: f"Share of the cohort's leads that reached {s.final} by the as-of moment. Coloured "
+        "against earlier cohorts at the same age, so a young week is not red for being young.",
     ),
     CohortColumn(
         col.DELTA, "delta", colour="sign",
         note=lambda s: f"Relative change of lead→{s.final} % against the cohort a week earlier "
-        "(4.12% vs 3.38% → +22%). Blank when there is no earlier cohort or it had 0%.",
+        "(4.12% vs 3.38% → +22%). Shown only once the week is mature (both weeks' results are final); "
+        "blank before, when there is no earlier cohort, or when it had 0%. Young weeks: Δ at Nd.",
     ),
     CohortColumn(
         lambda s: col.equal_age(s.days), "pct", "age", colour="heat", note=_equal_age_note,
         about=lambda s: f"reached {s.final} within {s.days} days of creation; blank until the cohort is "
         f"{s.days + 7} days old",
     ),
+    CohortColumn(
+        lambda s: col.delta_at(s.days), "delta", "age", colour="sign",
+        note=lambda s: f"Relative change of {col.equal_age(s.days)} against the week before: the two weeks "
+        f"compared at the same age ({s.days} days per lead). Blank while either is blank or 0%.",
+    ),
     # The forecast (cohorts/forecast.py, cohorts/outlook.py).
     CohortColumn(
         col.MATURE, "marker", step="forecast",
         note="yes: every lead of the week is older than the mature age (About), so its counts are "
         "final and its forecast equals them.",
-        about=lambda _: "yes when every lead of the week is older than the mature age: the counts are final",
     ),
     CohortColumn(
         lambda s: col.forecast(s.milestone), "estimate", "milestone", step="forecast",
         note=lambda s: f"Expected {s.milestone} count of the cohort when mature: what it has now plus, "
         f"for each lead not through yet, its chance to get through at its age (conversion-time model, "
         f"About). Equals {s.milestone} for a mature cohort.",
-        about=lambda s: f"expected {s.milestone} count when mature (equals {s.milestone} once mature)",
     ),
     CohortColumn(
         lambda s: col.forecast_low(s.milestone), "estimate", "milestone", step="forecast",
         note=lambda s: f"Low end of the 80 % interval of {s.milestone} forecast: 1 in 10 cohorts ends lower.",
-        about=lambda s: f"80 % interval of {s.milestone} forecast, low end",
     ),
     CohortColumn(
         lambda s: col.forecast_high(s.milestone), "estimate", "milestone", step="forecast",
         note=lambda s: f"High end of the 80 % interval of {s.milestone} forecast: 1 in 10 cohorts ends "
         "higher.",
-        about=lambda s: f"80 % interval of {s.milestone} forecast, high end",
     ),
     CohortColumn(
         lambda s: col.share_forecast(s.final), "pct", "final", step="forecast",
         note=lambda s: f"{s.final} forecast ÷ leads: the cohort's expected lead→{s.final} % when mature.",
-        about=lambda s: f"{s.final} forecast ÷ leads",
     ),
     CohortColumn(
         col.REVENUE_FORECAST, "money", step="forecast",
         note=lambda s: f"revenue + ({s.final} forecast − {s.final}) × the average check of leads won in "
-        "the last 91 days.",
-        about=lambda s: f"revenue + ({s.final} forecast − {s.final}) × average check of recent won leads",
+        "the last 91 days (all won leads when fewer than 10).",
     ),
-    CohortColumn(col.OPEN, "count"),
-    CohortColumn(col.WON, "count"),
-    CohortColumn(col.LOST, "count"),
-    CohortColumn(col.REVENUE, "money"),
-    CohortColumn(col.AVG_CHECK, "money"),
-    CohortColumn(col.MEDIAN_DAYS_TO_FINAL, "days"),
-    CohortColumn(col.TOP_LOSS_REASONS, "text", width=44.0),
+    CohortColumn(col.OPEN, "count", note="Leads of the cohort neither won nor lost at the as-of moment."),
+    CohortColumn(col.WON, "count", note="Leads of the cohort at a won status (142) at the as-of moment."),
+    CohortColumn(col.LOST, "count", note="Leads of the cohort at a lost status (143) at the as-of moment."),
+    CohortColumn(col.REVENUE, "money", note="Prices of the cohort's leads won at the as-of moment, summed."),
+    CohortColumn(col.AVG_CHECK, "money", note="revenue ÷ won. Blank when nobody is won."),
+    CohortColumn(
+        col.MEDIAN_DAYS_TO_FINAL, "days",
+        note=lambda s: f"Median days from creation to {s.final}, over the cohort's leads that reached it.",
+    ),
+    CohortColumn(
+        col.TOP_LOSS_REASONS, "text", width=44.0,
+        note="The three most frequent loss reasons among the cohort's leads lost at the as-of moment.",
+    ),
     # Money (cohorts/money.py), present when spend is known.
+    CohortColumn(col.SPEND, "number", step="money", note="Ad spend of the week's days (imported spend)."),
+    CohortColumn(col.CPL, "number", step="money", note="spend ÷ leads: cost per lead. Blank at 0 leads."),
     CohortColumn(
-        col.SPEND, "money", step="money",
-        note="Ad spend of the week's seven days, all sources. Blank: no spend known for the week.",
+        lambda s: col.cost_per(s.milestone), "number", "milestone", step="money",
+        note=lambda s: f"spend ÷ {s.milestone}. Blank when nobody reached it.",
     ),
-    CohortColumn(col.CPL, "money", step="money", note="spend ÷ leads; blank when either is missing or 0."),
+    CohortColumn(col.CAC, "number", step="money", note=lambda s: f"spend ÷ {s.final}: cost per customer."),
     CohortColumn(
-        lambda s: col.cost_per(s.milestone), "money", "milestone", step="money",
-        note=lambda s: f"spend ÷ {s.milestone}; blank while no lead of the week reached it.",
+        col.CAC_FORECAST, "number", step="money",
+        note=lambda s: f"spend ÷ {s.final} forecast: cost per customer once the cohort is mature.",
     ),
-    CohortColumn(
-        col.CAC, "money", step="money",
-        note=lambda s: f"spend ÷ {s.final} (= cost per {s.final}); high for young weeks: sales to come.",
-    ),
-    CohortColumn(
-        col.CAC_FORECAST, "money", step="money",  # when the forecast is known
-        note=lambda s: f"spend ÷ the {s.final} expected when the cohort is mature (the forecast).",
-    ),
-    CohortColumn(
-        col.ROMI, "delta", step="money",
-        note="revenue ÷ spend − 1 (won deals standing at the as-of moment); low for young weeks.",
-    ),
+    CohortColumn(col.ROMI, "number", step="money", note="revenue ÷ spend − 1: return on marketing spend."),
 )  # fmt: skip
 
 
@@ -205,7 +213,13 @@ def _text(text: str | Text, slot: CohortSlot) -> str:
 
 
 def cohort_about(milestones: Sequence[str], ages: Sequence[int]) -> list[tuple[str, str]]:
-    return [(c.name(s), c.about(s)) for c, s in cohort_columns(milestones, ages) if c.about is not None]
+    """Every column's one-line definition for About: its ``about``, else its header note."""
+    pairs = []
+    for c, s in cohort_columns(milestones, ages):
+        text = c.about(s) if c.about is not None else _text(c.note, s) if c.note is not None else None
+        if text is not None:
+            pairs.append((c.name(s), text))
+    return pairs
 
 
 def cohort_widths(milestones: Sequence[str], ages: Sequence[int]) -> dict[str, float]:

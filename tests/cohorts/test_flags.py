@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
@@ -14,9 +15,11 @@ from scipy.stats import beta
 from scipy.stats import t as student_t
 
 from cohort_service.cohorts import columns as col
+from cohort_service.cohorts.colours import STRONG_LOW, same_age_colours
 from cohort_service.cohorts.flags import SAME_AGE, TARGET, FlagRules, flag_cohorts, step_interval
 from cohort_service.cohorts.sameage import same_age_test, step_counts
 from cohort_service.config import Target
+from tests.helpers.funnel import FunnelSpec, generate
 
 DAY = 86400.0
 MONDAY = date(2024, 1, 1)
@@ -147,3 +150,27 @@ def test_target_flag_needs_the_interval_outside_the_band() -> None:
     small = cohorts_table({ws[0]: (29, [10, 0], [10, 0], [10, 0]), ws[1]: (29, [10, 0], [10, 0], [10, 0])})
     assert flag_cohorts(offsets, small, rows=[(w, 30 * DAY) for w in ws], milestones=["m1", "m2"],
                         targets=[target], rules=FlagRules(min_leads=30)) == []  # fmt: skip
+
+
+def test_same_age_colours_paint_the_planted_week_not_the_young_one() -> None:
+    """Generated weeks with a steady process: the week whose wins were planted away is strong red on
+    lead→won %, while the youngest complete week (a week old, normal for its age) is not coloured."""
+    facts = generate(FunnelSpec(weeks=20, change_week=99, quality_sd=0.0), seed=4)
+    weeks_shown = sorted({w.date() for w in facts["cohort_week"]})
+    planted = pd.Timestamp(weeks_shown[-6])
+    hit = (facts["cohort_week"] == planted) & facts["at_2"].notna()
+    facts.loc[hit[hit].index[: int(hit.sum() * 0.8)], "at_2"] = pd.NaT
+    as_of = datetime.combine(weeks_shown[-1], datetime.min.time(), tzinfo=UTC) + timedelta(days=7)
+    cohorts = pd.DataFrame(
+        {
+            col.LEADS: facts.groupby("cohort_week").size().to_numpy(),
+            col.PARTIAL: [False] * len(weeks_shown),
+        }
+    )
+    grades = same_age_colours(
+        facts, cohorts, weeks=weeks_shown, milestones=["q", "won"], ages=(), as_of=as_of, tz=ZoneInfo("UTC")
+    )
+    assert grades[(len(weeks_shown) - 6, "lead→won %")] == STRONG_LOW
+    assert (len(weeks_shown) - 1, "lead→won %") not in grades
+    normal = [g for (row, name), g in grades.items() if name == "lead→won %" and row != len(weeks_shown) - 6]
+    assert len(normal) <= 2
