@@ -303,7 +303,8 @@ LEADS: tuple[LeadColumn, ...] = (
     LeadColumn(col.LOSS_REASON, "text", col.LOSS_REASON, _LOSS_REASON),
     LeadColumn(col.PRICE, "amount", "price", "f.price"),
     LeadColumn(col.REVENUE, "amount", "revenue", "f.revenue"),
-    LeadColumn(col.COST, "number", col.COST, "", width=18.0, optional=True, bi=False),  # cohorts/money.py
+    # the lead's share of its day × source spend (cohorts/money.py); summed in the pivot
+    LeadColumn(col.COST, "amount", col.COST, "", width=12.0, optional=True, bi=False, pivot="sum"),
     LeadColumn(col.DAYS_TO_FINAL, "days", "days_to_final", "f.days_to_final", width=9.0),
     LeadColumn("age days", "days", _age_days, _AGE_DAYS_SQL),
 )

@@ -25,6 +25,7 @@ from cohort_service.config import load_settings
 from cohort_service.delivery.headline import render_text
 from tests.cohorts.rows import Account, account
 from tests.conftest import CliResult
+from tests.helpers.soffice import requires_soffice, to_csv_sheets
 
 CONFIG = """
 [report]
@@ -267,3 +268,24 @@ def test_spend_text_never_becomes_a_formula(
     ]
     assert cells
     assert all(c.data_type == "s" for c in cells)
+
+
+@pytest.mark.soffice
+@requires_soffice
+def test_pivot_sum_of_cost_per_week_is_the_spend_of_its_leads(
+    config: Path, db_url: str, tmp_path: Path, run_cli: Callable[..., CliResult]
+) -> None:
+    """LibreOffice recomputes the ready PivotTable: SUM(cost) by cohort_week = the spend of the
+    days × sources the week's leads came from (vk's 150 had no lead)."""
+    out = tmp_path / "book.xlsx"
+    env = {"COHORT_DATABASE_URL": db_url}
+    result = run_cli("--config", str(config), "report", "--as-of", "2022-10-02", "--out", str(out), env=env)
+    assert result.exit_code == 0, result.stderr
+    pivot = to_csv_sheets(out, tmp_path / "lo")["Pivot"]
+    start = next(i for i, row in enumerate(pivot) if row and row[0] == "cohort_week")
+    header = pivot[start]
+    cost_at = next(i for i, name in enumerate(header) if "cost" in name)
+    body = {row[0]: row for row in pivot[start + 1 : start + 4]}
+    assert float(body["2022-09-19"][cost_at]) == 1500.0
+    assert float(body["2022-09-26"][cost_at]) == 1200.0
+    assert float(body["Total Result"][cost_at]) == 2700.0
