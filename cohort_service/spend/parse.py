@@ -30,6 +30,8 @@ _DELIMITERS = (",", ";", "\t")
 _SPACES = re.compile(r"[\s\u00a0\u202f']+")
 _NUMBER = re.compile(r"^[+-]?\d+(\.\d+)?$")
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
+_MIDNIGHT = re.compile(r"[ T]00:00(:00(\.0+)?)?$")
+_ANY_TIME = re.compile(r"[ T]\d{1,2}:\d{2}")
 
 
 @dataclass(frozen=True)
@@ -111,14 +113,18 @@ def parse_decimal(value: object) -> Decimal:
 
 
 def parse_day(value: object) -> date:
-    """``2026-12-07``, ``07.12.2026`` or a spreadsheet date cell (at midnight) → date."""
+    """``2026-12-07``, ``07.12.2026`` or a spreadsheet date cell (at midnight) → date. A text date
+    followed by a midnight time (``2026-12-07 00:00:00``, how some tools export a day) is that day;
+    any other time is not a day."""
     if isinstance(value, datetime):
         if value.time() != datetime.min.time():
             raise ValueError("must be a day, not a moment with a time")
         return value.date()
     if isinstance(value, date):
         return value
-    text = str(value).strip()
+    text = _MIDNIGHT.sub("", str(value).strip())
+    if _ANY_TIME.search(text):
+        raise ValueError("must be a day, not a moment with a time")
     for fmt in ("%Y-%m-%d", "%d.%m.%Y"):
         try:
             return datetime.strptime(text, fmt).date()  # noqa: DTZ007 - a calendar day, no zone

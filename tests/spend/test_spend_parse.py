@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from openpyxl import Workbook
 
-from cohort_service.spend.parse import parse_decimal, read_spend_file
+from cohort_service.spend.parse import parse_day, parse_decimal, read_spend_file
 
 
 def _write(path: Path, text: str, *, bom: bool = False) -> Path:
@@ -145,3 +145,21 @@ def test_not_numbers(text: str) -> None:
 def test_decimal_comma_round_trip(value: Decimal) -> None:
     """Whatever cents the platform wrote with a decimal comma come back exactly."""
     assert parse_decimal(f"{value:f}".replace(".", ",")) == value
+
+
+@pytest.mark.parametrize(
+    ("text", "day"),
+    [
+        ("2026-12-07 00:00:00", date(2026, 12, 7)),
+        ("2026-12-07T00:00", date(2026, 12, 7)),
+        ("07.12.2026 00:00", date(2026, 12, 7)),
+    ],
+)
+def test_a_day_written_with_a_midnight_time(text: str, day: date) -> None:
+    assert parse_day(text) == day
+
+
+@pytest.mark.parametrize("text", ["2026-12-07 13:30", "07.12.2026 09:00:00", "2026-02-30", "7/12/2026"])
+def test_not_a_day(text: str) -> None:
+    with pytest.raises(ValueError, match=r"not a date|not a moment"):
+        parse_day(text)
