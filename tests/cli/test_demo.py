@@ -10,7 +10,10 @@ from pathlib import Path
 import openpyxl
 
 
-def test_demo_in_an_empty_directory_writes_a_workbook_that_opens(tmp_path: Path) -> None:
+def test_demo_in_an_empty_directory_writes_a_workbook_that_opens(outside_tmp: Path) -> None:
+    """Runs outside pytest's basetemp: another pytest session re-tightens that to 0700, which locks
+    out the embedded server's own system user (see ``outside_tmp``)."""
+    tmp_path = outside_tmp
     env = {k: v for k, v in os.environ.items() if not k.startswith("COHORT_")}
     done = subprocess.run(
         [sys.executable, "-m", "cohort_service", "demo", "--leads", "300", "--out", "out/demo.xlsx"],
@@ -27,7 +30,8 @@ def test_demo_in_an_empty_directory_writes_a_workbook_that_opens(tmp_path: Path)
     assert "Lead cohorts as of" in done.stdout
     assert (tmp_path / ".cohort-service" / "pgdata").is_dir()  # the embedded Postgres, in the default place
     book = openpyxl.load_workbook(book_path, read_only=True)
-    assert {"Cohorts", "Leads"} <= set(book.sheetnames)
+    assert {"Cohorts", "Leads", "Channels"} <= set(book.sheetnames)  # the demo imports its spend export
+    assert "Money:" in done.stdout
     leads_rows = book["Leads"].max_row
     assert leads_rows is not None
     assert leads_rows > 1
