@@ -29,6 +29,7 @@ class Account:
     is_unsorted_on: bool
     currency: str | None
     current_user_id: int | None
+    repairs: tuple[str, ...] = field(default=(), compare=False)  # text cleaned (see Lead.repairs)
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +40,7 @@ class User:
     is_admin: bool
     is_active: bool
     group_id: int | None
+    repairs: tuple[str, ...] = field(default=(), compare=False)  # text cleaned (see Lead.repairs)
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +63,7 @@ class Pipeline:
     is_unsorted_on: bool
     is_archive: bool
     statuses: tuple[Status, ...]
+    repairs: tuple[str, ...] = field(default=(), compare=False)  # text cleaned (see Lead.repairs)
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +82,7 @@ class CustomField:
     type: str
     sort: int
     enums: tuple[FieldEnum, ...]
+    repairs: tuple[str, ...] = field(default=(), compare=False)  # text cleaned (see Lead.repairs)
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +90,7 @@ class LossReason:
     id: int
     name: str
     sort: int
+    repairs: tuple[str, ...] = field(default=(), compare=False)  # text cleaned (see Lead.repairs)
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,6 +173,7 @@ def parse_account(data: object) -> Account:
         is_unsorted_on=f.flag("is_unsorted_on", default=False),
         currency=f.opt_text("currency"),
         current_user_id=f.opt_integer("current_user_id"),
+        repairs=tuple(f.repairs),
     )
 
 
@@ -182,11 +188,12 @@ def parse_user(data: object, position: str = "") -> User:
         is_admin=rights.flag("is_admin", default=False),
         is_active=rights.flag("is_active", default=True),
         group_id=rights.opt_integer("group_id"),
+        repairs=tuple(f.repairs),
     )
 
 
-def _parse_status(data: object, pipeline_id: int, position: str) -> Status:
-    f = Fields(f"pipeline {pipeline_id} status", data, position=position)
+def _parse_status(data: object, pipeline_id: int, position: str, repairs: list[str]) -> Status:
+    f = Fields(f"pipeline {pipeline_id} status", data, position=position, repairs=repairs)
     status_id = f.identify()
     owner = f.opt_integer("pipeline_id")
     if owner is not None and owner != pipeline_id:
@@ -213,7 +220,8 @@ def parse_pipeline(data: object, position: str = "") -> Pipeline:
         is_main=f.flag("is_main", default=False),
         is_unsorted_on=f.flag("is_unsorted_on", default=False),
         is_archive=f.flag("is_archive", default=False),
-        statuses=tuple(_parse_status(item, pipeline_id, f"item {i}") for i, item in enumerate(raw)),
+        statuses=tuple(_parse_status(x, pipeline_id, f"item {i}", f.repairs) for i, x in enumerate(raw)),
+        repairs=tuple(f.repairs),  # the statuses' too: read above, before this argument
     )
 
 
@@ -233,13 +241,16 @@ def parse_custom_field(data: object, position: str = "") -> CustomField:
         type=f.text("type"),
         sort=f.integer("sort", limit=INT32),
         enums=tuple(enums),
+        repairs=tuple(f.repairs),
     )
 
 
 def parse_loss_reason(data: object, position: str = "") -> LossReason:
     f = Fields("loss reason", data, position=position)
     reason_id = f.identify()
-    return LossReason(id=reason_id, name=f.text("name"), sort=f.integer("sort", limit=INT32))
+    return LossReason(
+        id=reason_id, name=f.text("name"), sort=f.integer("sort", limit=INT32), repairs=tuple(f.repairs)
+    )
 
 
 def _custom_values(f: Fields) -> list[dict[str, Any]]:

@@ -52,6 +52,8 @@ def fetch_reference(api: AmoClient, *, max_in_flight: int) -> Reference:
         results = {name: future.result() for name, future in futures.items()}
     ref = Reference(**results)
     check_unique(ref)
+    listed = [ref.account, *(ref.users or ()), *ref.pipelines, *ref.custom_fields, *ref.loss_reasons]
+    ref.warnings += [note for item in listed for note in item.repairs]
     if ref.users is None:
         ref.warnings.append(
             "users: amoCRM answered 403 to /api/v4/users (the token's user is not an admin); "

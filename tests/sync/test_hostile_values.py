@@ -220,3 +220,29 @@ def test_unstorable_text_in_a_custom_field_value_is_cleaned(
             text("SELECT custom_fields FROM leads WHERE id = :id"), {"id": lead}
         ).scalar_one()
     assert fields[0]["values"][0]["value"] == "xy\ufffd"
+
+
+def test_unstorable_text_in_reference_data_is_cleaned_and_reported(
+    db_url: str, engine: Engine, tmp_path: Path, run_cli: Callable[..., CliResult]
+) -> None:
+    with simulated(seed=16, leads=80, weeks=4) as sim:
+        pipeline_id, status_id = _first_pipeline(sim)
+        user_id = sim.app.account.admin.id
+        sim.app.plant("pipelines", pipeline_id, "_embedded.statuses.1.name", '"Встреча\\u0000"')
+        sim.app.plant("users", user_id, "name", '"Анна\\ud83d"')
+        config = sim.config_file(tmp_path / "config.toml", db_url)
+        result = _sync(run_cli, config)
+    assert result.exit_code == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert (
+        f"warning: pipeline {pipeline_id} status {status_id}: name: 1 NUL or invalid character(s) removed"
+        in lines
+    )
+    assert f"warning: user {user_id}: name: 1 NUL or invalid character(s) removed" in lines
+    with engine.connect() as conn:
+        status = conn.execute(
+            text("SELECT name FROM statuses WHERE pipeline_id = :p AND status_id = :s"),
+            {"p": pipeline_id, "s": status_id},
+        ).scalar_one()
+        user = conn.execute(text("SELECT name FROM users WHERE id = :id"), {"id": user_id}).scalar_one()
+    assert (status, user) == ("Встреча", "Анна\ufffd")
