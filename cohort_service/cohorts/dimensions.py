@@ -11,7 +11,7 @@ from cohort_service.cohorts.catalog import Catalog, CustomField
 from cohort_service.config import ReportSettings
 from cohort_service.errors import ConfigError
 from cohort_service.schema.cohorts import cohort_header
-from cohort_service.schema.leads import RowContext, leads_header
+from cohort_service.schema.leads import CONTRACT
 
 TAGS = "tags"
 _BUILTINS = (TAGS,)
@@ -73,14 +73,17 @@ def resolve_dimensions(report: ReportSettings, catalog: Catalog, *, source: str)
 
 
 def _name_clashes(report: ReportSettings, source: str) -> list[str]:
-    """Milestone and dimension names become column names; they must not take a fixed column's name."""
+    """Milestone and dimension names become column names. A Leads column they share (ignoring case)
+    steps aside (``status (report)``, :func:`cohort_service.schema.leads.yielded_name`); only the
+    contract's ``lead_id``/``cohort_week``/``created_at`` and the Cohorts table's own computed
+    columns (same text) cannot."""
     milestones = [m.name for m in report.milestones]
-    fixed = set(leads_header(RowContext(tuple(milestones), (), "UTC"))) - set(milestones)
-    fixed |= set(cohort_header(milestones or ["final"], report.age_days)) - set(milestones)
+    cohorts = set(cohort_header(milestones or ["final"], report.age_days)) - set(milestones)
+    contract = {name.casefold() for name in CONTRACT}
     problems = []
     for key, names in (("milestones", milestones), ("dimensions", [d.name for d in report.dimensions])):
         for i, name in enumerate(names):
-            if name in fixed:
+            if name in cohorts or name.casefold() in contract:
                 problems.append(
                     f"{source}: report.{key}[{i}].name: {name!r} is already a report column; rename it"
                 )

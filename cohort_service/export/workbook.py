@@ -40,7 +40,7 @@ from cohort_service.export.sheets_slices import write_slices
 from cohort_service.export.streamed import StreamedTable
 from cohort_service.export.transitions import COLUMNS as HISTORY_COLUMNS
 from cohort_service.export.transitions import HistorySpool
-from cohort_service.schema.leads import pivot_fields
+from cohort_service.schema.leads import pivot_fields, yielded_name
 
 LEADS = "Leads"
 PIVOT_SHEET, PIVOT_NAME = "Pivot", "CohortPivot"
@@ -62,7 +62,9 @@ def pivot_spec(report: CohortReport) -> PivotSpec:
     """Rows: cohort weeks; values: lead count and milestone sums; filters: manager, dimensions, pipeline
     (the Leads columns' pivot roles in :mod:`cohort_service.schema.leads`)."""
     ctx = report.row_context
-    counted = [Value(name, "count", col.LEADS) for name in pivot_fields(ctx, "count")]
+    sums = pivot_fields(ctx, "sum")
+    caption = yielded_name(col.LEADS) if col.LEADS.casefold() in {s.casefold() for s in sums} else col.LEADS
+    counted = [Value(name, "count", caption) for name in pivot_fields(ctx, "count")]
     values = [*counted, *(Value(name, "sum", name) for name in pivot_fields(ctx, "sum"))]
     return PivotSpec(
         sheet=PIVOT_SHEET,

@@ -21,7 +21,7 @@ the catalog (aliases ``p, s, sp, u, r``, see ``VIEW_JOINS``) and ``lead_facts_me
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Literal, get_args
 from zoneinfo import ZoneInfo
@@ -40,6 +40,8 @@ Per = Literal["lead", "milestone", "dimension"]
 Dtype = Literal["int64", "Int64", "float64", "bool", "moment", "week", "text"]
 PivotRole = Literal["rows", "count", "sum", "filter"]
 SECONDS_PER_DAY = 86400.0
+# Fixed columns other tools address by name (DESIGN §6): a user's name may not take them (config check).
+CONTRACT = frozenset({col.LEAD_ID, col.COHORT_WEEK, col.CREATED_AT})
 
 
 def at_col(k: int) -> str:
@@ -162,6 +164,7 @@ class Slot:
     ctx: RowContext
     index: int = 0
     name: str = ""
+    header: str = ""  # a fixed column's header when it had to yield to a user's name (see lead_columns)
 
 
 Value = Callable[[pd.DataFrame, Slot], pd.Series]
@@ -193,6 +196,8 @@ class LeadColumn:
         kind_of(self.kind)
 
     def name(self, slot: Slot) -> str:
+        if slot.header:
+            return slot.header
         return self.header if isinstance(self.header, str) else self.header(slot.name)
 
     def width_for(self, name: str) -> float:
@@ -324,7 +329,20 @@ def lead_columns(ctx: RowContext, *, bi: bool = False) -> Iterator[tuple[LeadCol
     ``bi``: those of the ``lead_facts_named`` view."""
     slots = {per: [Slot(ctx, i, name) for i, name in ctx.slots(per)] for per in get_args(Per)}
     shown = [c for c in LEADS if (c.bi if bi else not c.optional or c.value in ctx.facts)]
-    return expand(shown, lambda c: c.per, lambda per: slots[per])
+    instances = list(expand(shown, lambda c: c.per, lambda per: slots[per]))
+    users = {c.name(s).casefold() for c, s in instances if c.per != "lead"}
+    for column, slot in instances:
+        name = column.name(slot)
+        if column.per == "lead" and name not in CONTRACT and name.casefold() in users:
+            yield column, replace(slot, header=yielded_name(name))
+        else:
+            yield column, slot
+
+
+def yielded_name(fixed: str) -> str:
+    """A fixed column's header when a milestone or dimension has its name (ignoring case, as Excel
+    compares headers): the user's name is kept exactly (DESIGN §6), the fixed one steps aside."""
+    return f"{fixed} (report)"
 
 
 def leads_frame(facts: pd.DataFrame, ctx: RowContext) -> pd.DataFrame:

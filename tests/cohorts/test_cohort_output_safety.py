@@ -225,3 +225,59 @@ def test_a_crashed_run_s_temp_files_are_removed_by_the_next(
     assert mine.name.startswith(f"run-{os.getpid()}-")
     assert [p.name for p in base.iterdir()] == [mine.name]
     assert oct(base.stat().st_mode & 0o777) == "0o700"
+
+
+WON_CONFIG = """
+[report]
+timezone = "Europe/Moscow"
+weeks = 2
+
+[[report.milestones]]
+name = "Status"
+statuses = ["Целевой"]
+
+[[report.milestones]]
+name = "Won"
+statuses = [142]
+
+[[report.dimensions]]
+name = "Manager"
+field = "utm_source"
+"""
+
+
+def test_a_milestone_or_dimension_may_share_a_fixed_column_s_name(
+    acct: Account, run_cli: Callable[..., CliResult], db_url: str, tmp_path: Path
+) -> None:
+    """A final milestone named Won, a milestone Status, a dimension Manager: the user's names stay
+    exact; the fixed Leads columns they match ignoring case step aside; the pivot still builds."""
+    from openpyxl import load_workbook
+
+    acct.lead(
+        1, "2022-09-19 10:00", [("2022-09-20 10:00", "Целевой"), ("2022-09-21 10:00", "won")], source="ya"
+    )
+    acct.lead(2, "2022-09-20 10:00", [("2022-09-21 10:00", "lost")], user=8)
+    config = tmp_path / "config.toml"
+    config.write_text(WON_CONFIG, encoding="utf-8")
+    book, out = tmp_path / "book.xlsx", tmp_path / "csv"
+    result = _report(run_cli, config, db_url, "--out", str(book), "--csv", str(out))
+    assert result.exit_code == 0, result.stderr
+    ws = load_workbook(book, read_only=True)["Leads"]
+    rows = [list(r) for r in ws.iter_rows(values_only=True)]
+    header = rows[0]
+    assert header[:10] == ["lead_id", "cohort_week", "created_at", "pipeline", "status (report)",
+                           "status pipeline", "manager (report)", "Manager", "Status",
+                           "Status at"]  # fmt: skip
+    assert header[10:14] == ["Won", "Won at", "won (report)", "lost"]
+    first = dict(zip(header, rows[1], strict=True))
+    assert (first["Won"], first["won (report)"], first["Manager"], first["manager (report)"]) == (
+        1,
+        1,
+        "ya",
+        "Анна",
+    )
+    leads = _rows(out / "leads.csv")
+    assert [r["Won"] for r in leads] == ["1", "0"]
+    assert [r["status (report)"] for r in leads] == ["Успешно реализовано", "Закрыто и не реализовано"]
+    cohorts = _rows(out / "cohorts.csv")[0]
+    assert (cohorts["Won"], cohorts["won"], cohorts["lost"]) == ("1", "1", "1")
