@@ -17,6 +17,7 @@ write the file and then adds the table and pivot parts (:func:`ooxml.finalize_pa
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -30,7 +31,9 @@ from xlsxwriter.worksheet import Worksheet
 from cohort_service.export.files import private_tmpdir
 from cohort_service.export.names import EXCEL_MAX_ROWS, check_sheet_name
 from cohort_service.export.ooxml import finalize_package
-from cohort_service.export.pivot import PivotSpec
+from cohort_service.export.pivot import PivotSpec, resolve
+from cohort_service.export.pivot_cache import CacheCapture, CacheData
+from cohort_service.export.pivot_render import Rendered, render, renderable
 from cohort_service.export.streamed import (
     DEFAULT_OVERFLOW_NOTE,
     Column,
@@ -41,6 +44,7 @@ from cohort_service.export.streamed import (
     TablePart,
     stream_table,
 )
+from cohort_service.schema.kinds import kind_of
 
 
 class StreamedWorkbook:
@@ -64,6 +68,8 @@ class StreamedWorkbook:
         self._formats: dict[tuple[tuple[str, Any], ...], Format] = {}
         self._tables: list[StreamedTable] = []
         self._pivots: list[PivotSpec] = []
+        self._pivot_sheets: dict[str, Worksheet] = {}
+        self._captures: dict[str, CacheCapture] = {}
         self._closed = False
 
     def add_worksheet(self, name: str) -> Worksheet:
@@ -94,7 +100,11 @@ class StreamedWorkbook:
         header_format: Format | None = None,
         engine: Engine = "direct",
     ) -> StreamedTable:
-        """Add sheet ``sheet`` (then ``sheet (2)``… if split) holding Excel Table ``table`` (``table_2``…)."""
+        """Add sheet ``sheet`` (then ``sheet (2)``… if split) holding Excel Table ``table`` (``table_2``…).
+
+        The rows of a table that pivots declared earlier read from are also captured for their cache
+        and cells (:mod:`pivot_cache`); a pivot declared after its table is saved as a recipe only.
+        """
         layout = TableLayout(
             sheet=check_sheet_name(sheet),
             table=table,
@@ -105,6 +115,11 @@ class StreamedWorkbook:
             style=style,
             header_format=header_format,
         )
+        over = [p for p in self._pivots if p.source_table.casefold() == table.casefold()]
+        if over and table.casefold() not in self._captures:
+            capture = CacheCapture(layout.columns, over, layout.rows_per_part, self._tmpdir)
+            self._captures[table.casefold()] = capture
+            rows = capture.tap(rows)
         result = stream_table(
             layout,
             rows,
@@ -127,6 +142,7 @@ class StreamedWorkbook:
         for offset, width in enumerate(widths or (28.0, *([14.0] * len(spec.values)))):
             worksheet.set_column(left + offset, left + offset, width)
         self._pivots.append(spec)
+        self._pivot_sheets[spec.name] = worksheet
         return worksheet
 
     @property
@@ -143,14 +159,45 @@ class StreamedWorkbook:
             return
         self._closed = True
         try:
+            captured = {name: capture.finish() for name, capture in self._captures.items()}
+            rendered = self._render_pivots(captured)
             self.workbook.close()
             spools = [s for table in self._tables for s in table.spools]
-            finalize_package(self.path, self.table_parts, self._pivots, spools)
+            finalize_package(
+                self.path, self.table_parts, self._pivots, spools, captured=captured, rendered=rendered
+            )
         except BaseException:
             self.path.unlink(missing_ok=True)
             raise
         finally:
             self._remove_spools()
+
+    def _render_pivots(self, captured: Mapping[str, CacheData]) -> dict[str, Rendered]:
+        """Write what each pivot over a captured table shows into its sheet (all filters at (All))."""
+        result: dict[str, Rendered] = {}
+        for spec in self._pivots:
+            data = captured.get(spec.source_table.casefold())
+            if data is None:
+                continue
+            r = resolve(spec, [c.name for c in data.columns])
+            if not renderable(r):
+                continue
+            tally = next(t for t in data.tallies if t.spec is spec)
+            shown = render(spec, r, tally, data, [c.kind for c in data.columns])
+            worksheet = self._pivot_sheets[spec.name]
+            for cell in sorted(shown.cells, key=lambda c: (c.row, c.col)):
+                self._write_cell(worksheet, cell.row, cell.col, cell.value, cell.kind)
+            result[spec.name] = shown
+        return result
+
+    def _write_cell(self, worksheet: Worksheet, row: int, col: int, value: Any, kind: str | None) -> None:
+        fmt = self._num_format(kind_of(kind).excel_format) if kind is not None else None
+        if isinstance(value, str):
+            worksheet.write_string(row, col, value, fmt)
+        elif isinstance(value, dt.date):
+            worksheet.write_datetime(row, col, value, fmt)
+        else:
+            worksheet.write_number(row, col, value, fmt)
 
     def abort(self) -> None:
         """Release xlsxwriter's temp files and remove the half-written file."""
@@ -162,6 +209,8 @@ class StreamedWorkbook:
         self._remove_spools()
 
     def _remove_spools(self) -> None:
+        for capture in self._captures.values():
+            capture.discard()
         for table in self._tables:
             for spooled in table.spools:
                 spooled.path.unlink(missing_ok=True)

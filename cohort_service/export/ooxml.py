@@ -13,16 +13,27 @@ import os
 import posixpath
 import shutil
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from lxml import etree
 
-from cohort_service.export.pivot import MAIN_NS, PivotSpec, attr, cache_definition_xml, pivot_table_xml
+from cohort_service.export.pivot import (
+    MAIN_NS,
+    Layout,
+    PivotSpec,
+    attr,
+    cache_definition_xml,
+    pivot_table_xml,
+    resolve,
+)
+from cohort_service.export.pivot_cache import CacheData, item_order, shared_items_xml
+from cohort_service.export.pivot_render import Rendered
 from cohort_service.export.rowxml import SpooledRows
 from cohort_service.export.sheet_tail import CHUNK, SheetEdit, copy_sheet, open_for_copy
 from cohort_service.export.streamed import TablePart
+from cohort_service.schema.kinds import KINDS
 
 PKG_REL_NS = "http://schemas.openxmlformats.org/package/2006/relationships"
 CT_NS = "http://schemas.openxmlformats.org/package/2006/content-types"
@@ -30,10 +41,12 @@ DOC_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 REL_TABLE = DOC_REL + "/table"
 REL_PIVOT_TABLE = DOC_REL + "/pivotTable"
 REL_PIVOT_CACHE = DOC_REL + "/pivotCacheDefinition"
+REL_PIVOT_RECORDS = DOC_REL + "/pivotCacheRecords"
 _SML = "application/vnd.openxmlformats-officedocument.spreadsheetml."
 CT_TABLE = _SML + "table+xml"
 CT_PIVOT_TABLE = _SML + "pivotTable+xml"
 CT_PIVOT_CACHE = _SML + "pivotCacheDefinition+xml"
+CT_PIVOT_RECORDS = _SML + "pivotCacheRecords+xml"
 CT_RELS = "application/vnd.openxmlformats-package.relationships+xml"
 WORKBOOK = "xl/workbook.xml"
 # CT_Workbook children that must come after <pivotCaches>.
@@ -66,6 +79,7 @@ class Package:
     names: list[str]
     xml: dict[str, etree._Element] = field(default_factory=dict)
     new_parts: dict[str, bytes] = field(default_factory=dict)
+    records_parts: dict[str, CacheData] = field(default_factory=dict)
     sheet_edits: dict[str, SheetEdit] = field(default_factory=dict)
 
     @classmethod
@@ -136,8 +150,15 @@ def finalize_package(
     tables: Sequence[TablePart],
     pivots: Sequence[PivotSpec] = (),
     rows: Sequence[SpooledRows] = (),
+    *,
+    captured: Mapping[str, CacheData] | None = None,
+    rendered: Mapping[str, Rendered] | None = None,
 ) -> None:
-    """Add spooled ``rows``, ``tables`` and ``pivots`` to the xlsx at ``path``, replacing it atomically."""
+    """Add spooled ``rows``, ``tables`` and ``pivots`` to the xlsx at ``path``, replacing it atomically.
+
+    ``captured``: table name (casefolded) → its rows as cache records; ``rendered``: pivot name → the
+    cells already written in its sheet (both from :class:`~cohort_service.export.book.StreamedWorkbook`).
+    """
     path = Path(path)
     tmp = path.with_name(path.name + ".finalizing")
     try:
@@ -145,7 +166,7 @@ def finalize_package(
             package = Package.read(zin)
             _add_rows(package, rows)
             _add_tables(package, zin, tables)
-            _add_pivots(package, tables, pivots)
+            _add_pivots(package, tables, pivots, _Captured(captured or {}, rendered or {}, _numfmts(zin)))
             with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED, allowZip64=True) as zout:
                 _write(package, zin, zout)
         tmp.replace(path)
@@ -210,7 +231,18 @@ def table_xml(table: TablePart, table_id: int) -> bytes:
     return ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n' + body).encode("utf-8")
 
 
-def _add_pivots(package: Package, tables: Sequence[TablePart], pivots: Sequence[PivotSpec]) -> None:
+@dataclass(frozen=True)
+class _Captured:
+    """What the workbook captured for the pivots: records per table, cells per pivot, number formats."""
+
+    data: Mapping[str, CacheData]
+    rendered: Mapping[str, Rendered]
+    numfmts: Mapping[str, int]
+
+
+def _add_pivots(
+    package: Package, tables: Sequence[TablePart], pivots: Sequence[PivotSpec], captured: _Captured
+) -> None:
     """One cache per source table (shared by its pivots), one pivot part per spec."""
     if not pivots:
         return
@@ -219,20 +251,45 @@ def _add_pivots(package: Package, tables: Sequence[TablePart], pivots: Sequence[
     caches: dict[str, tuple[int, str]] = {}
     next_cache_id = _max_cache_id(package) + 1
     for spec in pivots:
-        source = by_name.get(spec.source_table.casefold())
+        key = spec.source_table.casefold()
+        source = by_name.get(key)
         if source is None:
             raise ValueError(f"pivot {spec.name!r}: no streamed table named {spec.source_table!r}")
         sheet = sheets.get(spec.sheet)
         if sheet is None:
             raise ValueError(f"pivot {spec.name!r}: no sheet named {spec.sheet!r}")
-        if source.name.casefold() not in caches:
-            caches[source.name.casefold()] = (next_cache_id, _add_cache(package, source, next_cache_id))
+        data = captured.data.get(key)
+        if key not in caches:
+            caches[key] = (next_cache_id, _add_cache(package, source, next_cache_id, data, captured.numfmts))
             next_cache_id += 1
-        cache_id, cache_part = caches[source.name.casefold()]
+        cache_id, cache_part = caches[key]
         part = package.free_part("xl/pivotTables/pivotTable{}.xml")
-        package.add_part(part, CT_PIVOT_TABLE, pivot_table_xml(spec, source, cache_id))
+        layout = _layout(spec, source, data, captured.rendered.get(spec.name))
+        package.add_part(part, CT_PIVOT_TABLE, pivot_table_xml(spec, source, cache_id, layout))
         package.relate(part, REL_PIVOT_CACHE, cache_part)
         package.relate(sheet, REL_PIVOT_TABLE, part)
+
+
+def _layout(
+    spec: PivotSpec, source: TablePart, data: CacheData | None, shown: Rendered | None
+) -> Layout | None:
+    if data is None:
+        return None
+    r = resolve(spec, source.headers)
+    items = {i: item_order(data.shared[i]) for i in (*r.rows, *r.columns, *r.filters)}
+    if shown is None:
+        return Layout(items)
+    return Layout(items, shown.location, shown.row_items, shown.col_items)
+
+
+def _numfmts(zin: zipfile.ZipFile) -> dict[str, int]:
+    """Schema kind → the id of its number format in this workbook's styles (custom ids are per file)."""
+    try:
+        styles = etree.fromstring(zin.read("xl/styles.xml"))
+    except KeyError:
+        return {}
+    ids = {n.get("formatCode"): int(n.get("numFmtId", "0")) for n in styles.iter(_q(MAIN_NS, "numFmt"))}
+    return {kind: ids[spec.excel_format] for kind, spec in KINDS.items() if spec.excel_format in ids}
 
 
 def _max_cache_id(package: Package) -> int:
@@ -242,9 +299,23 @@ def _max_cache_id(package: Package) -> int:
     )
 
 
-def _add_cache(package: Package, source: TablePart, cache_id: int) -> str:
+def _add_cache(
+    package: Package, source: TablePart, cache_id: int, data: CacheData | None, numfmts: Mapping[str, int]
+) -> str:
     part = package.free_part("xl/pivotCache/pivotCacheDefinition{}.xml")
-    package.add_part(part, CT_PIVOT_CACHE, cache_definition_xml(source))
+    if data is None:
+        package.add_part(part, CT_PIVOT_CACHE, cache_definition_xml(source, numfmts=numfmts))
+    else:
+        records = package.free_part("xl/pivotCache/pivotCacheRecords{}.xml")
+        package.records_parts[records] = data
+        types = package.xml["[Content_Types].xml"]
+        etree.SubElement(types, _q(CT_NS, "Override"), PartName="/" + records, ContentType=CT_PIVOT_RECORDS)
+        rel = package.relate(part, REL_PIVOT_RECORDS, records)
+        shared = [shared_items_xml(s, data.shared.get(i)) for i, s in enumerate(data.stats)]
+        xml = cache_definition_xml(
+            source, records_rel=rel, record_count=data.count, shared_items=shared, numfmts=numfmts
+        )
+        package.add_part(part, CT_PIVOT_CACHE, xml)
     rel_id = package.relate(WORKBOOK, REL_PIVOT_CACHE, part)
     caches = _pivot_caches_element(package.xml[WORKBOOK])
     etree.SubElement(caches, _q(MAIN_NS, "pivotCache"), {"cacheId": str(cache_id), _q(DOC_REL, "id"): rel_id})
@@ -283,6 +354,20 @@ def _write(package: Package, zin: zipfile.ZipFile, zout: zipfile.ZipFile) -> Non
         zout.writestr(_info(name), _serialize(root))
     for name, data in package.new_parts.items():
         zout.writestr(_info(name), data)
+    for name, cache in package.records_parts.items():
+        _write_records(zout, name, cache)
+
+
+def _write_records(zout: zipfile.ZipFile, name: str, cache: CacheData) -> None:
+    """The spooled ``<r>`` elements wrapped in their part, streamed (a record per source row)."""
+    with zout.open(_info(name), "w", force_zip64=True) as dst:
+        dst.write(
+            b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+            + f'<pivotCacheRecords xmlns="{MAIN_NS}" xmlns:r="{DOC_REL}" count="{cache.count}">'.encode()
+        )
+        with cache.records.open("rb") as src:
+            shutil.copyfileobj(src, dst, CHUNK)
+        dst.write(b"</pivotCacheRecords>")
 
 
 def _ensure_rels_default(types: etree._Element) -> None:

@@ -1,15 +1,17 @@
-"""Native PivotTable parts, written as a recipe that the spreadsheet program refreshes on open.
+"""Native PivotTable parts: the cache definition and the pivot definition.
 
-xlsxwriter cannot write pivots. Excel only needs a cache *definition* (not the cached records) when
-the cache says ``saveData="0" refreshOnLoad="1"``, so the parts here carry no data: the cache names
-the source table, and the pivot definition lists which fields go on rows, columns, filters and values.
-Element order follows the schema (CT_PivotCacheDefinition, CT_pivotTableDefinition); the placeholder
-``rowItems``/``colItems`` are the minimal ones, because Excel for Mac rejects richer placeholders.
+xlsxwriter cannot write pivots. When the source rows were captured as they streamed
+(:mod:`pivot_cache`), the cache holds its records and shared items and the pivot lists its items,
+rows and columns exactly as the rendered cells show them (:mod:`pivot_render`), so the saved file is
+complete without a refresh. Otherwise the parts are a recipe (``saveData="0"``, no records) with the
+minimal placeholder ``rowItems``/``colItems`` (Excel for Mac rejects richer placeholders). Either way
+the cache says ``refreshOnLoad="1"``. Element order follows the schema (CT_PivotCacheDefinition,
+CT_pivotTableDefinition).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal, get_args
 from xml.sax.saxutils import escape
@@ -23,6 +25,7 @@ Function = Literal[
 ]
 MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+_PLACEHOLDER_COLUMNS = '<colItems count="1"><i/></colItems>'
 _VALUES_FIELD = -2  # the "Σ Values" pseudo-field that lays several data fields side by side
 _FUNCTION_LABEL = {"sum": "Sum", "count": "Count", "average": "Average", "countNums": "Count"}
 
@@ -100,15 +103,32 @@ class PivotSpec:
         return parse_cell(self.location)
 
 
-def cache_definition_xml(table: TablePart) -> bytes:
-    """One cacheField per table column, in table order, with empty shared items (rebuilt on refresh)."""
+def cache_definition_xml(
+    table: TablePart,
+    *,
+    records_rel: str | None = None,
+    record_count: int = 0,
+    shared_items: Sequence[str] | None = None,
+    numfmts: Mapping[str, int] | None = None,
+) -> bytes:
+    """One cacheField per table column, in table order.
+
+    Without ``records_rel`` the shared items are empty (rebuilt on refresh) and ``saveData="0"``;
+    with it, ``shared_items`` holds each field's ``<sharedItems>`` and the records part is related.
+    ``numfmts``: kind → the workbook's own number format id, so pivot dates read like the sheets'.
+    """
+    fmts = numfmts or {}
+    empty = '<sharedItems containsBlank="1" count="1"><m/></sharedItems>'
     fields = "".join(
-        f'<cacheField name="{attr(header)}" numFmtId="{kind_of(kind).cache_numfmt}">'
-        '<sharedItems containsBlank="1" count="1"><m/></sharedItems></cacheField>'
-        for header, kind in zip(table.headers, table.kinds, strict=True)
+        f'<cacheField name="{attr(header)}" numFmtId="{fmts.get(kind, kind_of(kind).cache_numfmt)}">'
+        f"{shared_items[i] if shared_items is not None else empty}</cacheField>"
+        for i, (header, kind) in enumerate(zip(table.headers, table.kinds, strict=True))
+    )
+    saved = (
+        f'r:id="{records_rel}" recordCount="{record_count}"' if records_rel is not None else 'saveData="0"'
     )
     return _document(
-        f'<pivotCacheDefinition xmlns="{MAIN_NS}" xmlns:r="{REL_NS}" saveData="0" refreshOnLoad="1" '
+        f'<pivotCacheDefinition xmlns="{MAIN_NS}" xmlns:r="{REL_NS}" {saved} refreshOnLoad="1" '
         'createdVersion="3" refreshedVersion="3" minRefreshableVersion="3">'
         f'<cacheSource type="worksheet"><worksheetSource name="{attr(table.name)}"/></cacheSource>'
         f'<cacheFields count="{len(table.headers)}">{fields}</cacheFields>'
@@ -117,7 +137,19 @@ def cache_definition_xml(table: TablePart) -> bytes:
 
 
 @dataclass(frozen=True, slots=True)
-class _Resolved:
+class Layout:
+    """What a pivot with captured data shows: items per axis field (shared-item indices in display
+    order) and the rendered extent's ``location``, ``rowItems`` and ``colItems`` elements (None: the
+    placeholder)."""
+
+    items: Mapping[int, Sequence[int]]
+    location: str | None = None
+    row_items: str | None = None
+    col_items: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Resolved:
     """The spec with field names turned into cache field indices."""
 
     rows: tuple[int, ...]
@@ -126,20 +158,30 @@ class _Resolved:
     values: tuple[tuple[int, Value, str], ...]
 
 
-def pivot_table_xml(spec: PivotSpec, table: TablePart, cache_id: int) -> bytes:
-    r = _resolve(spec, table)
+def pivot_table_xml(spec: PivotSpec, table: TablePart, cache_id: int, layout: Layout | None = None) -> bytes:
+    r = resolve(spec, table.headers)
+    location, row_items, col_items = (
+        _location(spec, r),
+        _placeholder_rows(r),
+        '<colItems count="1"><i/></colItems>',
+    )
+    captions = ""
+    if layout is not None and layout.location is not None:
+        location, row_items, col_items = layout.location, layout.row_items or "", layout.col_items or ""
+        captions = f' rowHeaderCaption="{attr(spec.rows[0])}"' if spec.rows else ""
+        captions += f' colHeaderCaption="{attr(spec.columns[0])}"' if spec.columns else ""
     parts = [
-        f'<pivotTableDefinition xmlns="{MAIN_NS}" name="{attr(spec.name)}" cacheId="{cache_id}" '
+        f'<pivotTableDefinition xmlns="{MAIN_NS}" name="{attr(spec.name)}" cacheId="{cache_id}"{captions} '
         'applyNumberFormats="0" applyBorderFormats="0" applyFontFormats="0" applyPatternFormats="0" '
         'applyAlignmentFormats="0" applyWidthHeightFormats="1" dataCaption="Values" updatedVersion="3" '
         'minRefreshableVersion="3" useAutoFormatting="1" itemPrintTitles="1" createdVersion="3" '
         'indent="0" outline="1" outlineData="1" multipleFieldFilters="0">',
-        _location(spec, r),
-        _pivot_fields(table, r),
+        location,
+        _pivot_fields(table, r, layout.items if layout is not None else {}),
         _field_list("rowFields", r.rows),
-        '<rowItems count="1"><i><x/></i></rowItems>' if r.rows else "",
+        row_items,
         _field_list("colFields", _col_fields(r)),
-        '<colItems count="1"><i/></colItems>',
+        col_items,
     ]
     if r.filters:
         pages = "".join(f'<pageField fld="{i}" hier="-1"/>' for i in r.filters)
@@ -156,18 +198,24 @@ def pivot_table_xml(spec: PivotSpec, table: TablePart, cache_id: int) -> bytes:
     return _document("".join(parts))
 
 
-def _resolve(spec: PivotSpec, table: TablePart) -> _Resolved:
-    index = {h.casefold(): i for i, h in enumerate(table.headers)}
+def _placeholder_rows(r: Resolved) -> str:
+    return '<rowItems count="1"><i><x/></i></rowItems>' if r.rows else ""
+
+
+def resolve(spec: PivotSpec, headers: Sequence[str]) -> Resolved:
+    """The spec's field names as indices into the source's columns (``headers``)."""
+    index = {h.casefold(): i for i, h in enumerate(headers)}
+    table_name = spec.source_table
 
     def find(name: str) -> int:
         try:
             return index[name.casefold()]
         except KeyError:
-            raise ValueError(f"pivot {spec.name!r}: table {table.name!r} has no column {name!r}") from None
+            raise ValueError(f"pivot {spec.name!r}: table {table_name!r} has no column {name!r}") from None
 
-    headers = {h.casefold() for h in table.headers}
-    values = tuple((find(v.field), v, _caption(v.label, headers)) for v in spec.values)
-    return _Resolved(
+    folded = {h.casefold() for h in headers}
+    values = tuple((find(v.field), v, _caption(v.label, folded)) for v in spec.values)
+    return Resolved(
         rows=tuple(find(n) for n in spec.rows),
         columns=tuple(find(n) for n in spec.columns),
         filters=tuple(find(n) for n in spec.filters),
@@ -180,11 +228,11 @@ def _caption(label: str, headers: set[str]) -> str:
     return label + " " if label.casefold() in headers else label
 
 
-def _col_fields(r: _Resolved) -> tuple[int, ...]:
+def _col_fields(r: Resolved) -> tuple[int, ...]:
     return (*r.columns, _VALUES_FIELD) if len(r.values) > 1 else r.columns
 
 
-def _location(spec: PivotSpec, r: _Resolved) -> str:
+def _location(spec: PivotSpec, r: Resolved) -> str:
     """A placeholder extent (Excel resizes it on refresh): compact layout, header row plus one item row."""
     top, left = spec.origin
     first_data_col = 1 if r.rows else 0
@@ -198,14 +246,20 @@ def _location(spec: PivotSpec, r: _Resolved) -> str:
     )
 
 
-def _pivot_fields(table: TablePart, r: _Resolved) -> str:
+def _pivot_fields(table: TablePart, r: Resolved, shown_items: Mapping[int, Sequence[int]]) -> str:
     axis = dict.fromkeys(r.rows, "axisRow") | dict.fromkeys(r.columns, "axisCol")
     axis |= dict.fromkeys(r.filters, "axisPage")
     data = {i for i, _, _ in r.values}
     fields = []
     for i in range(len(table.headers)):
         attrs = (f' axis="{axis[i]}"' if i in axis else "") + (' dataField="1"' if i in data else "")
-        items = '<items count="1"><item t="default"/></items>' if i in axis else ""
+        order = shown_items.get(i) if i in axis else None
+        if order is not None:
+            listed = "".join(f'<item x="{x}"/>' for x in order)
+            items = f'<items count="{len(order) + 1}">{listed}<item t="default"/></items>'
+            attrs += ' sortType="ascending"'
+        else:
+            items = '<items count="1"><item t="default"/></items>' if i in axis else ""
         fields.append(
             f'<pivotField{attrs} showAll="0">{items}</pivotField>'
             if items

@@ -1,10 +1,10 @@
 """The report workbook (DESIGN §6): ``write_workbook(report, path)``.
 
 Sheets, in order: ``Cohorts`` (the meeting's table), ``Pivot`` (a native PivotTable over table
-``Leads``, refreshed on open), ``Maturation`` (triangle and charts), ``Managers`` (funnels per
-manager, pipeline and dimension), ``Channels`` (spend and funnel per source, when spend is
-known), ``Leads`` (Excel Table ``Leads``, one row per lead), ``Transitions`` (Excel Table
-``Transitions``, the stage history), ``About``.
+``Leads``, saved with its cache records and the cells it shows, refreshed again on open),
+``Maturation`` (triangle and charts), ``Managers`` (funnels per manager, pipeline and dimension),
+``Channels`` (spend and funnel per source, when spend is known), ``Leads`` (Excel Table ``Leads``,
+one row per lead), ``Transitions`` (Excel Table ``Transitions``, the stage history), ``About``.
 
 The file is written from a finished :class:`CohortReport` plus the stage history the report run
 spooled to disk under its lock (:mod:`transitions`), so no database connection or lock is held

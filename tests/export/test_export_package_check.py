@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -15,6 +16,7 @@ from tests.helpers.xlsx_package import package_problems
 
 PIVOT = "xl/pivotTables/pivotTable1.xml"
 CACHE = "xl/pivotCache/pivotCacheDefinition1.xml"
+RECORDS = "xl/pivotCache/pivotCacheRecords1.xml"
 
 
 def mutated(source: Path, target: Path, part: str, change: Callable[[str], str]) -> Path:
@@ -45,16 +47,20 @@ def drop_first(tag: str) -> Callable[[str], str]:
          "dataField fld=2 is not a data pivotField"),
         (PIVOT, lambda x: x.replace('<field x="-2"/>', '<field x="3"/>'), "colFields points at field 3"),
         (CACHE, lambda x: x.replace('name="manager"', 'name="Manager"'), "differ from table columns"),
-        (CACHE, lambda x: x.replace('saveData="0" ', ""), "has no records part"),
+        (CACHE, lambda x: re.sub(r' r:id="rId\d+"', "", x), "has no records part"),
+        (RECORDS, lambda x: x.replace("<r><n", "<r><x/><n", 1), "record 0 has 15 items for 14 fields"),
+        (RECORDS, lambda x: x.replace("<x v=", "<x v=\"99\" w=", 1), "does not match its shared items"),
+        (RECORDS, lambda x: x.replace("</r>", "", 1).replace("<r>", "", 1), "records, count 200"),
         ("xl/tables/table1.xml", lambda x: x.replace('name="won"', 'name="Won"'), "differ from table"),
         ("[Content_Types].xml", lambda x: x.replace("/xl/tables/table1.xml", "/xl/tables/table9.xml"),
          "xl/tables/table1.xml: no content type"),
         ("xl/workbook.xml", lambda x: x.replace("<calcPr", "<zz/><calcPr"),
          "unexpected element zz"),
-        ("xl/worksheets/_rels/sheet2.xml.rels", lambda x: x.replace("table1.xml", "table5.xml"),
+        ("xl/worksheets/_rels/sheet4.xml.rels", lambda x: x.replace("table1.xml", "table5.xml"),
          "targets missing part xl/tables/table5.xml"),
     ],
     ids=["pivot-field-dropped", "cache-id", "data-field", "col-field", "cache-names", "save-data",
+         "record-width", "record-index", "record-count",
          "table-columns", "content-type", "workbook-element", "dangling-rel"],
 )  # fmt: skip
 def test_checker_reports_the_broken_part(
@@ -84,18 +90,25 @@ def test_schema_check_catches_element_order(sample_xlsx: Path, tmp_path: Path) -
     assert audit_errors(broken) == ["/xl/pivotTables/pivotTable1.xml: Unexpected element 'rowFields' found"]
 
 
-def test_busy_workbook_passes_both_checks(tmp_path: Path) -> None:
-    """Split table, data bars (an extLst after tableParts), a hyperlink and two pivots."""
+@pytest.mark.parametrize("pivots_first", [True, False], ids=["with-records", "recipe-only"])
+def test_busy_workbook_passes_both_checks(tmp_path: Path, pivots_first: bool) -> None:
+    """Split table, data bars (an extLst after tableParts), a hyperlink and two pivots; declared before
+    the table the pivots keep records and cells, after it they are recipes."""
     path = tmp_path / "busy.xlsx"
     with StreamedWorkbook(path, tmpdir=tmp_path) as book:
+        pivots = [COHORT_PIVOT, MANAGER_PIVOT] if pivots_first else []
+        for spec in pivots:
+            book.add_pivot(spec).write_url(0, 3, "https://example.com", string="How to slice")
         book.write_table("Leads", "Leads", COLUMNS, sample_rows(120), max_rows_per_sheet=50)
         leads = book.workbook.get_worksheet_by_name("Leads")
         leads.conditional_format("M2:M50", {"type": "data_bar", "data_bar_2010": True})
-        book.add_pivot(COHORT_PIVOT).write_url(0, 3, "https://example.com", string="How to slice")
-        book.add_pivot(MANAGER_PIVOT)
+        if not pivots_first:
+            book.add_pivot(COHORT_PIVOT).write_url(0, 3, "https://example.com", string="How to slice")
+            book.add_pivot(MANAGER_PIVOT)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["busy.xlsx"]  # no temp files left
     assert package_problems(path) == []
     assert audit_errors(path) == []
     with zipfile.ZipFile(path) as archive:
-        sheet = archive.read("xl/worksheets/sheet1.xml").decode()
+        assert (RECORDS in archive.namelist()) is pivots_first
+        sheet = archive.read(f"xl/worksheets/sheet{3 if pivots_first else 1}.xml").decode()
     assert sheet.index("</conditionalFormatting>") < sheet.index("<tableParts") < sheet.rindex("<extLst>")

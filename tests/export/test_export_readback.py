@@ -19,7 +19,7 @@ HEADERS = [c.name for c in COLUMNS]
 def test_leads_table_covers_exactly_header_and_rows(sample_xlsx: Path) -> None:
     book = openpyxl.load_workbook(sample_xlsx)
     sheet = book["Leads"]
-    assert book.sheetnames == ["Cohorts", "Leads", "Pivot", "By manager"]
+    assert book.sheetnames == ["Cohorts", "Pivot", "By manager", "Leads"]
     assert dict(sheet.tables.items()) == {"Leads": "A1:N201"}
     table = sheet.tables["Leads"]
     assert [c.name for c in table.tableColumns] == HEADERS

@@ -22,6 +22,7 @@ from sqlalchemy import create_engine, text
 
 from cohort_service.sync.runner import run_sync
 from tests.conftest import CliResult
+from tests.export.test_export_pivot_saved import body, saved_cells
 from tests.export.test_workbook import pivot_body
 from tests.helpers.soffice import requires_soffice, to_csv_sheets
 from tests.helpers.xlsx_package import package_problems
@@ -88,6 +89,11 @@ def test_report_out_from_a_synced_account(
     total = pivot["Total Result"]
     assert total[0] > 200  # real volume
     assert total[-1] > 0  # and someone paid
+    # As saved, before anything refreshes it: the same cells, and a grand total of table Leads' rows.
+    saved = body(saved_cells(out, "Pivot"), "cohort_week")
+    assert list(saved.values()) == list(pivot.values())
+    last = openpyxl.load_workbook(out)["Leads"].tables["Leads"].ref.split(":")[1]
+    assert saved["Grand Total"][0] == int(last.lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ")) - 1
 
     # One manager through the report filter: the definition, then that manager's Leads rows.
     book = openpyxl.load_workbook(out, read_only=False)

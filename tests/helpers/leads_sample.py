@@ -93,11 +93,12 @@ def build_workbook(
     pivots: tuple[PivotSpec, ...] = (COHORT_PIVOT, MANAGER_PIVOT),
     **table_options: Any,
 ) -> StreamedWorkbook:
-    """Cohorts (a plain sheet), Leads (streamed table), then the pivot sheets."""
+    """Cohorts (a plain sheet), the pivot sheets, then Leads (streamed table): pivots are declared
+    before their source, as the report does, so their cache records and cells are written."""
     with StreamedWorkbook(path) as book:
         cohorts = book.add_worksheet("Cohorts")
         cohorts.write_string(0, 0, "Когорты")
-        book.write_table("Leads", "Leads", COLUMNS, rows, engine=engine, **table_options)
         for spec in pivots:
             book.add_pivot(spec)
+        book.write_table("Leads", "Leads", COLUMNS, rows, engine=engine, **table_options)
     return book

@@ -97,7 +97,7 @@ class PackageView:
 
 def package_problems(path: Path) -> list[str]:
     view = PackageView(path)
-    for check in (_content_types, _relationships, _element_order, _tables, _pivots):
+    for check in (_content_types, _relationships, _element_order, _tables, _pivots, _records):
         check(view)
     return view.problems
 
@@ -108,6 +108,7 @@ EXPECTED_TYPES = {
     "xl/tables/table": SML + "table+xml",
     "xl/pivotTables/pivotTable": SML + "pivotTable+xml",
     "xl/pivotCache/pivotCacheDefinition": SML + "pivotCacheDefinition+xml",
+    "xl/pivotCache/pivotCacheRecords": SML + "pivotCacheRecords+xml",
 }
 
 
@@ -271,6 +272,40 @@ def _pivot_fields(view: PackageView, part: str, pivot: etree._Element, cache: et
             f"{part}: cacheField names {cache_names} differ from table columns {table_columns}"
         )
     _axis_refs(view, part, pivot, fields)
+
+
+def _records(view: PackageView) -> None:
+    """Each saved record has one item per cache field, an index within its field's shared items where
+    the field has them, and the counts agree (cache recordCount, records count, number of <r>)."""
+    for part in view.parts_named("xl/pivotCache/pivotCacheDefinition"):
+        cache = view.xml[part]
+        targets = list(view.rels(part, "/pivotCacheRecords").values())
+        if not targets:
+            continue
+        records = view.xml[targets[0]]
+        shared = [f.find(q("sharedItems")) for f in cache.iter(q("cacheField"))]
+        sizes = [None if s is None or s.get("count") is None else len(s) for s in shared]
+        rows = list(records.iter(q("r")))
+        if not (cache.get("recordCount") == records.get("count") == str(len(rows))):
+            view.problems.append(f"{targets[0]}: {len(rows)} records, count {records.get('count')}, "
+                                 f"recordCount {cache.get('recordCount')}")  # fmt: skip
+        for n, row in enumerate(rows):
+            items = list(row)
+            if len(items) != len(sizes):
+                view.problems.append(
+                    f"{targets[0]}: record {n} has {len(items)} items for {len(sizes)} fields"
+                )
+                break
+            bad = [
+                i for i, (item, size) in enumerate(zip(items, sizes, strict=True))
+                if (etree.QName(item).localname == "x") != (size is not None)
+                or (size is not None and not 0 <= int(item.get("v", "0")) < size)
+            ]  # fmt: skip
+            if bad:
+                view.problems.append(
+                    f"{targets[0]}: record {n} field {bad[0]} does not match its shared items"
+                )
+                break
 
 
 def _table_columns(view: PackageView, table_name: str | None) -> list[str | None] | None:
