@@ -9,7 +9,7 @@ The funnel is read off the simulated account: a few stages of its main pipeline 
 (named as the stages are), and won (142) is the final one. The simulator also writes the account's
 ad spend export, which the demo imports, so every money column has numbers. The account carries the
 simulator's planted weak spots (a manager who stalls between the second and third milestones from
-mid-history, a source whose leads rarely reach the second), so the attention list has something
+a sixth of its history on, a source whose leads rarely reach the second), so the attention list has something
 real to find.
 """
 

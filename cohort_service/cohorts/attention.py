@@ -75,7 +75,9 @@ class AttentionRules:
     weeks: int = 8
     min_leads: int = 30
     fdr: float = 0.02  # 0.05 left a null account's list non-empty in ~5-8 % of seeds
-    mature_days: float | None = None  # None: measured on the facts (see mature_age_days)
+    # None: measured on the facts (mature_age_days); the report passes the forecast's mature age
+    # (its life table, or report.mature_after_days), so "mature" means one thing everywhere.
+    mature_days: float | None = None
 
 
 @dataclass(frozen=True)
@@ -142,7 +144,8 @@ def step_name(milestones: Sequence[str], k: int) -> str:
 
 
 def mature_age_days(facts: pd.DataFrame, final: int) -> float | None:
-    """Days from creation by which ``MATURE_SHARE`` of the final conversions seen happened (None
+    """The fallback when no mature age is given (the report gives the forecast's): days from creation
+    by which ``MATURE_SHARE`` of the final conversions seen happened (None
     when nobody reached the final milestone). Measured on the report's own leads, so it is capped
     by how far back they go; that errs on the young side, which the window rule tolerates because
     segment and rest are always measured on the same weeks."""
@@ -156,7 +159,8 @@ def mature_age_days(facts: pd.DataFrame, final: int) -> float | None:
 def windows_for(
     weeks: Sequence[date], as_of: datetime, mature_days: float | None, count: int
 ) -> list[Window]:
-    """The mature window (up to ``count`` weeks) and the last complete week, as of ``as_of`` (local)."""
+    """The mature window (up to ``count`` weeks) and the last complete week, as of ``as_of`` (local).
+    Mature is the forecast's rule (``forecast.is_mature``): the week's end + the mature age ≤ A."""
     local = as_of.replace(tzinfo=None)
     complete = [w for w in weeks if datetime.combine(w + timedelta(days=7), datetime.min.time()) <= local]
     out: list[Window] = []
@@ -394,6 +398,12 @@ def attention(
             else "no complete cohort week yet: nothing is compared"
         )
     mature_window = next((w for w in windows if w.label != LAST_WEEK), None)
+    if mature_window is not None and len(mature_window.weeks) < rules.weeks and mature is not None:
+        notes.append(
+            f"attention list: only {len(mature_window.weeks)} of report.attention_weeks = {rules.weeks} "
+            f"mature weeks are among the report's weeks (mature age {mature:.0f} days); raise report.weeks "
+            "for the full window"
+        )
     scope = f"pipeline = {' or '.join(pipelines)}; " if pipelines else ""
     ctx = _Context(milestones, rules, _downstream(facts, mature_window, k_max), average_check(facts), scope)
     cells = _cells(facts, segmentations, windows, k_max, rules.min_leads)

@@ -151,6 +151,8 @@ def build_report(
         funnel_leads, left_out, kept = funnel_facts(facts, milestones)
         notes = [*notes, *left_out]
         segs = segmentations(dimensions)
+        if outlook is not None and attention_rules.mature_days is None:  # the forecast's mature age
+            attention_rules = replace(attention_rules, mature_days=outlook.mature_days)
         listed = attention(
             funnel_leads, milestones=names, segmentations=segs, weeks=weeks, as_of=as_of,
             rules=attention_rules, targets=targets, pipelines=kept,

@@ -150,15 +150,16 @@ def _day_weights(rng: np.random.Generator, midnights: I64, zone: ZoneInfo) -> np
 
 def attention_plants(account: SimAccount) -> tuple[Plant, ...]:
     """Two weak spots, placed in the main pipeline's thirds (where the demo puts its milestones):
-    the busiest active manager loses many leads between the second and the third milestone from the
-    middle of the history on; ``vk`` leads are lost before the second milestone (rarely qualify)."""
+    the busiest active manager loses many leads between the second and the third milestone from a
+    sixth of the history on (mature cohorts must show it); ``vk`` leads are lost before the second
+    milestone (rarely qualify)."""
     working = account.pipelines[0].working
     first, second, third = (round(i * (working - 1) / 3) + 1 for i in range(3))
     share, _ = manager_mix(account)
     active = [i for i, u in enumerate(account.users) if u.is_active and not u.is_admin]
     manager = max(active, key=lambda i: share[i])
     vk = next(i for i, c in enumerate(account.channels) if c.source == "vk")
-    since = account.start + (account.now - account.start) // 2
+    since = account.start + (account.now - account.start) // 6
     return (
         Plant(manager=manager, channel=None, since=since, positions=tuple(range(second, third))),
         Plant(manager=None, channel=vk, since=account.start, positions=tuple(range(first, second))),
