@@ -112,6 +112,17 @@ class Attention:
     def mature_window(self) -> Window | None:
         return next((w for w in self.windows if w.label != LAST_WEEK), None)
 
+    def short_window(self) -> str | None:
+        """Said on the sheet (not a report warning): the mature window is shorter than asked."""
+        window = self.mature_window
+        if window is None or len(window.weeks) >= self.rules.weeks or self.mature_days is None:
+            return None
+        return (
+            f"only {len(window.weeks)} of report.attention_weeks = {self.rules.weeks} mature weeks are "
+            f"among the report's weeks (mature age {self.mature_days:.0f} days); raise report.weeks for "
+            "the full window"
+        )
+
     def csv_rows(self) -> pd.DataFrame:
         return self.rows[list(COLUMNS)]
 
@@ -398,12 +409,6 @@ def attention(
             else "no complete cohort week yet: nothing is compared"
         )
     mature_window = next((w for w in windows if w.label != LAST_WEEK), None)
-    if mature_window is not None and len(mature_window.weeks) < rules.weeks and mature is not None:
-        notes.append(
-            f"attention list: only {len(mature_window.weeks)} of report.attention_weeks = {rules.weeks} "
-            f"mature weeks are among the report's weeks (mature age {mature:.0f} days); raise report.weeks "
-            "for the full window"
-        )
     scope = f"pipeline = {' or '.join(pipelines)}; " if pipelines else ""
     ctx = _Context(milestones, rules, _downstream(facts, mature_window, k_max), average_check(facts), scope)
     cells = _cells(facts, segmentations, windows, k_max, rules.min_leads)

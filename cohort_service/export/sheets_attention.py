@@ -36,6 +36,7 @@ def _method(report: CohortReport, listed: att.Attention) -> list[str]:
         "base; segment targets outside their tolerance are always listed (kind = target).",
         f"deals = (expected − actual) × base × the team's conversion from the step to {report.final_name}: "
         "deals lost (negative: won above the norm); money = deals × the team's average check.",
+        *([f"Window: {short}."] if (short := listed.short_window()) else []),
     ]
 
 

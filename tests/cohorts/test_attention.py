@@ -229,7 +229,9 @@ def test_a_short_mature_window_says_how_to_widen_it() -> None:
     # 6 weeks shown, mature after 14 days: weeks 0..2 are mature, 3 of the 8 asked for.
     result = run(Account(weeks=6, per_week=100), 1, AttentionRules(mature_days=14))
     assert [len(w.weeks) for w in result.windows] == [3, 1]
-    assert result.notes == (
-        "attention list: only 3 of report.attention_weeks = 8 mature weeks are among the report's weeks "
-        "(mature age 14 days); raise report.weeks for the full window",
+    assert result.notes == ()  # a sheet remark, not a report warning
+    assert result.short_window() == (
+        "only 3 of report.attention_weeks = 8 mature weeks are among the report's weeks "
+        "(mature age 14 days); raise report.weeks for the full window"
     )
+    assert run(Account(weeks=12, per_week=100), 1, AttentionRules(mature_days=14)).short_window() is None
