@@ -23,7 +23,7 @@ from typing import Any
 
 from cohort_service.export.book import StreamedWorkbook
 from cohort_service.export.pivot import PivotSpec, Value
-from cohort_service.export.streamed import Column, Engine
+from cohort_service.export.streamed import Column
 
 COLUMNS = [
     Column("lead_id", "int", 10),
@@ -81,9 +81,9 @@ def generate(count: int) -> Iterator[tuple[Any, ...]]:
         yield (100_000 + i, *row[1:])
 
 
-def run_ours(path: Path, count: int, engine: Engine = "direct") -> None:
+def run_ours(path: Path, count: int) -> None:
     with StreamedWorkbook(path) as book:
-        book.write_table("Leads", "Leads", COLUMNS, generate(count), engine=engine)
+        book.write_table("Leads", "Leads", COLUMNS, generate(count))
         book.add_pivot(
             PivotSpec(
                 sheet="Pivot", source_table="Leads", name="CohortPivot", rows=["cohort_week"],
@@ -156,15 +156,10 @@ def run_generate(_path: Path, count: int) -> None:
         pass
 
 
-def run_ours_xlsxwriter(path: Path, count: int) -> None:
-    run_ours(path, count, engine="xlsxwriter")
-
-
 VARIANTS = {
     "generate": run_generate,
     "bare": run_bare,
     "ours": run_ours,
-    "ours-xlsxw": run_ours_xlsxwriter,
     "pandas": run_pandas,
 }
 
@@ -212,7 +207,6 @@ def main() -> None:
                   f"  file {r['size_mb']:6.1f} MB")  # fmt: skip
         bare, ours = results["bare"]["total_s"], results["ours"]["total_s"]
         print(f"  ours / bare = {ours / bare:.2f}  (target <= 1.3)")
-        print(f"  ours (xlsxwriter engine) / bare = {results['ours-xlsxw']['total_s'] / bare:.2f}")
         if "pandas" in results:
             print(f"  pandas.to_excel / ours = {results['pandas']['write_s'] / ours:.2f}  (target >= 3)")
 

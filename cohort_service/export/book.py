@@ -35,10 +35,7 @@ from cohort_service.export.pivot import PivotSpec, resolve
 from cohort_service.export.pivot_cache import CacheCapture, CacheData
 from cohort_service.export.pivot_render import Rendered, render, renderable
 from cohort_service.export.streamed import (
-    DEFAULT_OVERFLOW_NOTE,
     Column,
-    Engine,
-    Overflow,
     StreamedTable,
     TableLayout,
     TablePart,
@@ -94,13 +91,14 @@ class StreamedWorkbook:
         rows: Iterable[Sequence[Any]],
         *,
         max_rows_per_sheet: int = EXCEL_MAX_ROWS,
-        overflow: Overflow = "split",
-        overflow_note: str = DEFAULT_OVERFLOW_NOTE,
+        part_rows: Sequence[int] = (),
         style: str = "TableStyleMedium2",
         header_format: Format | None = None,
-        engine: Engine = "direct",
     ) -> StreamedTable:
         """Add sheet ``sheet`` (then ``sheet (2)``… if split) holding Excel Table ``table`` (``table_2``…).
+
+        ``part_rows``: planned rows per sheet (the Leads table cuts between cohort weeks); without a
+        plan, a sheet is cut when full.
 
         The rows of a table that pivots declared earlier read from are also captured for their cache
         and cells (:mod:`pivot_cache`); a pivot declared after its table is saved as a recipe only.
@@ -110,8 +108,7 @@ class StreamedWorkbook:
             table=table,
             columns=tuple(columns),
             max_rows_per_sheet=max_rows_per_sheet,
-            overflow=overflow,
-            overflow_note=overflow_note,
+            part_rows=tuple(part_rows),
             style=style,
             header_format=header_format,
         )
@@ -125,7 +122,6 @@ class StreamedWorkbook:
             rows,
             add_sheet=self.add_worksheet,
             format_for=self._num_format,
-            engine=engine,
             tmpdir=self._tmpdir,
         )
         self._tables.append(result)

@@ -151,10 +151,6 @@ class RowSpool:
         self.last_row = max(self.last_row, number - 1)
         return number - first_row
 
-    def write_note(self, row: int, text: str) -> None:
-        self._file.write(f'<row r="{row + 1}">{text_cell("A", "")(row + 1, text)}</row>')
-        self.last_row = row
-
     def close(self, last_col: int) -> SpooledRows:
         self._file.close()
         return SpooledRows(self._sheet, self.path, self.last_row, last_col)

@@ -5,9 +5,10 @@ rows there are, but in that mode it refuses ``add_table``. So this module only w
 (typed: numbers as numbers, dates as dates) and records where each table sits; the Excel Table parts
 are added to the package afterwards by :mod:`cohort_service.export.ooxml`.
 
-The hot loop makes one typed ``write_*`` call per non-empty cell and nothing else: the column plan
-(method and format per column) is bound once per sheet, and a bad value is diagnosed only after
-xlsxwriter has rejected it, so the happy path pays no per-cell checks.
+The data rows themselves are serialised by :mod:`rowxml` (one writer per column, bound once per
+sheet) and spliced into the sheet by the post-processor; a bad value is diagnosed only after the
+serialiser refused it, so the happy path pays no per-cell checks. A table longer than a sheet is
+split here and only here (``TableLayout.part_rows``: the caller's plan, e.g. whole cohort weeks).
 """
 
 from __future__ import annotations
@@ -16,9 +17,9 @@ import datetime as dt
 import itertools
 import math
 import os
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, get_args
+from typing import Any
 
 from xlsxwriter.format import Format
 from xlsxwriter.worksheet import Worksheet
@@ -30,16 +31,8 @@ from cohort_service.export.names import (
     check_table_name,
     range_ref,
 )
-from cohort_service.export.rowxml import BadRowError, RowSpool, SpooledRows, cell_writers, check_width
+from cohort_service.export.rowxml import BadRowError, RowSpool, SpooledRows, cell_writers
 from cohort_service.schema.kinds import Kind, kind_of
-
-Overflow = Literal["split", "truncate"]
-Engine = Literal["direct", "xlsxwriter"]
-
-DEFAULT_OVERFLOW_NOTE = (
-    "{dropped} more rows are not shown here: Excel allows {limit} rows per sheet "
-    "(this table shows the first {shown})."
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,12 +73,11 @@ class TablePart:
 
 @dataclass(frozen=True, slots=True)
 class StreamedTable:
-    """What one ``write_table`` call produced: one part per sheet, and what did not fit."""
+    """What one ``write_table`` call produced: one part per sheet."""
 
     name: str
     parts: tuple[TablePart, ...]
     rows_written: int
-    rows_dropped: int
     spools: tuple[SpooledRows, ...] = ()
 
     @property
@@ -105,8 +97,7 @@ class TableLayout:
     table: str
     columns: tuple[Column, ...]
     max_rows_per_sheet: int = EXCEL_MAX_ROWS
-    overflow: Overflow = "split"
-    overflow_note: str = DEFAULT_OVERFLOW_NOTE
+    part_rows: tuple[int, ...] = ()  # planned data rows per sheet (Leads: whole weeks); else as many as fit
     style: str = "TableStyleMedium2"
     header_format: Format | None = None
 
@@ -115,8 +106,8 @@ class TableLayout:
         check_headers(c.name for c in self.columns)
         if not 4 <= self.max_rows_per_sheet <= EXCEL_MAX_ROWS:
             raise ValueError(f"max_rows_per_sheet must be within 4..{EXCEL_MAX_ROWS}")
-        if self.overflow not in get_args(Overflow):
-            raise ValueError(f"overflow must be 'split' or 'truncate', not {self.overflow!r}")
+        if any(n > self.rows_per_part for n in self.part_rows):
+            raise ValueError(f"a planned part exceeds {self.rows_per_part} rows per sheet")
 
     def sheet_name(self, index: int) -> str:
         if index == 1:
@@ -129,8 +120,11 @@ class TableLayout:
 
     @property
     def rows_per_part(self) -> int:
-        """Data rows per sheet; truncation keeps a blank row and the note row below the table."""
-        return self.max_rows_per_sheet - (1 if self.overflow == "split" else 3)
+        """Data rows a sheet holds below its header."""
+        return self.max_rows_per_sheet - 1
+
+    def rows_of_part(self, index: int) -> int:
+        return self.part_rows[index - 1] if index <= len(self.part_rows) else self.rows_per_part
 
 
 def stream_table(
@@ -139,93 +133,46 @@ def stream_table(
     *,
     add_sheet: AddSheet,
     format_for: FormatFor,
-    engine: Engine = "direct",
     tmpdir: str | os.PathLike[str] | None = None,
 ) -> StreamedTable:
-    """Write the header and every row, opening continuation sheets (or truncating) at the limit.
+    """Write the header and every row, opening a continuation sheet (``Leads (2)``, table
+    ``Leads_2``…) where ``layout`` plans a cut or a sheet is full: the one place a table is split.
 
-    ``engine="direct"`` spools the data rows as XML for the post-processor to splice in (fast);
-    ``"xlsxwriter"`` makes one typed ``write_*`` call per cell (slower; kept as the reference).
+    The data rows are spooled as XML for the post-processor to splice in (:mod:`rowxml`).
     """
     formats = tuple(format_for(c.format_code) for c in layout.columns)
+    styles = [None if f is None else _xf_index(f) for f in formats]
     iterator = iter(rows)
     parts: list[TablePart] = []
     spools: list[SpooledRows] = []
-    written = dropped = 0
-    writer: _SheetRows | None = None
+    written = 0
+    spool: RowSpool | None = None
     try:
         for index in itertools.count(1):
             sheet = layout.sheet_name(index)
             worksheet = add_sheet(sheet)
             _prepare_sheet(worksheet, layout, formats)
-            writer = _SheetRows(engine, worksheet, layout, formats, tmpdir)
-            count = writer.write(iterator, layout.rows_per_part)
+            writers = cell_writers([c.kind for c in layout.columns], styles)
+            spool = RowSpool(worksheet.name, writers, tmpdir)
+            try:
+                count = spool.write(iterator, 1, layout.rows_of_part(index))
+            except BadRowError as bad:
+                raise _diagnose(bad.__cause__ or bad, sheet, bad.number, layout.columns, bad.values) from bad
             written += count
             parts.append(_part(layout, sheet, layout.table_name(index), count))
-            more = _peek(iterator)
-            if more is not None and layout.overflow == "truncate":
-                dropped = 1 + sum(1 for _ in iterator)
-                writer.note(
-                    count + 2, layout.overflow_note.format(dropped=dropped, limit=EXCEL_MAX_ROWS, shown=count)
-                )
-                more = None
-            if (spooled := writer.close()) is not None:
-                spools.append(spooled)
+            spools.append(spool.close(len(layout.columns) - 1))
+            spool = None
+            more = next(iterator, None)
             if more is None:
                 break
             iterator = itertools.chain((more,), iterator)
     except BaseException:
-        if writer is not None:
-            writer.discard()
+        if spool is not None:
+            spool.discard()
         for spooled in spools:
             spooled.path.unlink(missing_ok=True)
         raise
-    return StreamedTable(layout.table, tuple(parts), written, dropped, tuple(spools))
-
-
-class _SheetRows:
-    """The data rows of one sheet, through either engine; errors name the offending cell."""
-
-    def __init__(
-        self,
-        engine: Engine,
-        worksheet: Worksheet,
-        layout: TableLayout,
-        formats: tuple[Format | None, ...],
-        tmpdir: str | os.PathLike[str] | None,
-    ) -> None:
-        if engine not in get_args(Engine):
-            raise ValueError(f"unknown engine {engine!r}")
-        self.worksheet, self.columns, self.formats = worksheet, layout.columns, formats
-        self.spool: RowSpool | None = None
-        if engine == "direct":
-            styles = [None if f is None else _xf_index(f) for f in formats]
-            writers = cell_writers([c.kind for c in layout.columns], styles)
-            self.spool = RowSpool(worksheet.name, writers, tmpdir)
-
-    def write(self, rows: Iterator[Sequence[Any]], limit: int) -> int:
-        try:
-            if self.spool is not None:
-                return self.spool.write(rows, 1, limit)
-            return _write_cells(self.worksheet, self.columns, self.formats, rows, limit)
-        except BadRowError as bad:
-            raise _diagnose(
-                bad.__cause__ or bad, self.worksheet.name, bad.number, self.columns, bad.values
-            ) from bad
-
-    def note(self, row: int, text: str) -> None:
-        if self.spool is not None:
-            self.spool.write_note(row, text)
-        else:
-            self.worksheet.write_string(row, 0, text)
-
-    def close(self) -> SpooledRows | None:
-        spool, self.spool = self.spool, None
-        return None if spool is None else spool.close(len(self.columns) - 1)
-
-    def discard(self) -> None:
-        if self.spool is not None:
-            self.spool.discard()
+    return StreamedTable(layout.table, tuple(parts), written, tuple(spools))
 
 
 def _xf_index(fmt: Format) -> int:
@@ -263,50 +210,11 @@ def _part(layout: TableLayout, sheet: str, name: str, data_rows: int) -> TablePa
     )
 
 
-def _peek(iterator: Iterator[Sequence[Any]]) -> Sequence[Any] | None:
-    return next(iterator, None)
-
-
-def _write_cells(
-    worksheet: Worksheet,
-    columns: tuple[Column, ...],
-    formats: tuple[Format | None, ...],
-    rows: Iterator[Sequence[Any]],
-    limit: int,
-) -> int:
-    """The reference engine: one typed xlsxwriter call per non-empty cell."""
-    plan = tuple(
-        (col, _method(worksheet, column.kind), fmt)
-        for col, (column, fmt) in enumerate(zip(columns, formats, strict=True))
-    )
-    width = len(plan)
-    row = 0
-    values: Sequence[Any] = ()
-    try:
-        for values in itertools.islice(rows, limit):
-            row += 1
-            check_width(values, width)
-            for (col, write, fmt), value in zip(plan, values, strict=False):
-                if value is not None:
-                    write(row, col, value, fmt)
-    except (TypeError, ValueError, AttributeError, OverflowError) as exc:
-        raise BadRowError(row + 1, values) from exc
-    return row
-
-
-def _method(worksheet: Worksheet, kind: str) -> Callable[..., Any]:
-    write = kind_of(kind).write
-    if write == "number":
-        return worksheet.write_number  # type: ignore[no-any-return]
-    if write in ("date", "datetime"):
-        return worksheet.write_datetime  # type: ignore[no-any-return]
-    return worksheet.write_string  # type: ignore[no-any-return]
-
-
 def _diagnose(
     exc: BaseException, sheet: str, row: int, columns: tuple[Column, ...], values: Sequence[Any]
 ) -> ValueError:
-    """Name the first cell whose value does not fit its column's kind (``row`` is 1-based)."""
+    """Name the first cell whose value does not fit its column's kind (``row`` is 1-based): checked
+    only after the serialiser refused the row, so the happy path pays no per-cell checks."""
     for column, value in zip(columns, values, strict=False):
         problem = _misfit(column.kind, value)
         if problem:

