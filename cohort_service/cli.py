@@ -127,9 +127,11 @@ WaitOption = Annotated[
 @app.command()
 def sync(ctx: typer.Context, wait: WaitOption = 0.0) -> None:
     """Pull what changed in amoCRM since the last sync (the first run pulls the whole history)."""
+    from cohort_service.app.preflight import before_sync
     from cohort_service.sync.runner import run_sync
 
     st = state(ctx)
+    before_sync(st.settings)
     with st.ui.progress() as progress:
         summary = run_sync(st.settings, progress=progress, wait_s=wait)
     for line in summary.lines():
@@ -160,10 +162,17 @@ def resync(
 def auth(
     ctx: typer.Context,
     code: Annotated[
-        str, typer.Option("--code", metavar="CODE", help="Authorization code (works once, for 20 minutes).")
-    ],
+        str | None,
+        typer.Option("--code", metavar="CODE", help="Authorization code (works once, for 20 minutes)."),
+    ] = None,
+    refresh_token: Annotated[
+        str | None,
+        typer.Option(
+            "--refresh-token", metavar="TOKEN", help="A refresh token another tool held (it is used up)."
+        ),
+    ] = None,
 ) -> None:
-    """Exchange an OAuth authorization code for tokens and store them (OAuth integrations only).
+    """Exchange an OAuth authorization code (or a refresh token) for tokens and store them.
 
     Example:
 
@@ -177,7 +186,7 @@ def auth(
     st = state(ctx)
     engine = get_engine(st.settings)
     upgrade(engine)
-    pair = authorize(st.settings, code, engine=engine)
+    pair = authorize(st.settings, code, engine=engine, refresh_token=refresh_token)
     st.ui.info(
         f"OAuth tokens stored for {st.settings.amocrm.url}; the access token expires "
         f"{pair.expires_at:%Y-%m-%d %H:%M} UTC and is refreshed automatically"
@@ -233,10 +242,12 @@ def send(
     wait: WaitOption = 0.0,
 ) -> None:
     """Sync, build the workbook for the last complete week and e-mail it (once per week and recipient)."""
+    from cohort_service.app.preflight import before_sync
     from cohort_service.app.send import run_send
 
     st = state(ctx)
     day = _parse_day(as_of, "--as-of", None).date() if as_of else None
+    before_sync(st.settings)
     with st.ui.progress() as progress:
         result = run_send(st.settings, as_of_day=day, to=to, force=force, progress=progress, sync_wait_s=wait)
     for line in result.lines():
@@ -372,8 +383,14 @@ def simulator(
         bool, typer.Option("--no-filters", help="Account without the API-filter add-on.")
     ] = False,
     token: Annotated[str | None, typer.Option(help="Fix the long-lived token's text.")] = None,
+    oauth: Annotated[
+        bool,
+        typer.Option(
+            "--oauth", help="Print an OAuth integration (client id/secret, a refresh token, a code)."
+        ),
+    ] = False,
 ) -> None:
-    """Serve a simulated amoCRM account on loopback; prints base_url and token, runs until stopped."""
+    """Serve a simulated amoCRM account on loopback; prints base_url, credentials and a config.toml."""
     from cohort_service.simulator.command import run_simulator
 
     run_simulator(
@@ -387,6 +404,7 @@ def simulator(
         error_rate=error_rate,
         filters=not no_filters,
         token=token,
+        oauth=oauth,
     )
 
 

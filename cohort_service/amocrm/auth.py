@@ -196,13 +196,15 @@ class OAuthAuth(AmoAuth):
 
 def authorize(
     settings: Settings,
-    code: str,
+    code: str | None = None,
     *,
     engine: Engine,
+    refresh_token: str | None = None,
     transport: httpx.BaseTransport | None = None,
     now: Callable[[], datetime] = _utcnow,
 ) -> TokenPair:
-    """Exchange an authorization code for a token pair and store it (``cohort-service auth``)."""
+    """Exchange an authorization code — or a refresh token another tool held — for a token pair
+    and store it (``cohort-service auth``)."""
     amo = settings.amocrm
     if amo.oauth is None:
         raise ConfigError(
@@ -215,17 +217,20 @@ def authorize(
         stats=RequestStats(),
         inner=transport,
     )
+    if (code is None) == (refresh_token is None):
+        raise ConfigError(["auth: give either --code or --refresh-token"])
+    grant = "authorization_code" if code is not None else "refresh_token"
     body = {
         "client_id": amo.oauth.client_id,
         "client_secret": amo.oauth.client_secret.get_secret_value(),
-        "grant_type": "authorization_code",
-        "code": code.strip(),
+        "grant_type": grant,
         "redirect_uri": amo.oauth.redirect_uri,
     }
+    body |= {"code": code.strip()} if code is not None else {"refresh_token": (refresh_token or "").strip()}
     timeout = client_timeout(amo)
     with httpx.Client(transport=stack, timeout=timeout) as http:
         response = http.send(token_request(url, body, timeout))
-    pair = parse_token_response(response, now(), grant="authorization_code")
+    pair = parse_token_response(response, now(), grant=grant)
     TokenStore(engine, url).save(pair)
     return pair
 

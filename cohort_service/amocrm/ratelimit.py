@@ -49,8 +49,8 @@ DEFAULT_MARGIN_S = 0.08
 DEFAULT_SLACK_S = 0.02
 DECREASE = 0.7
 RECOVER = 1.1
-QUIET_S = 30.0
-COOLDOWN_S = 2.0
+QUIET_S = 15.0
+COOLDOWN_S = 5.0
 FLOOR_RPS = 0.5
 
 
@@ -99,8 +99,11 @@ class AdaptiveRate:
         """Lower the pace unless a decrease just happened; True when it was lowered."""
         if now - self.since < self.cooldown_s:
             return False
-        self.lowered = max(self.floor, self.current(now) * self.decrease)
+        before = self.current(now)
+        self.lowered = max(self.floor, before * self.decrease)
         self.since = now
+        if self.lowered >= before:
+            return False  # already at the floor
         self.decreases += 1
         return True
 

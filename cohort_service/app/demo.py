@@ -32,13 +32,13 @@ from cohort_service.config import Settings, settings_from_mapping
 from cohort_service.db.engine import embedded_url, get_engine
 from cohort_service.db.migrate import upgrade
 from cohort_service.delivery.headline import Headline
+from cohort_service.simulator.snippet import funnel_of
 from cohort_service.sync.runner import SyncSummary, run_sync
 from cohort_service.ui import NULL_PROGRESS, ProgressSink
 
 DEMO_DATABASE = "cohort_demo"
 DEFAULT_LEADS = 20_000
 DEFAULT_WEEKS = 26
-FINAL_MILESTONE = "Продажа"
 
 
 @dataclass
@@ -60,15 +60,6 @@ def demo_database(data_dir: Path) -> str:
     finally:
         admin.dispose()
     return service_url.set(database=DEMO_DATABASE).render_as_string(hide_password=False)
-
-
-def funnel_of(account: Any) -> list[dict[str, Any]]:
-    """Three milestones spread over the main pipeline's stages, then won as the final one."""
-    main = next(p for p in account.pipelines if p.is_main)
-    stages = [s for s in main.statuses if s.type == 0 and s.id not in (142, 143)]
-    picks = sorted({round(i * (len(stages) - 1) / 3) for i in range(3)})
-    milestones = [{"name": stages[i].name, "statuses": [f"{main.name}/{stages[i].name}"]} for i in picks]
-    return [*milestones, {"name": FINAL_MILESTONE, "statuses": [142]}]
 
 
 def demo_settings(

@@ -150,11 +150,33 @@ def check_amocrm(settings: Settings) -> list[Check]:
         checks += _amo_account(settings, client)
         if checks[-1].ok:
             checks.append(_amo_admin(client))
+            report = settings.report
+            if report.milestones or report.pipelines or report.dimensions:
+                checks.append(_report_names(settings, client))
     except CohortServiceError as exc:
         checks.append(Check("amoCRM API", False, first_line(exc)[:200], "run doctor again later"))
     finally:
         client.close()
     return checks
+
+
+def _report_names(settings: Settings, client: AmoClient) -> Check:
+    """Milestone statuses, pipelines and dimension fields exist in the account (2–3 requests)."""
+    from cohort_service.app.preflight import config_problems, live_catalog
+
+    problems = config_problems(settings, live_catalog(client))
+    if problems:
+        shown = "; ".join(p.removeprefix(f"{settings.source}: ") for p in problems[:3])
+        more = f" (+{len(problems) - 3} more)" if len(problems) > 3 else ""
+        return Check(
+            "report names exist in amoCRM",
+            False,
+            shown[:600] + more,
+            "write the names as the account has them (the suggestions above), then run doctor again",
+        )
+    report = settings.report
+    what = f"{len(report.milestones)} milestones, {len(report.dimensions)} dimensions"
+    return Check("report names exist in amoCRM", True, f"{what} resolve against the live account")
 
 
 _CREDENTIALS_FIX = (

@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from cohort_service.cohorts.catalog import Catalog, CustomField
+from cohort_service.cohorts.suggest import did_you_mean
 from cohort_service.config import ReportSettings
 from cohort_service.errors import ConfigError
 from cohort_service.schema.cohorts import cohort_header
@@ -59,7 +60,9 @@ def resolve_dimensions(report: ReportSettings, catalog: Catalog, *, source: str)
             continue
         found = _find_field(catalog, dim.field)
         if not found:
-            problems.append(f"{where}: unknown custom field {dim.field!r}; {_field_listing(catalog)}")
+            names = [n for f in catalog.custom_fields.values() for n in (f.name, f.code) if n]
+            hint = did_you_mean(dim.field, names)
+            problems.append(f"{where}: unknown custom field {dim.field!r}{hint}; {_field_listing(catalog)}")
         elif len(found) > 1:
             ids = ", ".join(str(f.id) for f in found)
             problems.append(

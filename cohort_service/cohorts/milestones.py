@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from cohort_service.cohorts.catalog import LOST, UNSORTED_TYPE, WON, WON_NAME, Catalog, Status
+from cohort_service.cohorts.suggest import did_you_mean
 from cohort_service.config import Milestone, ReportSettings
 from cohort_service.errors import ConfigError
 
@@ -70,6 +71,12 @@ def _status_listing(catalog: Catalog) -> str:
     return "statuses that exist: " + ", ".join(labels[:_LIST_LIMIT]) + more
 
 
+def _status_names(catalog: Catalog) -> list[str]:
+    """Names a milestone may use: bare status names and ``Pipeline/Status`` labels."""
+    usable = [s for s in catalog.statuses.values() if s.type != UNSORTED_TYPE and s.status_id != LOST]
+    return [s.name for s in usable] + [s.label for s in usable]
+
+
 def _by_name(catalog: Catalog, name: str) -> list[Status]:
     want = name.strip().casefold()
     return [s for s in catalog.statuses.values() if s.name.strip().casefold() == want]
@@ -109,7 +116,8 @@ def _resolve_ref(catalog: Catalog, ref: str | int, where: str) -> tuple[list[Sta
         found = _by_name(catalog, ref) or _by_path(catalog, ref)
         shown = repr(ref)
     if not found:
-        return [], [f"{where}: unknown status {shown}; {_status_listing(catalog)}"]
+        hint = did_you_mean(str(ref), _status_names(catalog)) if isinstance(ref, str) else ""
+        return [], [f"{where}: unknown status {shown}{hint}; {_status_listing(catalog)}"]
     problems = []
     for pid in sorted({s.pipeline_id for s in found}):
         same = [s for s in found if s.pipeline_id == pid]
@@ -189,8 +197,10 @@ def _resolve_pipelines(
         if isinstance(ref, str):
             found = _pipeline_ids(catalog, ref)
         if not found:
+            hint = did_you_mean(ref, catalog.pipelines.values()) if isinstance(ref, str) else ""
             problems.append(
-                f"{source}: report.pipelines[{i}]: unknown pipeline {ref!r}; pipelines that exist: {listing}"
+                f"{source}: report.pipelines[{i}]: unknown pipeline {ref!r}{hint}; "
+                f"pipelines that exist: {listing}"
             )
         elif len(found) > 1:
             problems.append(

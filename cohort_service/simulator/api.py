@@ -212,7 +212,7 @@ class SimulatorApp:
             )
         if verdict.kind == "blocked":
             return _error_reply(problems.blocked_html())
-        if verdict.kind == "rate_limited":
+        if verdict.kind in ("rate_limited", "scripted_429"):
             kind = self._weather.body_429()
             error = (
                 problems.too_many_requests_json(self.limits.retry_after_s)

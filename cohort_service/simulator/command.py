@@ -1,17 +1,25 @@
 """``cohort-service simulator``: generate an account and serve it on loopback until stopped.
 
-Prints exactly two lines — ``base_url: …`` and ``token: …`` — so a config or a script can point at
-it, then serves until SIGTERM/SIGINT and returns (exit 0).
+Prints ``base_url: …`` first, then the credentials — ``token: …``, or with ``--oauth`` the
+integration's ``client_id``, ``client_secret``, ``redirect_uri``, a ``refresh_token`` and an
+authorization ``code`` (for ``cohort-service auth``) — then a ready ``config.toml`` whose milestone
+statuses exist in this account. The account's history runs up to the moment the simulator starts,
+so a report or an e-mail right after the sync shows this week. Serves until SIGTERM/SIGINT, exit 0.
 """
 
 from __future__ import annotations
 
 import sys
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from cohort_service.simulator.api import SimulatorApp
 from cohort_service.simulator.faults import FaultConfig, Limits
 from cohort_service.simulator.generate import generate_account
 from cohort_service.simulator.server import run_forever
+from cohort_service.simulator.snippet import config_snippet
+
+TIMEZONE = "Europe/Moscow"
 
 
 def run_simulator(
@@ -26,8 +34,16 @@ def run_simulator(
     jitter_ms: float = 0.0,
     error_rate: float = 0.0,
     token: str | None = None,
+    oauth: bool = False,
 ) -> None:
-    account = generate_account(seed=seed, leads=leads, weeks=weeks, filters_enabled=filters)
+    account = generate_account(
+        seed=seed,
+        leads=leads,
+        weeks=weeks,
+        timezone=TIMEZONE,
+        end=datetime.now(ZoneInfo(TIMEZONE)),
+        filters_enabled=filters,
+    )
     app = SimulatorApp(
         account,
         limits=Limits(rps=rps if rps > 0 else None),
@@ -35,10 +51,28 @@ def run_simulator(
             latency_ms=latency_ms, jitter_ms=jitter_ms, error_rate=error_rate, error_statuses=(502,)
         ),
     )
-    issued = app.oauth.issue_long_lived(token=token)
+    store = app.oauth
+    auth: dict[str, str]
+    if oauth:
+        auth = {
+            "client_id": store.client_id,
+            "client_secret": store.client_secret,
+            "redirect_uri": store.redirect_uri,
+            "refresh_token": str(store.issue_pair()["refresh_token"]),
+            "code": store.issue_code(),
+        }
+    else:
+        auth = {"token": store.issue_long_lived(token=token)}
 
     def announce(base_url: str) -> None:
-        sys.stdout.write(f"base_url: {base_url}\ntoken: {issued}\n")
+        lines = [f"base_url: {base_url}", *(f"{key}: {value}" for key, value in auth.items()), ""]
+        lines.append("# config.toml for this account (its own stage names):")
+        if oauth:
+            lines.append(
+                "# then store the tokens once: cohort-service auth --code CODE  (the code above, "
+                "20 minutes) or --refresh-token TOKEN"
+            )
+        sys.stdout.write("\n".join(lines) + "\n" + config_snippet(account, base_url=base_url, auth=auth))
         sys.stdout.flush()
 
     run_forever(app, port=port, on_ready=announce)

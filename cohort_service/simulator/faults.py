@@ -173,7 +173,7 @@ class Weather:
             self._blocked_until = now + self.limits.block_s
             return Verdict("blocked", 403)
         if item.kind == "rate_limit":
-            return Verdict("rate_limited", 429)
+            return Verdict("scripted_429", 429)  # told apart from 429s our pace earned (drills)
         if item.kind == "status":
             return Verdict("scripted_status", item.status)
         if item.kind == "slow":

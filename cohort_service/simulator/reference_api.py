@@ -58,11 +58,10 @@ def account(ctx: Ctx) -> Reply:
         "is_helpbot_enabled": False,
         "is_technical_account": False,
         "contact_name_display_order": 1,
+        "uuid": f"{a.id:08x}-0000-4000-8000-{a.seed:012x}",
     }
-    uid = f"{a.id:08x}-0000-4000-8000-{a.seed:012x}"
     optional = {
-        "amojo_id": uid,
-        "uuid": uid,
+        "amojo_id": f"{a.seed:08x}-0000-4000-9000-{a.id:012x}",
         "version": 16,
         "drive_url": "https://drive-b.amocrm.ru",
         "is_api_filter_enabled": a.filters_enabled,

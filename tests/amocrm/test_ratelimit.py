@@ -188,20 +188,20 @@ def test_hold_pauses_every_start(clock: FakeClock) -> None:
 
 
 def test_adaptive_rate_decreases_once_per_burst_and_creeps_back() -> None:
-    """7 rps; 429s at t=0, 0.5 (same burst: ignored), 3 (a new one) → 4.9 → 3.43; then ×1.1 per
-    quiet 30 s: 3.773 at t=33, 4.150 at 63 …, back at 7 after 8 quiet periods (3.43·1.1^8 ≥ 7)."""
+    """7 rps; 429s at t=0, 2 (same burst: ignored), 6 (a new one) → 4.9 → 3.43; then ×1.1 per
+    quiet 15 s: 3.773 at t=21, 4.150 at 36 …, back at 7 after 8 quiet periods (3.43·1.1^8 ≥ 7)."""
     rate = AdaptiveRate(7.0)
     assert rate.on_429(0.0)
     assert rate.current(0.0) == pytest.approx(4.9)
-    assert not rate.on_429(0.5)
-    assert rate.current(0.5) == pytest.approx(4.9)
-    assert rate.on_429(3.0)
-    assert rate.current(3.0) == pytest.approx(3.43)
-    assert rate.current(3.0 + QUIET_S - 0.01) == pytest.approx(3.43)
-    assert rate.current(3.0 + QUIET_S) == pytest.approx(3.773)
-    assert rate.current(3.0 + 2 * QUIET_S) == pytest.approx(4.1503)
-    assert rate.current(3.0 + 7 * QUIET_S) == pytest.approx(3.43 * 1.1**7)  # 6.684, still below
-    assert rate.current(3.0 + 8 * QUIET_S) == 7.0
+    assert not rate.on_429(2.0)
+    assert rate.current(2.0) == pytest.approx(4.9)
+    assert rate.on_429(6.0)
+    assert rate.current(6.0) == pytest.approx(3.43)
+    assert rate.current(6.0 + QUIET_S - 0.01) == pytest.approx(3.43)
+    assert rate.current(6.0 + QUIET_S) == pytest.approx(3.773)
+    assert rate.current(6.0 + 2 * QUIET_S) == pytest.approx(4.1503)
+    assert rate.current(6.0 + 7 * QUIET_S) == pytest.approx(3.43 * 1.1**7)  # 6.684, still below
+    assert rate.current(6.0 + 8 * QUIET_S) == 7.0
     assert rate.decreases == 2
 
 

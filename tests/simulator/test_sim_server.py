@@ -3,19 +3,28 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
 import threading
+import time
+import tomllib
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy import Engine
 
+from cohort_service.amocrm.client import build_client
+from cohort_service.amocrm.tokens import TokenStore
+from cohort_service.config import load_settings
 from cohort_service.simulator.api import SimulatorApp
 from cohort_service.simulator.faults import Limits
 from cohort_service.simulator.model import SimAccount
 from cohort_service.simulator.server import serve
+from tests.conftest import CliResult
 from tests.helpers.clock import FakeClock
 
 
@@ -83,6 +92,9 @@ def test_loopback_only(app: SimulatorApp) -> None:
         pass
 
 
+UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[0-9a-f]{4}-[0-9a-f]{12}"
+
+
 def test_cli_prints_url_and_token_and_stops_on_sigterm(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("COHORT_")}
     args = ["--port", "0", "--leads", "200", "--weeks", "4", "--seed", "3", "--rps", "0", "--no-filters"]
@@ -105,10 +117,61 @@ def test_cli_prints_url_and_token_and_stops_on_sigterm(tmp_path: Path) -> None:
             ) as client:
                 account = client.get("/api/v4/account?with=is_api_filter_enabled").json()
                 assert account["is_api_filter_enabled"] is False
+                assert re.fullmatch(
+                    r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[0-9a-f]{4}-[0-9a-f]{12}", account["uuid"]
+                )
                 assert client.get("/api/v4/leads?limit=250").status_code == 200
+                newest = client.get("/api/v4/leads?limit=1&order[created_at]=desc").json()
+            # the history runs up to the moment the simulator started, not to a fixed date
+            created = newest["_embedded"]["leads"][0]["created_at"]
+            assert time.time() - 7 * 86400 < created <= time.time()
             proc.send_signal(signal.SIGTERM)
             assert proc.wait(timeout=30) == 0
-            assert proc.stdout.read() == ""
+            rest = proc.stdout.read()
+            assert rest.startswith("\n# config.toml for this account")
+            config = tomllib.loads(rest)
+            assert config["amocrm"] == {"base_url": url, "requests_per_second": 7, "token": token}
+            assert len(config["report"]["milestones"]) == 4
         finally:
             if proc.poll() is None:
                 proc.kill()
+
+
+def test_cli_oauth_mode_prints_an_integration_whose_refresh_token_works(
+    tmp_path: Path, db_url: str, engine: Engine, run_cli: Callable[..., CliResult]
+) -> None:
+    """``simulator --oauth``: client id/secret, redirect URI, a refresh token and a code; the
+    config it prints plus ``auth --refresh-token`` give a working OAuth client."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COHORT_")}
+    args = ["--port", "0", "--leads", "50", "--weeks", "2", "--seed", "4", "--rps", "0", "--oauth"]
+    with subprocess.Popen(
+        [sys.executable, "-m", "cohort_service", "simulator", *args],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    ) as proc:
+        try:
+            assert proc.stdout is not None
+            printed = dict(proc.stdout.readline().strip().split(": ", 1) for _ in range(6))
+            keys = ["base_url", "client_id", "client_secret", "redirect_uri", "refresh_token", "code"]
+            assert list(printed) == keys
+            config = tmp_path / "config.toml"
+            config.write_text(
+                f'[amocrm]\nbase_url = "{printed["base_url"]}"\n\n[amocrm.oauth]\n'
+                f'client_id = "{printed["client_id"]}"\nclient_secret = "{printed["client_secret"]}"\n'
+                f'redirect_uri = "{printed["redirect_uri"]}"\n\n[database]\nurl = "{db_url}"\n',
+                encoding="utf-8",
+            )
+            result = run_cli("--config", str(config), "auth", "--refresh-token", printed["refresh_token"])
+            assert result.exit_code == 0, result.stderr
+            assert printed["refresh_token"] not in result.stdout + result.stderr
+            settings = load_settings(config, env={})
+            with build_client(settings, engine=engine) as client:
+                assert client.account().subdomain
+            stored = TokenStore(engine, printed["base_url"]).load()
+            assert stored.refresh_token != printed["refresh_token"]  # used up, the new one is kept
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(timeout=30)
