@@ -71,10 +71,10 @@ def _status_listing(catalog: Catalog) -> str:
     return "statuses that exist: " + ", ".join(labels[:_LIST_LIMIT]) + more
 
 
-def _status_names(catalog: Catalog) -> list[str]:
-    """Names a milestone may use: bare status names and ``Pipeline/Status`` labels."""
+def _status_names(catalog: Catalog, ref: str) -> list[str]:
+    """Names a milestone may use, in the form the config used: ``Pipeline/Status`` or bare."""
     usable = [s for s in catalog.statuses.values() if s.type != UNSORTED_TYPE and s.status_id != LOST]
-    return [s.name for s in usable] + [s.label for s in usable]
+    return [s.label if "/" in ref else s.name for s in usable]
 
 
 def _by_name(catalog: Catalog, name: str) -> list[Status]:
@@ -116,7 +116,7 @@ def _resolve_ref(catalog: Catalog, ref: str | int, where: str) -> tuple[list[Sta
         found = _by_name(catalog, ref) or _by_path(catalog, ref)
         shown = repr(ref)
     if not found:
-        hint = did_you_mean(str(ref), _status_names(catalog)) if isinstance(ref, str) else ""
+        hint = did_you_mean(ref, _status_names(catalog, ref)) if isinstance(ref, str) else ""
         return [], [f"{where}: unknown status {shown}{hint}; {_status_listing(catalog)}"]
     problems = []
     for pid in sorted({s.pipeline_id for s in found}):

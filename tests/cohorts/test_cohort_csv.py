@@ -183,8 +183,8 @@ def test_config_problems_exit_2(
     result = run_cli("--config", str(typo), "report", "--weeks", "3", env={"COHORT_DATABASE_URL": db_url})
     assert result.exit_code == 2
     assert (
-        "report.milestones[0].statuses: unknown status 'Целевый'; statuses that exist: Воронка/Встреча"
-        in (result.stderr.replace("\n", " "))
+        "report.milestones[0].statuses: unknown status 'Целевый'; did you mean 'Целевой'?; "
+        "statuses that exist: Воронка/Встреча" in (result.stderr.replace("\n", " "))
     )
 
 

@@ -95,7 +95,8 @@ def test_unknown_status_lists_what_exists() -> None:
     )
     assert len(found) == 1
     assert found[0].startswith(
-        "config.toml: report.milestones[1].statuses: unknown status 'Квалифекация'; statuses that exist: "
+        "config.toml: report.milestones[1].statuses: unknown status 'Квалифекация'; did you mean "
+        "'Квалификация'?; statuses that exist: "
         "Воронка/Встреча, Воронка/КП отправлено, Воронка/Квалификация, Воронка/Новая, Воронка/Целевой, "
         "Партнёры/КП отправлено"
     )
