@@ -104,7 +104,7 @@ class Attention:
     windows: tuple[Window, ...]
     mature_days: float | None
     tested: int  # segment × step × window comparisons that entered the correction
-    notes: tuple[str, ...] = field(default_factory=tuple)
+    notes: tuple[str, ...] = field(default_factory=tuple)  # said on the Attention sheet
     shapes: pd.DataFrame = field(default_factory=pd.DataFrame)  # per manager (see attention_shape)
     rules: AttentionRules = field(default_factory=AttentionRules)
 

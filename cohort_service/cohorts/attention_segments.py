@@ -41,7 +41,7 @@ def funnel_facts(
         return facts, [], []
     left = facts.loc[~inside.to_numpy(), col.PIPELINE].astype(str).value_counts()
     names = ", ".join(f"{name} ({count} leads)" for name, count in left.items())
-    note = f"attention list: leads of pipelines where some milestone has no status are left out: {names}"
+    note = f"leads of pipelines where some milestone has no status are left out: {names}"
     kept = sorted(facts.loc[inside.to_numpy(), col.PIPELINE].dropna().astype(str).unique())
     return facts.loc[inside.to_numpy()], [note], kept
 

@@ -149,7 +149,6 @@ def build_report(
     if attention_rules is not None and names:
         facts[MANAGER_SEGMENT] = manager_segments(facts)
         funnel_leads, left_out, kept = funnel_facts(facts, milestones)
-        notes = [*notes, *left_out]
         segs = segmentations(dimensions)
         if outlook is not None and attention_rules.mature_days is None:  # the forecast's mature age
             attention_rules = replace(attention_rules, mature_days=outlook.mature_days)
@@ -164,7 +163,7 @@ def build_report(
             window=listed.mature_window,
             rules=attention_rules,
         )
-        listed = replace(listed, shapes=shapes)
+        listed = replace(listed, shapes=shapes, notes=(*listed.notes, *left_out))
     cohorts = arrange(with_cac_forecast(cohorts, names[-1]), names, ages)
     flags = cohort_flags(facts, cohorts, weeks=weeks, milestones=names, as_of=as_of, tz=tz,
                          targets=flag_targets, rules=flag_rules) if names else []  # fmt: skip
@@ -196,7 +195,7 @@ def build_report(
         quality=data_quality(facts, names, orphan_leads, events_only_leads),
         last_sync=last_sync,
         pipelines=tuple(pipelines),
-        notes=tuple(notes) + (listed.notes if listed is not None else ()),
+        notes=tuple(notes),
         money=money,
         attention=listed,
         plan=plan,

@@ -37,6 +37,7 @@ def _method(report: CohortReport, listed: att.Attention) -> list[str]:
         f"deals = (expected − actual) × base × the team's conversion from the step to {report.final_name}: "
         "deals lost (negative: won above the norm); money = deals × the team's average check.",
         *([f"Window: {short}."] if (short := listed.short_window()) else []),
+        *(f"Note: {note}." for note in listed.notes),
     ]
 
 
