@@ -6,6 +6,9 @@ earlier weeks of the report *at the same age* (time since their Monday; for ≤N
 N days, which is already an equal age). Two-sided p < 0.02: strong red/green; p < 0.10: light;
 otherwise no colour — so a young week is never red for being young, and luck is not painted. The
 partial week and weeks without a verdict (fewer than 3 earlier weeks, an empty base) stay blank.
+
+Slices (Managers sheet) are coloured only where a row differs significantly from the rest
+(:func:`segment_colours`).
 """
 
 from __future__ import annotations
@@ -14,7 +17,9 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
+import numpy as np
 import pandas as pd
+from scipy.stats import false_discovery_control, fisher_exact
 
 from cohort_service.cohorts import columns as col
 from cohort_service.cohorts.sameage import final_counts, same_age_test, step_counts, week_offsets
@@ -83,3 +88,36 @@ def same_age_colours(
             if grade is not None:
                 out[(row, name)] = grade
     return out
+
+
+def segment_colours(
+    frame: pd.DataFrame, milestones: Sequence[str], *, min_leads: int, fdr: float = 0.05
+) -> dict[tuple[int, str], str]:
+    """(row, column) → ``low``/``high`` for a slice table (one row per manager, source…): a row's
+    share against the rest of the table's leads, Fisher's exact test, Benjamini–Hochberg at ``fdr``
+    over every cell tested; rows whose base is under ``min_leads`` (or whose rest is) are not tested.
+    Only significant differences are coloured — a manager with 3 leads at 0 % is not red."""
+    tested: list[tuple[int, str, float, bool]] = []
+    for k, name in enumerate(milestones):
+        base = col.LEADS if k == 0 else milestones[k - 1]
+        pairs = [(col.step_pct(name), name, base), (col.of_leads_pct(name), name, col.LEADS)]
+        if k == len(milestones) - 1:
+            pairs.append((col.lead_to_final(name), name, col.LEADS))
+        for column, num, den in pairs:
+            xs, ns = frame[num].to_numpy(dtype="int64"), frame[den].to_numpy(dtype="int64")
+            total_x, total_n = int(xs.sum()), int(ns.sum())
+            for row, (x, n) in enumerate(zip(xs, ns, strict=True)):
+                rest_x, rest_n = total_x - int(x), total_n - int(n)
+                if n < min_leads or rest_n < min_leads:
+                    continue
+                table = np.array([[x, n - x], [rest_x, rest_n - rest_x]], dtype="int64")
+                p_value = float(fisher_exact(table).pvalue)
+                tested.append((row, column, p_value, x / n < rest_x / rest_n))
+    if not tested:
+        return {}
+    adjusted = false_discovery_control(np.array([t[2] for t in tested]), method="bh")
+    return {
+        (row, column): LOW if below else HIGH
+        for (row, column, _, below), q in zip(tested, adjusted, strict=True)
+        if q <= fdr
+    }

@@ -1,5 +1,6 @@
 """The ``Managers`` sheet: the engine's funnel per manager, then per pipeline, per dimension, and the
-loss reasons — one block under another, each with its own title and heat maps.
+loss reasons — one block under another, each with its own title. A share is coloured only where the
+row differs significantly from the rest of the table (Fisher, Benjamini–Hochberg; cohorts/colours.py).
 
 All blocks count the leads of the report's weeks as of A (the same leads as the Leads table), so a
 manager's row equals the pivot filtered to that manager with the week rows summed.
@@ -8,10 +9,12 @@ manager's row equals the pivot filtered to that manager with the week rows summe
 from __future__ import annotations
 
 from cohort_service.cohorts import columns as col
+from cohort_service.cohorts.colours import segment_colours
 from cohort_service.cohorts.model import CohortReport
 from cohort_service.export.book import StreamedWorkbook
-from cohort_service.export.cells import Styles, heat_map, set_widths, write_block
+from cohort_service.export.cells import Styles, set_widths, write_block
 from cohort_service.export.kinds import column_kinds, kinds_for
+from cohort_service.export.sheets_cohorts import FILLS
 
 SHEET = "Managers"
 HEADER_ROW = 3
@@ -44,8 +47,14 @@ def write_slices(book: StreamedWorkbook, styles: Styles, report: CohortReport) -
     for title, key in blocks(report):
         frame = report.slices[key]
         ws.write_string(row, 0, title, styles.section)
-        block = write_block(ws, styles, row + 1, frame, kinds_for(frame, known))
-        heat_map(ws, block.first_data_row, block.last_row, block.cols("pct"))
+        kinds = kinds_for(frame, known)
+        names = [str(c) for c in frame.columns]
+        grades = segment_colours(frame, report.milestone_names, min_leads=report.flag_min_leads)
+        formats = {
+            (r, names.index(c)): styles.shaded(kinds[names.index(c)], FILLS[g])
+            for (r, c), g in grades.items()
+        }
+        block = write_block(ws, styles, row + 1, frame, kinds, cell_formats=formats)
         row = block.last_row + 3
     ws.write_string(row, 0, "Loss reasons (leads lost as of the report moment)", styles.section)
     write_block(ws, styles, row + 1, report.loss_reasons, kinds_for(report.loss_reasons, known))

@@ -15,7 +15,7 @@ from scipy.stats import beta
 from scipy.stats import t as student_t
 
 from cohort_service.cohorts import columns as col
-from cohort_service.cohorts.colours import STRONG_LOW, same_age_colours
+from cohort_service.cohorts.colours import HIGH, LOW, STRONG_LOW, same_age_colours, segment_colours
 from cohort_service.cohorts.flags import SAME_AGE, TARGET, FlagRules, flag_cohorts, step_interval
 from cohort_service.cohorts.sameage import same_age_test, step_counts
 from cohort_service.config import Target
@@ -174,3 +174,17 @@ def test_same_age_colours_paint_the_planted_week_not_the_young_one() -> None:
     assert (len(weeks_shown) - 1, "lead→won %") not in grades
     normal = [g for (row, name), g in grades.items() if name == "lead→won %" and row != len(weeks_shown) - 6]
     assert len(normal) <= 2
+
+
+def test_slices_colour_only_significant_rows() -> None:
+    """A at 10 % and B at 50 % differ from the rest of the team beyond luck; D at 30 % is the
+    team's own level; C has 5 leads, under the minimum base, so its 0 % is not painted."""
+    frame = pd.DataFrame(
+        {"manager": ["A", "B", "C", "D"], col.LEADS: [100, 100, 5, 100], "paid": [10, 50, 0, 30]}
+    )
+    frame[col.step_pct("paid")] = frame["paid"] / frame[col.LEADS]
+    grades = segment_colours(frame, ["paid"], min_leads=30)
+    assert grades == {
+        (0, "paid %"): LOW, (0, "paid % of leads"): LOW, (0, "lead→paid %"): LOW,
+        (1, "paid %"): HIGH, (1, "paid % of leads"): HIGH, (1, "lead→paid %"): HIGH,
+    }  # fmt: skip
