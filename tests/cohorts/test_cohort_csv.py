@@ -15,33 +15,15 @@ from cohort_service.cohorts import store
 from cohort_service.cohorts.model import CohortReport
 from tests.cohorts.rows import Account
 from tests.conftest import CliResult
+from tests.helpers.report_config import report_toml
 
-CONFIG = """
-[report]
-timezone = "Europe/Moscow"
-weeks = 2
-age_days = [7]
-
-[[report.milestones]]
-name = "целевой"
-statuses = ["Целевой"]
-
-[[report.milestones]]
-name = "оплачен"
-statuses = [142]
-
-[[report.dimensions]]
-name = "источник"
-field = "utm_source"
-
-[[report.dimensions]]
-name = "продукт"
-field = "Продукт"
-
-[[report.dimensions]]
-name = "теги"
-field = "tags"
-"""
+CONFIG = report_toml(
+    [("целевой", ["Целевой"]), ("оплачен", [142])],
+    [("источник", "utm_source"), ("продукт", "Продукт"), ("теги", "tags")],
+    timezone="Europe/Moscow",
+    weeks=2,
+    age_days=[7],
+)
 DIMENSIONS = [
     {"name": "источник", "field": "utm_source"},
     {"name": "продукт", "field": "Продукт"},

@@ -11,27 +11,17 @@ from sqlalchemy import Engine, text
 
 from tests.cohorts.rows import Account
 from tests.conftest import CliResult
+from tests.helpers.report_config import report_toml
 
 MILESTONES = ["цел :word", "100% paid"]
 DIMENSION = "src :x::int %(y)s"
-CONFIG = f"""
-[report]
-timezone = "Europe/Moscow"
-weeks = 2
-age_days = [7]
-
-[[report.milestones]]
-name = "{MILESTONES[0]}"
-statuses = ["Целевой"]
-
-[[report.milestones]]
-name = "{MILESTONES[1]}"
-statuses = [142]
-
-[[report.dimensions]]
-name = "{DIMENSION}"
-field = "utm_source"
-"""
+CONFIG = report_toml(
+    [(MILESTONES[0], ["Целевой"]), (MILESTONES[1], [142])],
+    [(DIMENSION, "utm_source")],
+    timezone="Europe/Moscow",
+    weeks=2,
+    age_days=[7],
+)
 
 
 def test_sql_looking_names_are_plain_columns(

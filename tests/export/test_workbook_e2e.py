@@ -24,37 +24,19 @@ from cohort_service.sync.runner import run_sync
 from tests.conftest import CliResult
 from tests.export.test_export_pivot_saved import body, saved_cells
 from tests.export.test_workbook import pivot_body
+from tests.helpers.report_config import report_toml
 from tests.helpers.soffice import requires_soffice, to_csv_sheets
 from tests.helpers.xlsx_package import package_problems
 from tests.sync.harness import simulated
 
 pytestmark = [pytest.mark.soffice, requires_soffice]
 MILESTONES = ("qualified", "negotiation", "paid")
-REPORT = """
-[report]
-weeks = 6
-age_days = [7, 14]
-
-[[report.milestones]]
-name = "qualified"
-statuses = ["Квалификация"]
-
-[[report.milestones]]
-name = "negotiation"
-statuses = ["Переговоры"]
-
-[[report.milestones]]
-name = "paid"
-statuses = [142]
-
-[[report.dimensions]]
-name = "source"
-field = "UTM_SOURCE"
-
-[[report.dimensions]]
-name = "product"
-field = "Продукт"
-"""
+REPORT = report_toml(
+    [("qualified", ["Квалификация"]), ("negotiation", ["Переговоры"]), ("paid", [142])],
+    [("source", "UTM_SOURCE"), ("product", "Продукт")],
+    weeks=6,
+    age_days=[7, 14],
+)
 
 
 def table_rows(sheets: dict[str, list[list[str]]], prefix: str) -> tuple[list[str], list[list[str]]]:

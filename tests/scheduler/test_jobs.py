@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import signal
-import subprocess
-import sys
 import threading
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime
@@ -30,6 +27,7 @@ from cohort_service.simulator.server import serve as serve_simulator
 from tests.conftest import make_settings
 from tests.delivery.conftest import SMTP_PASSWORD, SMTP_USER, SmtpServer
 from tests.delivery.helpers import small_builder
+from tests.helpers.cli_process import cohort_process
 
 PLAINTEXT_AUTH = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
 MONDAY_0800_UTC = datetime(2026, 11, 16, 8, 0, tzinfo=UTC)  # 11:00 in Moscow, the cron fired at 07:00
@@ -170,27 +168,15 @@ def test_serve_stops_cleanly_on_sigterm(db_url: str, amo: tuple[str, str], tmp_p
         '[report]\ntimezone = "Europe/Moscow"\n[schedule]\nsync_every = "1h"\n',
         encoding="utf-8",
     )
-    env = {k: v for k, v in os.environ.items() if not k.startswith("COHORT_")}
-    env |= {"COHORT_CONFIG": str(config), "COHORT_DATABASE_URL": db_url, "COHORT_AMOCRM_TOKEN": amo[1]}
-    with subprocess.Popen(
-        [sys.executable, "-m", "cohort_service", "serve"],
-        env=env,
-        cwd=tmp_path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    ) as proc:
+    env = {"COHORT_CONFIG": str(config), "COHORT_DATABASE_URL": db_url, "COHORT_AMOCRM_TOKEN": amo[1]}
+    with cohort_process("serve", cwd=tmp_path, env=env) as proc:
         assert proc.stdout is not None
         assert proc.stderr is not None
-        try:
-            line = json.loads(proc.stdout.readline())  # blocks until the first job has run
-            assert (line["job"], line["outcome"]) == ("sync", "ok")
-            assert line["counts"]["leads_new"] > 0
-            proc.send_signal(signal.SIGTERM)
-            assert proc.wait(timeout=30) == 0
-        finally:
-            if proc.poll() is None:
-                proc.kill()
+        line = json.loads(proc.stdout.readline())  # blocks until the first job has run
+        assert (line["job"], line["outcome"]) == ("sync", "ok")
+        assert line["counts"]["leads_new"] > 0
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 0
         assert amo[1] not in proc.stderr.read()
 
 

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import os
 import re
 import signal
-import subprocess
-import sys
 import threading
 import time
 import tomllib
@@ -25,6 +22,7 @@ from cohort_service.simulator.faults import Limits
 from cohort_service.simulator.model import SimAccount
 from cohort_service.simulator.server import serve
 from tests.conftest import CliResult
+from tests.helpers.cli_process import cohort_process
 from tests.helpers.clock import FakeClock
 
 
@@ -96,45 +94,31 @@ UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[0-9a-f]{4}-[0-9a-f]{12}"
 
 
 def test_cli_prints_url_and_token_and_stops_on_sigterm(tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("COHORT_")}
     args = ["--port", "0", "--leads", "200", "--weeks", "4", "--seed", "3", "--rps", "0", "--no-filters"]
-    with subprocess.Popen(
-        [sys.executable, "-m", "cohort_service", "simulator", *args],
-        cwd=tmp_path,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    ) as proc:
-        try:
-            assert proc.stdout is not None
-            first, second = proc.stdout.readline(), proc.stdout.readline()
-            assert first.startswith("base_url: http://127.0.0.1:")
-            assert second.startswith("token: ")
-            url, token = first.split(": ", 1)[1].strip(), second.split(": ", 1)[1].strip()
-            with httpx.Client(
-                base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=10
-            ) as client:
-                account = client.get("/api/v4/account?with=is_api_filter_enabled").json()
-                assert account["is_api_filter_enabled"] is False
-                assert re.fullmatch(
-                    r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[0-9a-f]{4}-[0-9a-f]{12}", account["uuid"]
-                )
-                assert client.get("/api/v4/leads?limit=250").status_code == 200
-                newest = client.get("/api/v4/leads?limit=1&order[created_at]=desc").json()
-            # the history runs up to the moment the simulator started, not to a fixed date
-            created = newest["_embedded"]["leads"][0]["created_at"]
-            assert time.time() - 7 * 86400 < created <= time.time()
-            proc.send_signal(signal.SIGTERM)
-            assert proc.wait(timeout=30) == 0
-            rest = proc.stdout.read()
-            assert rest.startswith("\n# config.toml for this account")
-            config = tomllib.loads(rest)
-            assert config["amocrm"] == {"base_url": url, "requests_per_second": 7, "token": token}
-            assert len(config["report"]["milestones"]) == 4
-        finally:
-            if proc.poll() is None:
-                proc.kill()
+    with cohort_process("simulator", *args, cwd=tmp_path) as proc:
+        assert proc.stdout is not None
+        first, second = proc.stdout.readline(), proc.stdout.readline()
+        assert first.startswith("base_url: http://127.0.0.1:")
+        assert second.startswith("token: ")
+        url, token = first.split(": ", 1)[1].strip(), second.split(": ", 1)[1].strip()
+        with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=10) as client:
+            account = client.get("/api/v4/account?with=is_api_filter_enabled").json()
+            assert account["is_api_filter_enabled"] is False
+            assert re.fullmatch(
+                r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[0-9a-f]{4}-[0-9a-f]{12}", account["uuid"]
+            )
+            assert client.get("/api/v4/leads?limit=250").status_code == 200
+            newest = client.get("/api/v4/leads?limit=1&order[created_at]=desc").json()
+        # the history runs up to the moment the simulator started, not to a fixed date
+        created = newest["_embedded"]["leads"][0]["created_at"]
+        assert time.time() - 7 * 86400 < created <= time.time()
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 0
+        rest = proc.stdout.read()
+        assert rest.startswith("\n# config.toml for this account")
+        config = tomllib.loads(rest)
+        assert config["amocrm"] == {"base_url": url, "requests_per_second": 7, "token": token}
+        assert len(config["report"]["milestones"]) == 4
 
 
 def test_cli_oauth_mode_prints_an_integration_whose_refresh_token_works(
@@ -142,16 +126,8 @@ def test_cli_oauth_mode_prints_an_integration_whose_refresh_token_works(
 ) -> None:
     """``simulator --oauth``: client id/secret, redirect URI, a refresh token and a code; the
     config it prints plus ``auth --refresh-token`` give a working OAuth client."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("COHORT_")}
     args = ["--port", "0", "--leads", "50", "--weeks", "2", "--seed", "4", "--rps", "0", "--oauth"]
-    with subprocess.Popen(
-        [sys.executable, "-m", "cohort_service", "simulator", *args],
-        cwd=tmp_path,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    ) as proc:
+    with cohort_process("simulator", *args, cwd=tmp_path) as proc:
         try:
             assert proc.stdout is not None
             printed = dict(proc.stdout.readline().strip().split(": ", 1) for _ in range(6))

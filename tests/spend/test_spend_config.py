@@ -8,21 +8,10 @@ import pytest
 
 from cohort_service.config import load_settings
 from cohort_service.errors import ConfigError
+from tests.helpers.report_config import report_toml
 
 ROOT = Path(__file__).resolve().parents[2]
-BASE = """
-[[report.milestones]]
-name = "qualified"
-statuses = ["Квалификация"]
-
-[[report.milestones]]
-name = "paid"
-statuses = [142]
-
-[[report.dimensions]]
-name = "source"
-field = "UTM_SOURCE"
-"""
+BASE = report_toml([("qualified", ["Квалификация"]), ("paid", [142])], [("source", "UTM_SOURCE")])
 
 
 def test_example_spend_and_plan() -> None:

@@ -25,26 +25,18 @@ from cohort_service.config import load_settings
 from cohort_service.delivery.headline import render_text
 from tests.cohorts.rows import Account, account
 from tests.conftest import CliResult
+from tests.helpers.report_config import report_toml
 from tests.helpers.soffice import requires_soffice, to_csv_sheets
 
-CONFIG = """
-[report]
-timezone = "Europe/Moscow"
-weeks = 2
-age_days = [7]
-
-[[report.milestones]]
-name = "qualified"
-statuses = ["Квалификация"]
-
-[[report.milestones]]
-name = "paid"
-statuses = [142]
-
-[[report.dimensions]]
-name = "source"
-field = "UTM_SOURCE"
-
+CONFIG = (
+    report_toml(
+        [("qualified", ["Квалификация"]), ("paid", [142])],
+        [("source", "UTM_SOURCE")],
+        timezone="Europe/Moscow",
+        weeks=2,
+        age_days=[7],
+    )
+    + """
 [spend]
 dimension = "source"
 
@@ -60,6 +52,7 @@ spend = 5000
 month = "2022-09"
 leads = 10
 """
+)
 SPEND = """date;source;campaign;cost
 19.09.2022;Яндекс.Директ;brand;1000,00
 19.09.2022;Яндекс.Директ;generic;200,00
