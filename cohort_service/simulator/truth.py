@@ -17,39 +17,13 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from cohort_service.db import columns
 from cohort_service.simulator import render
 from cohort_service.simulator.model import EV_ADDED, EV_DELETED, EV_RESTORED, EV_STATUS, I64, SimAccount
 
-LEAD_COLUMNS = (
-    "id",
-    "name",
-    "pipeline_id",
-    "status_id",
-    "responsible_user_id",
-    "group_id",
-    "price",
-    "created_by",
-    "updated_by",
-    "created_at",
-    "updated_at",
-    "closed_at",
-    "loss_reason_id",
-    "is_deleted",
-    "deleted_at",
-    "custom_fields",
-    "tags",
-)
-STATUS_CHANGE_COLUMNS = (
-    "event_id",
-    "lead_id",
-    "created_at",
-    "before_pipeline_id",
-    "before_status_id",
-    "after_pipeline_id",
-    "after_status_id",
-    "created_by",
-)
-LEAD_EVENT_COLUMNS = ("event_id", "lead_id", "type", "created_at", "created_by")
+LEAD_COLUMNS = columns.LEAD
+STATUS_CHANGE_COLUMNS = columns.STATUS_CHANGE
+LEAD_EVENT_COLUMNS = columns.LEAD_EVENT
 LEAD_EVENT_TYPES = {EV_ADDED: "lead_added", EV_DELETED: "lead_deleted", EV_RESTORED: "lead_restored"}
 
 
@@ -160,46 +134,26 @@ def status_path(account: SimAccount, lead_id: int) -> list[tuple[int, int, int]]
 
 
 def account_row(account: SimAccount) -> dict[str, Any]:
-    return {
-        "id": account.id,
-        "name": account.name,
-        "subdomain": account.subdomain,
-        "timezone": account.timezone,
-        "currency": "RUB",
-        "is_api_filter_enabled": account.filters_enabled,
-        "is_loss_reason_enabled": account.loss_reasons_enabled,
-        "is_unsorted_on": account.unsorted_on,
-    }
+    return columns.row_of(
+        account,
+        columns.ACCOUNT,
+        currency="RUB",
+        is_api_filter_enabled=account.filters_enabled,
+        is_loss_reason_enabled=account.loss_reasons_enabled,
+        is_unsorted_on=account.unsorted_on,
+    )
 
 
 def pipelines_frame(account: SimAccount) -> pd.DataFrame:
     return pd.DataFrame(
-        [
-            {
-                "id": p.id,
-                "name": p.name,
-                "sort": p.sort,
-                "is_main": p.is_main,
-                "is_unsorted_on": account.unsorted_on,
-                "is_archive": p.is_archive,
-            }
-            for p in account.pipelines
-        ]
+        [columns.row_of(p, columns.PIPELINE, is_unsorted_on=account.unsorted_on) for p in account.pipelines]
     )
 
 
 def statuses_frame(account: SimAccount) -> pd.DataFrame:
     return pd.DataFrame(
         [
-            {
-                "pipeline_id": p.id,
-                "status_id": s.id,
-                "name": s.name,
-                "sort": s.sort,
-                "type": s.type,
-                "color": s.color,
-                "is_editable": s.is_editable,
-            }
+            columns.row_of(s, columns.STATUS, pipeline_id=p.id, status_id=s.id)
             for p in account.pipelines
             for s in p.statuses
         ]
@@ -207,34 +161,17 @@ def statuses_frame(account: SimAccount) -> pd.DataFrame:
 
 
 def users_frame(account: SimAccount) -> pd.DataFrame:
-    return pd.DataFrame(
-        [
-            {
-                "id": u.id,
-                "name": u.name,
-                "email": u.email,
-                "is_admin": u.is_admin,
-                "is_active": u.is_active,
-                "group_id": u.group_id,
-            }
-            for u in account.users
-        ]
-    )
+    return pd.DataFrame([columns.row_of(u, columns.USER) for u in account.users])
 
 
 def custom_fields_frame(account: SimAccount) -> pd.DataFrame:
-    return pd.DataFrame(
-        [
-            {"id": f.id, "name": f.name, "code": f.code, "type": f.type, "sort": f.sort}
-            for f in account.custom_fields
-        ]
-    )
+    return pd.DataFrame([columns.row_of(f, columns.CUSTOM_FIELD) for f in account.custom_fields])
 
 
 def custom_field_enums_frame(account: SimAccount) -> pd.DataFrame:
     return pd.DataFrame(
         [
-            {"field_id": f.id, "enum_id": e.id, "value": e.value, "sort": e.sort, "code": None}
+            columns.row_of(e, columns.ENUM, field_id=f.id, enum_id=e.id, code=None)
             for f in account.custom_fields
             for e in f.enums or ()
         ]
@@ -242,7 +179,7 @@ def custom_field_enums_frame(account: SimAccount) -> pd.DataFrame:
 
 
 def loss_reasons_frame(account: SimAccount) -> pd.DataFrame:
-    return pd.DataFrame([{"id": r.id, "name": r.name, "sort": r.sort} for r in account.loss_reasons])
+    return pd.DataFrame([columns.row_of(r, columns.LOSS_REASON) for r in account.loss_reasons])
 
 
 def _utc(values: I64) -> list[datetime | None]:

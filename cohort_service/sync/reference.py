@@ -101,18 +101,12 @@ def store_reference(conn: Connection, ref: Reference) -> None:
     upsert_reference(conn, models.account, [rows.account_row(ref.account)], ["id"])
     if ref.users:
         upsert_reference(conn, models.users, [rows.user_row(u) for u in ref.users], ["id"])
-    heads, statuses = [], []
-    for pipeline in ref.pipelines:
-        head, items = rows.pipeline_rows(pipeline)
-        heads.append(head)
-        statuses.extend(items)
-    upsert_reference(conn, models.pipelines, heads, ["id"])
+    upsert_reference(conn, models.pipelines, [rows.pipeline_row(p) for p in ref.pipelines], ["id"])
+    statuses = [s for p in ref.pipelines for s in rows.status_rows(p)]
     upsert_reference(conn, models.statuses, statuses, ["pipeline_id", "status_id"])
-    fields, enums = [], []
-    for custom in ref.custom_fields:
-        head, items = rows.custom_field_rows(custom)
-        fields.append(head)
-        enums.extend(items)
-    upsert_reference(conn, models.custom_fields, fields, ["id"])
+    upsert_reference(
+        conn, models.custom_fields, [rows.custom_field_row(f) for f in ref.custom_fields], ["id"]
+    )
+    enums = [e for f in ref.custom_fields for e in rows.enum_rows(f)]
     upsert_reference(conn, models.custom_field_enums, enums, ["field_id", "enum_id"])
     upsert_reference(conn, models.loss_reasons, [rows.loss_reason_row(r) for r in ref.loss_reasons], ["id"])

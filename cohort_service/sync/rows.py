@@ -13,6 +13,7 @@ from cohort_service.amocrm.schemas import (
     Pipeline,
     User,
 )
+from cohort_service.db import columns
 
 LEAD_EVENT_TYPES = ("lead_added", "lead_deleted", "lead_restored")
 STATUS_EVENT = "lead_status_changed"
@@ -20,87 +21,45 @@ SYNCED_EVENT_TYPES = (STATUS_EVENT, *LEAD_EVENT_TYPES)
 
 
 def account_row(account: Account) -> dict[str, Any]:
-    return {
-        "id": account.id,
-        "name": account.name,
-        "subdomain": account.subdomain,
-        "timezone": account.timezone,
-        "currency": account.currency,
-        "is_api_filter_enabled": account.is_api_filter_enabled,
-        "is_loss_reason_enabled": account.is_loss_reason_enabled,
-        "is_unsorted_on": account.is_unsorted_on,
-    }
+    return columns.row_of(account, columns.ACCOUNT)
 
 
 def user_row(user: User) -> dict[str, Any]:
-    return {
-        "id": user.id,
-        "name": user.name,
-        "email": user.email,
-        "is_admin": user.is_admin,
-        "is_active": user.is_active,
-        "group_id": user.group_id,
-    }
+    return columns.row_of(user, columns.USER)
 
 
-def pipeline_rows(pipeline: Pipeline) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    head = {
-        "id": pipeline.id,
-        "name": pipeline.name,
-        "sort": pipeline.sort,
-        "is_main": pipeline.is_main,
-        "is_unsorted_on": pipeline.is_unsorted_on,
-        "is_archive": pipeline.is_archive,
-    }
-    statuses = [
-        {
-            "pipeline_id": pipeline.id,
-            "status_id": s.id,
-            "name": s.name,
-            "sort": s.sort,
-            "type": s.type,
-            "color": s.color,
-            "is_editable": s.is_editable,
-        }
-        for s in pipeline.statuses
+def pipeline_row(pipeline: Pipeline) -> dict[str, Any]:
+    return columns.row_of(pipeline, columns.PIPELINE)
+
+
+def status_rows(pipeline: Pipeline) -> list[dict[str, Any]]:
+    return [
+        columns.row_of(s, columns.STATUS, pipeline_id=pipeline.id, status_id=s.id) for s in pipeline.statuses
     ]
-    return head, statuses
 
 
-def custom_field_rows(field: CustomField) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    head = {"id": field.id, "name": field.name, "code": field.code, "type": field.type, "sort": field.sort}
-    enums = [
-        {"field_id": field.id, "enum_id": e.id, "value": e.value, "sort": e.sort, "code": e.code}
-        for e in field.enums
-    ]
-    return head, enums
+def custom_field_row(field: CustomField) -> dict[str, Any]:
+    return columns.row_of(field, columns.CUSTOM_FIELD)
+
+
+def enum_rows(field: CustomField) -> list[dict[str, Any]]:
+    return [columns.row_of(e, columns.ENUM, field_id=field.id, enum_id=e.id) for e in field.enums]
 
 
 def loss_reason_row(reason: LossReason) -> dict[str, Any]:
-    return {"id": reason.id, "name": reason.name, "sort": reason.sort}
+    return columns.row_of(reason, columns.LOSS_REASON)
 
 
 def lead_row(lead: Lead) -> dict[str, Any]:
     """A lead as the list endpoint shows it: alive (the list never shows the trash)."""
-    return {
-        "id": lead.id,
-        "name": lead.name,
-        "pipeline_id": lead.pipeline_id,
-        "status_id": lead.status_id,
-        "responsible_user_id": lead.responsible_user_id,
-        "group_id": lead.group_id,
-        "price": lead.price,
-        "created_by": lead.created_by,
-        "updated_by": lead.updated_by,
-        "created_at": lead.created_at,
-        "updated_at": lead.updated_at,
-        "closed_at": lead.closed_at,
-        "loss_reason_id": lead.loss_reason_id,
-        "is_deleted": False,
-        "deleted_at": None,
-        "custom_fields": lead.custom_fields_values,
-        "tags": [{"id": t.id, "name": t.name} for t in lead.tags],
-    }
+    return columns.row_of(
+        lead,
+        columns.LEAD,
+        is_deleted=False,
+        deleted_at=None,
+        custom_fields=lead.custom_fields_values,
+        tags=[{"id": t.id, "name": t.name} for t in lead.tags],
+    )
 
 
 def status_change_row(event: Event) -> dict[str, Any]:
@@ -119,13 +78,7 @@ def status_change_row(event: Event) -> dict[str, Any]:
 
 
 def lead_event_row(event: Event) -> dict[str, Any]:
-    return {
-        "event_id": event.id,
-        "lead_id": event.entity_id,
-        "type": event.type,
-        "created_at": event.created_at,
-        "created_by": event.created_by,
-    }
+    return columns.row_of(event, columns.LEAD_EVENT, event_id=event.id, lead_id=event.entity_id)
 
 
 def split_events(events: list[Event]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
