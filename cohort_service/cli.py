@@ -8,19 +8,16 @@ from __future__ import annotations
 import logging
 import os
 import sys
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Annotated
-from zoneinfo import ZoneInfo
 
 import typer
 from rich.table import Table
 from sqlalchemy.exc import SQLAlchemyError
 
 from cohort_service import __version__
-from cohort_service.config import Settings, load_settings
-from cohort_service.errors import CohortServiceError, ConfigError, first_line
+from cohort_service.cli_state import State, optional_day, parse_day, state
+from cohort_service.errors import CohortServiceError, first_line
 from cohort_service.ui import UI
 
 app = typer.Typer(
@@ -34,29 +31,6 @@ db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 spend_app = typer.Typer(help="Ad spend: import files, list what is stored.", no_args_is_help=True)
 app.add_typer(spend_app, name="spend")
-
-
-@dataclass
-class State:
-    """Per-invocation context: settings are loaded once, on first use, never at import."""
-
-    config_path: Path | None
-    ui: UI
-    _settings: Settings | None = field(default=None, repr=False)
-
-    @property
-    def settings(self) -> Settings:
-        if self._settings is None:
-            self._settings = load_settings(self.config_path)
-            logging.getLogger("cohort_service").setLevel(self._settings.service.log_level.upper())
-        return self._settings
-
-
-def state(ctx: typer.Context) -> State:
-    obj = ctx.find_root().obj
-    if not isinstance(obj, State):  # pragma: no cover - the callback always sets it
-        raise TypeError("CLI state missing")
-    return obj
 
 
 def _version(value: bool) -> None:
@@ -133,9 +107,7 @@ def sync(ctx: typer.Context, wait: WaitOption = 0.0) -> None:
     st = state(ctx)
     before_sync(st.settings)
     with st.ui.progress() as progress:
-        summary = run_sync(st.settings, progress=progress, wait_s=wait)
-    for line in summary.lines():
-        st.ui.info(line)
+        st.say(run_sync(st.settings, progress=progress, wait_s=wait).lines())
 
 
 @app.command()
@@ -151,11 +123,9 @@ def resync(
     from cohort_service.sync.runner import run_sync
 
     st = state(ctx)
-    start = _parse_day(since, "--since", st.settings.report.timezone) if since else None
+    start = parse_day(since, "--since", st.settings.report.timezone) if since else None
     with st.ui.progress() as progress:
-        summary = run_sync(st.settings, repair=True, since=start, progress=progress, wait_s=wait)
-    for line in summary.lines():
-        st.ui.info(line)
+        st.say(run_sync(st.settings, repair=True, since=start, progress=progress, wait_s=wait).lines())
 
 
 @app.command()
@@ -180,13 +150,9 @@ def auth(
         cohort-service auth --code def50200a1b2...
     """
     from cohort_service.amocrm.auth import authorize
-    from cohort_service.db.engine import get_engine
-    from cohort_service.db.migrate import upgrade
 
     st = state(ctx)
-    engine = get_engine(st.settings)
-    upgrade(engine)
-    pair = authorize(st.settings, code, engine=engine, refresh_token=refresh_token)
+    pair = authorize(st.settings, code, engine=st.engine(), refresh_token=refresh_token)
     st.ui.info(
         f"OAuth tokens stored for {st.settings.amocrm.url}; the access token expires "
         f"{pair.expires_at:%Y-%m-%d %H:%M} UTC and is refreshed automatically"
@@ -220,9 +186,8 @@ def report(
             "the workbook's name must end in .xlsx (Excel opens no other)", param_hint="--out"
         )
     st = state(ctx)
-    day = _parse_day(as_of, "--as-of", None).date() if as_of else None
-    for line in run_report(st.settings, ReportRequest(as_of=day, weeks=weeks), csv_dir=csv, out=out).lines():
-        st.ui.info(line)
+    request = ReportRequest(as_of=optional_day(as_of, "--as-of"), weeks=weeks)
+    st.say(run_report(st.settings, request, csv_dir=csv, out=out).lines())
 
 
 @app.command()
@@ -246,12 +211,11 @@ def send(
     from cohort_service.app.send import run_send
 
     st = state(ctx)
-    day = _parse_day(as_of, "--as-of", None).date() if as_of else None
+    day = optional_day(as_of, "--as-of")
     before_sync(st.settings)
     with st.ui.progress() as progress:
         result = run_send(st.settings, as_of_day=day, to=to, force=force, progress=progress, sync_wait_s=wait)
-    for line in result.lines():
-        st.ui.info(line)
+    st.say(result.lines())
 
 
 @app.command()
@@ -303,18 +267,13 @@ def spend_import(
     \b
         cohort-service spend import yandex-2026-11.csv google.xlsx
     """
-    from cohort_service.db.engine import get_engine
-    from cohort_service.db.migrate import upgrade
     from cohort_service.spend.importer import SpendFileError, import_paths
 
     st = state(ctx)
-    engine = get_engine(st.settings)
-    upgrade(engine)
-    results = import_paths(engine, files, dry_run=dry_run)
+    results = import_paths(st.engine(), files, dry_run=dry_run)
     for result in results:
         if result.ok:
-            for line in result.lines():
-                st.ui.info(line)
+            st.say(result.lines())
     problems = [p for r in results if not r.ok for p in r.problems]
     if problems:
         bad = [r.name for r in results if not r.ok]
@@ -329,37 +288,15 @@ def spend_list(
     ] = None,
 ) -> None:
     """Show the stored spend, one line per day × source × campaign, and the total per source."""
-    from cohort_service.db.engine import get_engine
-    from cohort_service.db.migrate import upgrade
     from cohort_service.spend.listing import render_listing
     from cohort_service.spend.store import list_spend
 
     st = state(ctx)
-    start = _parse_day(since, "--since", None).date() if since else None
-    engine = get_engine(st.settings)
-    upgrade(engine)
-    with engine.connect() as conn:
+    start = optional_day(since, "--since")
+    with st.engine().connect() as conn:
         rows = list_spend(conn, start)
     for line in render_listing(rows):
         st.ui.out.print(line, markup=False)
-
-
-# --as-of/--since bounds: amoCRM dates from 2009; the date arithmetic of a report breaks near year 1.
-EARLIEST_DAY = date(2000, 1, 1)
-
-
-def _parse_day(text: str, option: str, timezone: str | None) -> datetime:
-    """Start of that day in the report time zone (UTC when none is configured); a bad date is a usage
-    error on one line (exit 2)."""
-    try:
-        day = date.fromisoformat(text)
-    except ValueError:
-        raise ConfigError([f"{option}: expected a date like 2024-01-31, got {text!r}"]) from None
-    if day < EARLIEST_DAY:
-        raise ConfigError([f"{option}: {day} is before {EARLIEST_DAY} (amoCRM has no history that old)"])
-    if day > datetime.now(UTC).date() + timedelta(days=366):
-        raise ConfigError([f"{option}: {day} is more than a year ahead"])
-    return datetime.combine(day, time.min, tzinfo=ZoneInfo(timezone) if timezone else UTC)
 
 
 @app.command()
