@@ -66,18 +66,18 @@ def _config(tmp_path: Path, base_url: str, db_url: str) -> Path:
     return path
 
 
+def auth_with_code(run_cli: Callable[..., CliResult], config: Path, code: str) -> CliResult:
+    """``auth --code`` with the integration's secret in the environment, as a deployment keeps it."""
+    return run_cli(
+        "--config", str(config), "auth", "--code", code, env={"COHORT_AMOCRM_CLIENT_SECRET": "CS-SECRET-1"}
+    )
+
+
 def test_auth_code_is_exchanged_and_stored(
     run_cli: Callable[..., CliResult], token_server: str, db_url: str, engine: Engine, tmp_path: Path
 ) -> None:
     config = _config(tmp_path, token_server, db_url)
-    result = run_cli(
-        "--config",
-        str(config),
-        "auth",
-        "--code",
-        "GOOD-CODE",
-        env={"COHORT_AMOCRM_CLIENT_SECRET": "CS-SECRET-1"},
-    )
+    result = auth_with_code(run_cli, config, "GOOD-CODE")
     assert result.exit_code == 0, result.stderr
     assert f"OAuth tokens stored for {token_server}; the access token expires 20" in result.stdout
     for secret in (ACCESS, REFRESH, "CS-SECRET-1", "GOOD-CODE"):
@@ -94,14 +94,7 @@ def test_auth_with_an_expired_code_fails_with_one_line(
     run_cli: Callable[..., CliResult], token_server: str, db_url: str, tmp_path: Path
 ) -> None:
     config = _config(tmp_path, token_server, db_url)
-    result = run_cli(
-        "--config",
-        str(config),
-        "auth",
-        "--code",
-        "OLD-CODE",
-        env={"COHORT_AMOCRM_CLIENT_SECRET": "CS-SECRET-1"},
-    )
+    result = auth_with_code(run_cli, config, "OLD-CODE")
     assert result.exit_code == 1
     assert "refused the authorization code: a code works once and only for 20 minutes" in result.stderr
     assert "CS-SECRET-1" not in result.stderr

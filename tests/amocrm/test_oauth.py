@@ -22,6 +22,7 @@ from tests.amocrm.conftest import BASE_URL, amo_settings, sample
 from tests.helpers.clock import FakeClock
 
 CLIENT_SECRET = "CLIENT-SECRET-4b1d"
+Handler = Callable[[httpx.Request], httpx.Response]
 OAUTH = {
     "client_id": "integration-id",
     "client_secret": CLIENT_SECRET,
@@ -95,10 +96,10 @@ def store(engine: Engine) -> TokenStore:
 
 
 @pytest.fixture
-def clients(oauth_settings: Settings, engine: Engine) -> Iterator[Callable[[FakeAmo], AmoClient]]:
+def clients(oauth_settings: Settings, engine: Engine) -> Iterator[Callable[[Handler], AmoClient]]:
     made: list[AmoClient] = []
 
-    def make(fake: FakeAmo) -> AmoClient:
+    def make(fake: Handler) -> AmoClient:
         clock = FakeClock()
         client = build_client(
             oauth_settings, engine=engine, transport=httpx.MockTransport(fake), clock=clock, sleep=clock.sleep
@@ -224,7 +225,7 @@ def test_revoked_refresh_token_asks_to_reauthorize(
     assert (stored.access_token, stored.refresh_token) == ("ACCESS-1", "REFRESH-1")  # untouched
 
 
-def test_invalid_client_credentials(store: TokenStore, engine: Engine, db_url: str) -> None:
+def test_invalid_client_credentials(store: TokenStore, clients: Callable[[Handler], AmoClient]) -> None:
     store.save(pair(1))
 
     def handler(request: httpx.Request) -> httpx.Response:
@@ -232,17 +233,12 @@ def test_invalid_client_credentials(store: TokenStore, engine: Engine, db_url: s
             return httpx.Response(401, json=sample("issue_oauth_401_invalid_client_amocrm-api-php_235.json"))
         return httpx.Response(401)
 
-    clock = FakeClock()
-    client = build_client(
-        amo_settings(db_url, oauth=OAUTH), engine=engine, transport=httpx.MockTransport(handler),
-        clock=clock, sleep=clock.sleep,
-    )  # fmt: skip
+    client = clients(handler)
     with pytest.raises(AmoAuthError, match=r"refused the integration's credentials \(Некорректный клиент\)"):
         client.loss_reasons()
-    client.close()
 
 
-def test_401_after_a_fresh_refresh(store: TokenStore, engine: Engine, db_url: str) -> None:
+def test_401_after_a_fresh_refresh(store: TokenStore, clients: Callable[[Handler], AmoClient]) -> None:
     store.save(pair(1))
 
     def handler(request: httpx.Request) -> httpx.Response:
@@ -252,16 +248,11 @@ def test_401_after_a_fresh_refresh(store: TokenStore, engine: Engine, db_url: st
             )
         return httpx.Response(401)
 
-    clock = FakeClock()
-    client = build_client(
-        amo_settings(db_url, oauth=OAUTH), engine=engine, transport=httpx.MockTransport(handler),
-        clock=clock, sleep=clock.sleep,
-    )  # fmt: skip
+    client = clients(handler)
     with pytest.raises(
         AmoAuthError, match=r"^GET /api/v4/leads/loss_reasons → HTTP 401: amoCRM rejected a freshly"
     ):
         client.loss_reasons()
-    client.close()
 
 
 def test_no_stored_tokens(clients: Callable[[FakeAmo], AmoClient], store: TokenStore) -> None:

@@ -11,6 +11,7 @@ from sqlalchemy import Engine, text
 from cohort_service.amocrm.auth import authorize
 from cohort_service.errors import AmoAuthError, AmoBlockedError
 from cohort_service.simulator.faults import FaultConfig, Limits
+from cohort_service.simulator.oauth import OAuthStore
 from cohort_service.simulator.truth import leads_frame
 from cohort_service.sync import leads as leads_stream
 from cohort_service.sync.runner import run_sync
@@ -77,6 +78,15 @@ def test_exactly_full_last_page_then_204(
     assert leads_204, "the page after the full last page was never asked for"
 
 
+def integration(oauth: OAuthStore) -> dict[str, str]:
+    """The ``[amocrm.oauth]`` settings of the simulator's integration."""
+    return {
+        "client_id": oauth.client_id,
+        "client_secret": oauth.client_secret,
+        "redirect_uri": oauth.redirect_uri,
+    }
+
+
 def test_oauth_rotation_mid_sync(db_url: str, engine: Engine) -> None:
     """amoCRM revokes the access token every 0.4 s mid-sync: 401 → refresh (rotating) → carry on."""
     with simulated(seed=34, leads=250, weeks=8, faults=FaultConfig(latency_ms=60)) as sim:
@@ -84,8 +94,7 @@ def test_oauth_rotation_mid_sync(db_url: str, engine: Engine) -> None:
         settings = sim.settings(
             db_url,
             token=None,
-            oauth={"client_id": oauth.client_id, "client_secret": oauth.client_secret,
-                   "redirect_uri": oauth.redirect_uri},
+            oauth=integration(oauth),
             max_in_flight=2,
         )  # fmt: skip
         authorize(settings, oauth.issue_code(), engine=engine)
@@ -149,8 +158,7 @@ def test_dead_refresh_token_is_a_clear_failure(db_url: str, engine: Engine) -> N
         settings = sim.settings(
             db_url,
             token=None,
-            oauth={"client_id": oauth.client_id, "client_secret": oauth.client_secret,
-                   "redirect_uri": oauth.redirect_uri},
+            oauth=integration(oauth),
         )  # fmt: skip
         authorize(settings, oauth.issue_code(), engine=engine)
         run_sync(settings, clock=sim.now)
