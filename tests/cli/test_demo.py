@@ -2,28 +2,18 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import openpyxl
+
+from tests.helpers.cli_process import cohort_run
 
 
 def test_demo_in_an_empty_directory_writes_a_workbook_that_opens(outside_tmp: Path) -> None:
     """Runs outside pytest's basetemp: another pytest session re-tightens that to 0700, which locks
     out the embedded server's own system user (see ``outside_tmp``)."""
     tmp_path = outside_tmp
-    env = {k: v for k, v in os.environ.items() if not k.startswith("COHORT_")}
-    done = subprocess.run(
-        [sys.executable, "-m", "cohort_service", "demo", "--leads", "300", "--out", "out/demo.xlsx"],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    done = cohort_run("demo", "--leads", "300", "--out", "out/demo.xlsx", cwd=tmp_path, timeout=300)
     assert done.returncode == 0, done.stderr
     book_path = tmp_path / "out" / "demo.xlsx"
     assert f"workbook: {book_path.resolve()}" in done.stdout

@@ -2,26 +2,16 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
 from tests.conftest import CliResult
+from tests.helpers.cli_process import cohort_run
 
 
 def _cli(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("COHORT_")}
-    return subprocess.run(
-        [sys.executable, "-m", "cohort_service", *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    return cohort_run(*args, cwd=cwd, timeout=120)
 
 
 def test_db_upgrade_in_empty_directory_then_doctor(outside_tmp: Path) -> None:

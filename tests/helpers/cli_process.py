@@ -1,4 +1,4 @@
-"""The real entry point as a child process, for commands that run until signalled (serve, simulator).
+"""The real entry point as a child process: to completion, or until signalled (serve, simulator).
 
 The child gets the environment without the developer's ``COHORT_*`` settings, so a test sees only
 what it passes; it is killed if still running when the block ends, so no server outlives a failed test.
@@ -14,15 +14,31 @@ from contextlib import contextmanager
 from pathlib import Path
 
 
+def clean_env(env: dict[str, str] | None = None) -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if not k.startswith("COHORT_")} | (env or {})
+
+
+def cohort_run(*args: str, cwd: Path, timeout: float) -> subprocess.CompletedProcess[str]:
+    """``python -m cohort_service ARGS`` to its end; the caller checks the exit code."""
+    return subprocess.run(
+        [sys.executable, "-m", "cohort_service", *args],
+        cwd=cwd,
+        env=clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
 @contextmanager
 def cohort_process(
     *args: str, cwd: Path, env: dict[str, str] | None = None
 ) -> Iterator[subprocess.Popen[str]]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("COHORT_")} | (env or {})
     with subprocess.Popen(
         [sys.executable, "-m", "cohort_service", *args],
         cwd=cwd,
-        env=clean,
+        env=clean_env(env),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
