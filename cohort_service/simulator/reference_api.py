@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from cohort_service.simulator import problems, query
+from cohort_service.simulator import problems, query, render
 from cohort_service.simulator.hal import NO_CONTENT, Ctx, Reply, json_reply, paged
 from cohort_service.simulator.model import CustomField, Pipeline, User
 
@@ -276,15 +276,5 @@ def custom_fields(ctx: Ctx) -> Reply:
 def loss_reasons(ctx: Ctx) -> Reply:
     page = query.page(ctx.params, default_limit=50, maximum=250)
     reasons = ctx.account.loss_reasons
-    items = [
-        {
-            "id": r.id,
-            "name": r.name,
-            "sort": r.sort,
-            "created_at": r.created_at,
-            "updated_at": r.updated_at,
-            "_links": {"self": {"href": ctx.href(f"/api/v4/leads/loss_reasons/{r.id}")}},
-        }
-        for r in reasons[page.offset : page.offset + page.limit]
-    ]
+    items = [render.loss_reason(ctx, r) for r in reasons[page.offset : page.offset + page.limit]]
     return paged(ctx, "loss_reasons", items, page, total=len(reasons))

@@ -24,6 +24,7 @@ from cohort_service.simulator.model import (
     EVENT_TYPES,
     I64,
     CustomField,
+    LossReason,
     SimAccount,
 )
 
@@ -118,6 +119,18 @@ def lead(ctx: Ctx, i: int, with_: set[str]) -> dict[str, Any]:
     return obj
 
 
+def loss_reason(ctx: Ctx, r: LossReason) -> dict[str, Any]:
+    """One loss reason as both the list endpoint and a lead's ``_embedded`` show it."""
+    return {
+        "id": r.id,
+        "name": r.name,
+        "sort": r.sort,
+        "created_at": r.created_at,
+        "updated_at": r.updated_at,
+        "_links": {"self": {"href": ctx.href(f"/api/v4/leads/loss_reasons/{r.id}")}},
+    }
+
+
 def _item_href(ctx: Ctx, path: str) -> str:
     echo = ctx.echo()
     return f"{ctx.base}{path}" + (f"?{echo}" if echo else "")
@@ -138,17 +151,7 @@ def _lead_embedded(ctx: Ctx, i: int, with_: set[str]) -> dict[str, Any]:
     }
     reason = int(leads.loss_reason[i])
     if "loss_reason" in with_ and reason >= 0:
-        r = a.loss_reasons[reason]
-        emb["loss_reason"] = [
-            {
-                "id": r.id,
-                "name": r.name,
-                "sort": r.sort,
-                "created_at": r.created_at,
-                "updated_at": r.updated_at,
-                "_links": {"self": {"href": ctx.href(f"/api/v4/leads/loss_reasons/{r.id}")}},
-            }
-        ]
+        emb["loss_reason"] = [loss_reason(ctx, a.loss_reasons[reason])]
     contact = int(leads.contact_id[i])
     if "contacts" in with_:
         href = _item_href(ctx, f"/api/v4/contacts/{contact}")
