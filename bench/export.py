@@ -39,6 +39,7 @@ from cohort_service.cohorts.model import CohortReport, build_report
 from cohort_service.export.book import StreamedWorkbook
 from cohort_service.export.leads_table import leads_columns, leads_rows
 from cohort_service.export.workbook import write_workbook
+from cohort_service.schema.kinds import kind_of
 
 TZ = "Europe/Moscow"
 AS_OF = datetime(2024, 3, 27, 12, 0, tzinfo=ZoneInfo(TZ))  # a Wednesday: the last week is partial
@@ -135,7 +136,7 @@ def run_bare(report: CohortReport, path: Path) -> None:
         ws.write_string(0, i, column.name)
     methods = {"date": ws.write_datetime, "datetime": ws.write_datetime, "text": ws.write_string}
     plan = [
-        (i, methods.get(c.kind, ws.write_number), fmt)
+        (i, methods.get(kind_of(c.kind).write, ws.write_number), fmt)
         for i, (c, fmt) in enumerate(zip(columns, formats, strict=True))
     ]
     for r, values in enumerate(leads_rows(leads, columns), start=1):

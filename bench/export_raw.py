@@ -103,11 +103,9 @@ def run_bare(path: Path, count: int) -> None:
         book.add_format({"num_format": "yyyy-mm-dd hh:mm"}),
     )
     money, one = book.add_format({"num_format": "#,##0.00"}), book.add_format({"num_format": "0.0"})
-    fmts = {"date": fd, "datetime": fdt}
+    fmts = {"iso_date": fd, "iso_datetime": fdt, "amount": money, "days": one}
     for c, col in enumerate(COLUMNS):
-        ws.set_column(
-            c, c, col.width, {"#,##0.00": money, "0.0": one}.get(col.num_format or "", fmts.get(col.kind))
-        )
+        ws.set_column(c, c, col.width, fmts.get(col.kind))
     ws.freeze_panes(1, 0)
     for c, col in enumerate(COLUMNS):
         ws.write_string(0, c, col.name)
