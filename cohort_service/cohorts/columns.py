@@ -20,6 +20,7 @@ TOP_LOSS_REASONS = "top loss reasons"
 
 # Leads table (per-lead facts, the Excel Table "Leads")
 LEAD_ID = "lead_id"
+LEAD = "lead"  # 1 on every row: SUM(lead) counts leads, so a pivot's calculated field can divide by it
 CREATED_AT = "created_at"
 PIPELINE = "pipeline"  # at creation: decides the cohort
 STATUS = "status"  # as of the report moment

@@ -31,7 +31,7 @@ from xlsxwriter.worksheet import Worksheet
 from cohort_service.export.files import private_tmpdir
 from cohort_service.export.names import EXCEL_MAX_ROWS, check_sheet_name
 from cohort_service.export.ooxml import finalize_package
-from cohort_service.export.pivot import PivotSpec, resolve
+from cohort_service.export.pivot import PivotSpec
 from cohort_service.export.pivot_cache import CacheCapture, CacheData
 from cohort_service.export.pivot_render import Rendered, render, renderable
 from cohort_service.export.streamed import (
@@ -175,10 +175,10 @@ class StreamedWorkbook:
             data = captured.get(spec.source_table.casefold())
             if data is None:
                 continue
-            r = resolve(spec, [c.name for c in data.columns])
+            tally = next(t for t in data.tallies if t.spec is spec)
+            r = tally.resolved
             if not renderable(r):
                 continue
-            tally = next(t for t in data.tallies if t.spec is spec)
             shown = render(spec, r, tally, data, [c.kind for c in data.columns])
             worksheet = self._pivot_sheets[spec.name]
             for cell in sorted(shown.cells, key=lambda c: (c.row, c.col)):
@@ -187,6 +187,8 @@ class StreamedWorkbook:
         return result
 
     def _write_cell(self, worksheet: Worksheet, row: int, col: int, value: Any, kind: str | None) -> None:
+        if value is None:
+            return
         fmt = self._num_format(kind_of(kind).excel_format) if kind is not None else None
         if isinstance(value, str):
             worksheet.write_string(row, col, value, fmt)

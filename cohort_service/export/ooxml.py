@@ -23,8 +23,10 @@ from cohort_service.export.pivot import (
     MAIN_NS,
     Layout,
     PivotSpec,
+    Ratio,
     attr,
     cache_definition_xml,
+    calculated_fields,
     pivot_table_xml,
     resolve,
 )
@@ -250,6 +252,10 @@ def _add_pivots(
     sheets = package.sheet_parts()
     caches: dict[str, tuple[int, str]] = {}
     next_cache_id = _max_cache_id(package) + 1
+    calculated = {
+        key: calculated_fields([p for p in pivots if p.source_table.casefold() == key])
+        for key in {p.source_table.casefold() for p in pivots}
+    }
     for spec in pivots:
         key = spec.source_table.casefold()
         source = by_name.get(key)
@@ -260,22 +266,28 @@ def _add_pivots(
             raise ValueError(f"pivot {spec.name!r}: no sheet named {spec.sheet!r}")
         data = captured.data.get(key)
         if key not in caches:
-            caches[key] = (next_cache_id, _add_cache(package, source, next_cache_id, data, captured.numfmts))
+            added = _add_cache(package, source, next_cache_id, data, captured.numfmts, calculated[key])
+            caches[key] = (next_cache_id, added)
             next_cache_id += 1
         cache_id, cache_part = caches[key]
         part = package.free_part("xl/pivotTables/pivotTable{}.xml")
-        layout = _layout(spec, source, data, captured.rendered.get(spec.name))
-        package.add_part(part, CT_PIVOT_TABLE, pivot_table_xml(spec, source, cache_id, layout))
+        layout = _layout(spec, source, data, captured.rendered.get(spec.name), calculated[key])
+        xml = pivot_table_xml(spec, source, cache_id, layout, calculated[key])
+        package.add_part(part, CT_PIVOT_TABLE, xml)
         package.relate(part, REL_PIVOT_CACHE, cache_part)
         package.relate(sheet, REL_PIVOT_TABLE, part)
 
 
 def _layout(
-    spec: PivotSpec, source: TablePart, data: CacheData | None, shown: Rendered | None
+    spec: PivotSpec,
+    source: TablePart,
+    data: CacheData | None,
+    shown: Rendered | None,
+    calculated: Sequence[Ratio],
 ) -> Layout | None:
     if data is None:
         return None
-    r = resolve(spec, source.headers)
+    r = resolve(spec, source.headers, calculated)
     items = {i: item_order(data.shared[i]) for i in (*r.rows, *r.columns, *r.filters)}
     if shown is None:
         return Layout(items)
@@ -299,12 +311,18 @@ def _max_cache_id(package: Package) -> int:
     )
 
 
-def _add_cache(
-    package: Package, source: TablePart, cache_id: int, data: CacheData | None, numfmts: Mapping[str, int]
+def _add_cache(  # noqa: PLR0917
+    package: Package,
+    source: TablePart,
+    cache_id: int,
+    data: CacheData | None,
+    numfmts: Mapping[str, int],
+    calculated: Sequence[Ratio],
 ) -> str:
     part = package.free_part("xl/pivotCache/pivotCacheDefinition{}.xml")
     if data is None:
-        package.add_part(part, CT_PIVOT_CACHE, cache_definition_xml(source, numfmts=numfmts))
+        xml = cache_definition_xml(source, numfmts=numfmts, calculated=calculated)
+        package.add_part(part, CT_PIVOT_CACHE, xml)
     else:
         records = package.free_part("xl/pivotCache/pivotCacheRecords{}.xml")
         package.records_parts[records] = data
@@ -313,7 +331,12 @@ def _add_cache(
         rel = package.relate(part, REL_PIVOT_RECORDS, records)
         shared = [shared_items_xml(s, data.shared.get(i)) for i, s in enumerate(data.stats)]
         xml = cache_definition_xml(
-            source, records_rel=rel, record_count=data.count, shared_items=shared, numfmts=numfmts
+            source,
+            records_rel=rel,
+            record_count=data.count,
+            shared_items=shared,
+            numfmts=numfmts,
+            calculated=calculated,
         )
         package.add_part(part, CT_PIVOT_CACHE, xml)
     rel_id = package.relate(WORKBOOK, REL_PIVOT_CACHE, part)

@@ -42,15 +42,20 @@ class Value:
     field: str
     function: Function = "sum"
     caption: str | None = None
+    per: str | None = None  # a ratio of sums: SUM(field) / SUM(per), through a calculated field
 
     def __post_init__(self) -> None:
         if self.function not in get_args(Function):
             raise ValueError(f"unknown pivot function {self.function!r}")
+        if self.per is not None and self.function != "sum":
+            raise ValueError("a ratio value is a sum of a calculated field: function must be 'sum'")
 
     @property
     def label(self) -> str:
         if self.caption is not None:
             return self.caption
+        if self.per is not None:
+            return f"{self.field} per {self.per}"
         return f"{_FUNCTION_LABEL.get(self.function, self.function.capitalize())} of {self.field}"
 
 
@@ -110,8 +115,9 @@ def cache_definition_xml(
     record_count: int = 0,
     shared_items: Sequence[str] | None = None,
     numfmts: Mapping[str, int] | None = None,
+    calculated: Sequence[Ratio] = (),
 ) -> bytes:
-    """One cacheField per table column, in table order.
+    """One cacheField per table column, in table order, then one calculated field per ratio.
 
     Without ``records_rel`` the shared items are empty (rebuilt on refresh) and ``saveData="0"``;
     with it, ``shared_items`` holds each field's ``<sharedItems>`` and the records part is related.
@@ -124,6 +130,12 @@ def cache_definition_xml(
         f"{shared_items[i] if shared_items is not None else empty}</cacheField>"
         for i, (header, kind) in enumerate(zip(table.headers, table.kinds, strict=True))
     )
+    fields += "".join(
+        f'<cacheField name="{attr(ratio.name)}" numFmtId="10" formula="{attr(ratio.formula)}" '
+        'databaseField="0"/>'
+        for ratio in calculated
+    )
+    count = len(table.headers) + len(calculated)
     saved = (
         f'r:id="{records_rel}" recordCount="{record_count}"' if records_rel is not None else 'saveData="0"'
     )
@@ -131,9 +143,44 @@ def cache_definition_xml(
         f'<pivotCacheDefinition xmlns="{MAIN_NS}" xmlns:r="{REL_NS}" {saved} refreshOnLoad="1" '
         'createdVersion="3" refreshedVersion="3" minRefreshableVersion="3">'
         f'<cacheSource type="worksheet"><worksheetSource name="{attr(table.name)}"/></cacheSource>'
-        f'<cacheFields count="{len(table.headers)}">{fields}</cacheFields>'
+        f'<cacheFields count="{count}">{fields}</cacheFields>'
         "</pivotCacheDefinition>"
     )
+
+
+@dataclass(frozen=True, slots=True)
+class Ratio:
+    """A calculated cache field ``numerator / denominator``: Excel sums each over the cell's rows
+    before dividing, so every subtotal and the grand total are ratios of sums, never sums of ratios."""
+
+    numerator: str
+    denominator: str
+
+    @property
+    def name(self) -> str:
+        return f"{self.numerator} / {self.denominator}"
+
+    @property
+    def formula(self) -> str:
+        return f"{_quote(self.numerator)}/{_quote(self.denominator)}"
+
+    def key(self) -> tuple[str, str]:
+        return (self.numerator.casefold(), self.denominator.casefold())
+
+
+def _quote(field_name: str) -> str:
+    return "'" + field_name.replace("'", "''") + "'"
+
+
+def calculated_fields(specs: Sequence[PivotSpec]) -> tuple[Ratio, ...]:
+    """The calculated fields a shared cache needs for ``specs``' ratio values, in first-use order."""
+    seen: dict[tuple[str, str], Ratio] = {}
+    for spec in specs:
+        for value in spec.values:
+            if value.per is not None:
+                ratio = Ratio(value.field, value.per)
+                seen.setdefault(ratio.key(), ratio)
+    return tuple(seen.values())
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,11 +202,19 @@ class Resolved:
     rows: tuple[int, ...]
     columns: tuple[int, ...]
     filters: tuple[int, ...]
-    values: tuple[tuple[int, Value, str], ...]
+    values: tuple[tuple[int, Value, str], ...]  # a ratio's index is its calculated field's
+    ratios: Mapping[int, tuple[int, int]]  # calculated field → (numerator, denominator) columns
+    field_count: int  # table columns plus calculated fields
 
 
-def pivot_table_xml(spec: PivotSpec, table: TablePart, cache_id: int, layout: Layout | None = None) -> bytes:
-    r = resolve(spec, table.headers)
+def pivot_table_xml(
+    spec: PivotSpec,
+    table: TablePart,
+    cache_id: int,
+    layout: Layout | None = None,
+    calculated: Sequence[Ratio] = (),
+) -> bytes:
+    r = resolve(spec, table.headers, calculated)
     location, row_items, col_items = (
         _location(spec, r),
         _placeholder_rows(r),
@@ -187,7 +242,8 @@ def pivot_table_xml(spec: PivotSpec, table: TablePart, cache_id: int, layout: La
         pages = "".join(f'<pageField fld="{i}" hier="-1"/>' for i in r.filters)
         parts.append(f'<pageFields count="{len(r.filters)}">{pages}</pageFields>')
     data = "".join(
-        f'<dataField name="{attr(caption)}" fld="{i}" subtotal="{v.function}" baseField="0" baseItem="0"/>'
+        f'<dataField name="{attr(caption)}" fld="{i}" subtotal="{v.function}" baseField="0" baseItem="0"'
+        + (' numFmtId="10"/>' if v.per is not None else "/>")
         for i, v, caption in r.values
     )
     parts.append(f'<dataFields count="{len(r.values)}">{data}</dataFields>')
@@ -202,8 +258,9 @@ def _placeholder_rows(r: Resolved) -> str:
     return '<rowItems count="1"><i><x/></i></rowItems>' if r.rows else ""
 
 
-def resolve(spec: PivotSpec, headers: Sequence[str]) -> Resolved:
-    """The spec's field names as indices into the source's columns (``headers``)."""
+def resolve(spec: PivotSpec, headers: Sequence[str], calculated: Sequence[Ratio] = ()) -> Resolved:
+    """The spec's field names as indices into the source's columns (``headers``), ratios as indices
+    of the cache's ``calculated`` fields (after the columns)."""
     index = {h.casefold(): i for i, h in enumerate(headers)}
     table_name = spec.source_table
 
@@ -213,13 +270,26 @@ def resolve(spec: PivotSpec, headers: Sequence[str]) -> Resolved:
         except KeyError:
             raise ValueError(f"pivot {spec.name!r}: table {table_name!r} has no column {name!r}") from None
 
-    folded = {h.casefold() for h in headers}
-    values = tuple((find(v.field), v, _caption(v.label, folded)) for v in spec.values)
+    folded = {h.casefold() for h in headers} | {c.name.casefold() for c in calculated}
+    slots = {c.key(): len(headers) + k for k, c in enumerate(calculated)}
+    ratios: dict[int, tuple[int, int]] = {}
+    values = []
+    for v in spec.values:
+        if v.per is None:
+            values.append((find(v.field), v, _caption(v.label, folded)))
+            continue
+        ratio = Ratio(v.field, v.per)
+        if ratio.key() not in slots:
+            raise ValueError(f"pivot {spec.name!r}: the cache has no calculated field {ratio.name!r}")
+        ratios[slots[ratio.key()]] = (find(v.field), find(v.per))
+        values.append((slots[ratio.key()], v, _caption(v.label, folded)))
     return Resolved(
         rows=tuple(find(n) for n in spec.rows),
         columns=tuple(find(n) for n in spec.columns),
         filters=tuple(find(n) for n in spec.filters),
-        values=values,
+        values=tuple(values),
+        ratios=ratios,
+        field_count=len(headers) + len(calculated),
     )
 
 
@@ -251,8 +321,11 @@ def _pivot_fields(table: TablePart, r: Resolved, shown_items: Mapping[int, Seque
     axis |= dict.fromkeys(r.filters, "axisPage")
     data = {i for i, _, _ in r.values}
     fields = []
-    for i in range(len(table.headers)):
+    for i in range(r.field_count):
         attrs = (f' axis="{axis[i]}"' if i in axis else "") + (' dataField="1"' if i in data else "")
+        if i >= len(table.headers):  # a calculated field: values only
+            fields.append(f'<pivotField{attrs} dragToRow="0" dragToCol="0" dragToPage="0" showAll="0"/>')
+            continue
         order = shown_items.get(i) if i in axis else None
         if order is not None:
             listed = "".join(f'<item x="{x}"/>' for x in order)

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from cohort_service.export.files import private_tmpdir
-from cohort_service.export.pivot import PivotSpec, resolve
+from cohort_service.export.pivot import PivotSpec, Resolved, calculated_fields, resolve
 from cohort_service.export.streamed import Column
 from cohort_service.schema.kinds import kind_of
 
@@ -86,13 +86,20 @@ class FieldStats:
 
 @dataclass
 class Tally:
-    """One pivot's sums: (row item, column item) → [count, sum] per value, in the spec's order."""
+    """One pivot's sums: (row item, column item) → [count, sum] per source field in ``fields``."""
 
     spec: PivotSpec
+    resolved: Resolved
     row: int | None
     col: int | None
     fields: tuple[int, ...]
     cells: dict[tuple[Any, Any], list[float]] = field(default_factory=dict)
+
+    def count(self, acc: list[float], source: int) -> float:
+        return acc[2 * self.fields.index(source)]
+
+    def sum(self, acc: list[float], source: int) -> float:
+        return acc[2 * self.fields.index(source) + 1]
 
     def add(self, values: Sequence[Any]) -> None:
         key = (None if self.row is None else values[self.row], None if self.col is None else values[self.col])
@@ -137,12 +144,15 @@ class CacheCapture:
         self.limit = limit
         axes: set[int] = set()
         tallies = []
+        calculated = calculated_fields(pivots)
         for spec in pivots:
-            r = resolve(spec, headers)
+            r = resolve(spec, headers, calculated)
             axes.update((*r.rows, *r.columns, *r.filters))
+            sources = [i for i, _, _ in r.values if i not in r.ratios]
+            sources += [i for pair in r.ratios.values() for i in pair]
             tallies.append(
-                Tally(spec, r.rows[0] if r.rows else None, r.columns[0] if r.columns else None,
-                      tuple(i for i, _, _ in r.values))
+                Tally(spec, r, r.rows[0] if r.rows else None, r.columns[0] if r.columns else None,
+                      tuple(dict.fromkeys(sources)))
             )  # fmt: skip
         self.tallies = tuple(tallies)
         self.axes = frozenset(axes)

@@ -28,7 +28,7 @@ class Cell:
 
     row: int
     col: int
-    value: Any
+    value: Any  # None: an empty cell (a ratio over no rows)
     kind: str | None = None
 
 
@@ -38,7 +38,7 @@ class Rendered:
     row_items: str
     col_items: str
     cells: tuple[Cell, ...]
-    grand_total: tuple[float, ...]
+    grand_total: tuple[float | None, ...]
 
 
 def renderable(r: Resolved) -> bool:
@@ -59,16 +59,27 @@ def render(spec: PivotSpec, r: Resolved, tally: Tally, data: CacheData, kinds: S
         for side, text in enumerate((data.columns[f].name, ALL_ITEMS))
     ]
 
-    def measure(k: int, row_value: Any = _ANY, col_value: Any = _ANY) -> float:
-        offset = 2 * k + (0 if r.values[k][1].function == "count" else 1)
-        return sum(
-            acc[offset]
+    def measure(k: int, row_value: Any = _ANY, col_value: Any = _ANY) -> float | None:
+        chosen = [
+            acc
             for (row, col), acc in tally.cells.items()
             if (row_value is _ANY or row == row_value) and (col_value is _ANY or col == col_value)
-        )
+        ]
+        index, value, _ = r.values[k]
+        if index in r.ratios:  # a ratio of sums, as Excel computes a calculated field
+            numerator, denominator = r.ratios[index]
+            below = sum(tally.sum(acc, denominator) for acc in chosen)
+            return sum(tally.sum(acc, numerator) for acc in chosen) / below if below else None
+        if value.function == "count":
+            return sum(tally.count(acc, index) for acc in chosen)
+        return sum(tally.sum(acc, index) for acc in chosen)
 
     def label(field: int, value: Any, row: int, col: int) -> Cell:
         return Cell(row, col, BLANK_ITEM if value is None else value, None if value is None else kinds[field])
+
+    def value_cell(row: int, col: int, k: int, value: float | None) -> Cell:
+        ratio = r.values[k][0] in r.ratios
+        return Cell(row, col, value, "pct" if ratio and value is not None else None)
 
     row_field = r.rows[0]
     rows = [data.shared[row_field][s] for s in item_order(data.shared[row_field])]
@@ -77,11 +88,11 @@ def render(spec: PivotSpec, r: Resolved, tally: Tally, data: CacheData, kinds: S
         cells += [Cell(top, left + c, text) for c, text in enumerate(header)]
         for n, item in enumerate(rows, start=top + 1):
             cells.append(label(row_field, item, n, left))
-            cells += [Cell(n, left + 1 + k, measure(k, item)) for k in range(len(r.values))]
+            cells += [value_cell(n, left + 1 + k, k, measure(k, item)) for k in range(len(r.values))]
         last = top + 1 + len(rows)
         totals = tuple(measure(k) for k in range(len(r.values)))
         cells.append(Cell(last, left, GRAND_TOTAL))
-        cells += [Cell(last, left + 1 + k, total) for k, total in enumerate(totals)]
+        cells += [value_cell(last, left + 1 + k, k, total) for k, total in enumerate(totals)]
         ref = range_ref(top, left, last, left + len(r.values))
         location = _location(ref, 1 if len(r.values) == 1 else 0, 1, r)
         col_items = _col_items_values(len(r.values))
@@ -94,7 +105,9 @@ def render(spec: PivotSpec, r: Resolved, tally: Tally, data: CacheData, kinds: S
         cells.append(Cell(top + 1, left + 1 + len(cols), GRAND_TOTAL))
         for n, item in enumerate([*rows, _ANY], start=top + 2):
             cells.append(Cell(n, left, GRAND_TOTAL) if item is _ANY else label(row_field, item, n, left))
-            cells += [Cell(n, left + 1 + c, measure(0, item, value)) for c, value in enumerate([*cols, _ANY])]
+            cells += [
+                value_cell(n, left + 1 + c, 0, measure(0, item, v)) for c, v in enumerate([*cols, _ANY])
+            ]
         last = top + 2 + len(rows)
         totals = (measure(0),)
         ref = range_ref(top, left, last, left + len(cols) + 1)

@@ -59,12 +59,16 @@ class Contents:
 def slicing_lines(report: CohortReport) -> list[str]:
     filters = ", ".join([col.MANAGER, *report.dimension_names, col.PIPELINE])
     return [
-        "1. Sheet Pivot: rows are cohort weeks; values are the count of leads and, per milestone, how many "
-        "reached it (the sum of its 0/1 column). Unfiltered, it equals the Cohorts sheet.",
+        "1. Sheet Pivot: rows are cohort weeks; values are the count of leads, per milestone how many "
+        "reached it (the sum of its 0/1 column), then '<milestone>, % of leads': a calculated field "
+        "SUM(milestone) ÷ SUM(lead) (column lead is 1 on every row), so every subtotal and total is a ratio "
+        "of sums, never an average of percentages. Unfiltered, it equals the Cohorts sheet. The file is "
+        "saved with the pivot's numbers, so it reads before any refresh.",
         f"2. Pick a value in a report filter above it ({filters}) to see one manager, source, product or "
         "pipeline; tick 'Select Multiple Items' for several.",
-        "3. To compare side by side, drag a filter field to Columns; a conversion is a milestone's sum "
-        "divided by leads. The pivot refreshes when the file opens; after editing Leads, Data → Refresh All.",
+        "3. To compare side by side, drag a filter field to Columns (the % columns stay right in every "
+        "cell). The pivot refreshes when the file opens; after editing Leads, Data → Refresh All. "
+        "LibreOffice does not show calculated fields: there, divide the sums.",
     ]
 
 

@@ -40,7 +40,7 @@ from cohort_service.export.sheets_slices import write_slices
 from cohort_service.export.streamed import StreamedTable
 from cohort_service.export.transitions import COLUMNS as HISTORY_COLUMNS
 from cohort_service.export.transitions import HistorySpool
-from cohort_service.schema.leads import pivot_fields, yielded_name
+from cohort_service.schema.leads import lead_columns, pivot_fields, yielded_name
 
 LEADS = "Leads"
 PIVOT_SHEET, PIVOT_NAME = "Pivot", "CohortPivot"
@@ -59,13 +59,18 @@ class WorkbookResult:
 
 
 def pivot_spec(report: CohortReport) -> PivotSpec:
-    """Rows: cohort weeks; values: lead count and milestone sums; filters: manager, dimensions, pipeline
-    (the Leads columns' pivot roles in :mod:`cohort_service.schema.leads`)."""
+    """Rows: cohort weeks; values: lead count, milestone sums, then each milestone's conversion as a
+    ratio of sums (a calculated field ``<m> / lead``, right in every subtotal); filters: manager,
+    dimensions, pipeline (the Leads columns' pivot roles in :mod:`cohort_service.schema.leads`)."""
     ctx = report.row_context
     sums = pivot_fields(ctx, "sum")
     caption = yielded_name(col.LEADS) if col.LEADS.casefold() in {s.casefold() for s in sums} else col.LEADS
     counted = [Value(name, "count", caption) for name in pivot_fields(ctx, "count")]
     values = [*counted, *(Value(name, "sum", name) for name in pivot_fields(ctx, "sum"))]
+    columns = list(lead_columns(ctx))
+    per = next(c.name(slot) for c, slot in columns if c.header == col.LEAD)  # '<lead> (report)' if taken
+    reached = [c.name(slot) for c, slot in columns if c.per == "milestone" and c.kind == "flag"]
+    values += [Value(m, "sum", f"{m}, % of leads", per=per) for m in reached]
     return PivotSpec(
         sheet=PIVOT_SHEET,
         source_table=LEADS,

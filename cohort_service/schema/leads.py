@@ -271,6 +271,11 @@ def _same(name: str) -> str:
     return name
 
 
+def _one(facts: pd.DataFrame, _: Slot) -> pd.Series:
+    """The pivot's calculated fields divide by SUM(lead): a ratio of sums in every subtotal."""
+    return pd.Series(1, index=facts.index, dtype="int64")
+
+
 def _reached_flag(facts: pd.DataFrame, slot: Slot) -> pd.Series:
     return facts[at_col(slot.index)].notna().astype("int64")
 
@@ -312,6 +317,7 @@ LEADS: tuple[LeadColumn, ...] = (
     LeadColumn(col.COST, "amount", col.COST, "", width=12.0, optional=True, bi=False, pivot="sum"),
     LeadColumn(col.DAYS_TO_FINAL, "days", "days_to_final", "f.days_to_final", width=9.0),
     LeadColumn("age days", "days", _age_days, _AGE_DAYS_SQL),
+    LeadColumn(col.LEAD, "flag", _one, "1"),  # last: the columns before it keep their places
 )
 
 VIEW_JOINS = (

@@ -11,11 +11,15 @@ from typing import Any
 
 import openpyxl
 import pytest
+from openxml_audit import OpenXmlValidator, ValidationSeverity
 from python_calamine import CalamineWorkbook
 
+from cohort_service.export.book import StreamedWorkbook
 from cohort_service.export.pivot import PivotSpec, Value
+from cohort_service.export.streamed import Column
 from tests.helpers.leads_sample import COLUMNS, build_workbook
 from tests.helpers.soffice import requires_soffice, to_csv_sheets
+from tests.helpers.xlsx_package import package_problems
 
 HEADERS = [c.name for c in COLUMNS]
 WEEK, MANAGER, SOURCE, QUALIFIED, MET, WON = (
@@ -111,3 +115,39 @@ def test_libreoffice_computes_the_cells_we_saved(sample_xlsx: Path, tmp_path: Pa
         keys = [k.isoformat() if isinstance(k, dt.date) else k for k in ours]
         assert keys[:-1] == list(theirs)[:-1]
         assert list(ours.values()) == list(theirs.values()), sheet
+
+
+def two_managers(path: Path) -> None:
+    """Small: 10 leads, 5 qualified (50 %); Big: 90 leads, 9 qualified (10 %); over two weeks."""
+    columns = (
+        Column("lead_id", "int"), Column("cohort_week", "iso_date"), Column("manager", "text"),
+        Column("lead", "flag"), Column("Квалификация", "flag"),
+    )  # fmt: skip
+    rows, n = [], 0
+    for manager, total, qualified in (("Small", 10, 5), ("Big", 90, 9)):
+        for i in range(total):
+            n += 1
+            rows.append((n, dt.date(2024, 1, 1 + 7 * (i % 2)), manager, 1, int(i < qualified)))
+    spec = PivotSpec(
+        sheet="P", source_table="Leads", name="P", rows=["manager"], filters=["cohort_week"],
+        values=[Value("lead", "sum", "Leads"), Value("Квалификация", "sum", "Qualified"),
+                Value("Квалификация", "sum", "Qualified, % of leads", per="lead")],
+    )  # fmt: skip
+    with StreamedWorkbook(path) as book:
+        book.add_pivot(spec)
+        book.write_table("Leads", "Leads", columns, rows)
+
+
+def test_conversion_is_a_ratio_of_sums_in_every_total(tmp_path: Path) -> None:
+    path = tmp_path / "ratio.xlsx"
+    two_managers(path)
+    got = body(saved_cells(path, "P"), "manager")
+    assert got == {"Big": [90, 9, 0.1], "Small": [10, 5, 0.5], "Grand Total": [100, 14, 0.14]}  # not 30 %
+    assert package_problems(path) == []
+    book = openpyxl.load_workbook(path)
+    cache = book["P"]._pivots[0].cache
+    calculated = [f for f in cache.cacheFields if not f.databaseField]
+    assert [(f.name, f.formula) for f in calculated] == [("Квалификация / lead", "'Квалификация'/'lead'")]
+    assert book["P"]["D4"].number_format == "0.0%"
+    errors = OpenXmlValidator().validate(path).errors
+    assert [e.description for e in errors if e.severity == ValidationSeverity.ERROR] == []

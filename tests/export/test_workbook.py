@@ -256,13 +256,19 @@ def test_pivot_is_defined_over_the_leads_table(book: openpyxl.Workbook) -> None:
     fields = [f.name for f in pivot.cache.cacheFields]
     assert pivot.cache.cacheSource.worksheetSource.name == "Leads"
     assert pivot.cache.refreshOnLoad
-    assert not pivot.cache.saveData
-    assert fields == [c.value for c in book["Leads"][1]]
+    assert pivot.cache.saveData is not False  # kept, with a record per Leads row
+    assert len(pivot.cache.records.r) == book["Leads"].max_row - 1
+    header = [c.value for c in book["Leads"][1]]
+    assert fields == [*header, *(f"{m} / lead" for m in MILESTONES)]  # calculated conversions last
+    assert [f.formula for f in pivot.cache.cacheFields[len(header) :]] == [
+        f"'{m}'/'lead'" for m in MILESTONES
+    ]
     assert [fields[f.x] for f in pivot.rowFields] == ["cohort_week"]
     assert [fields[f.fld] for f in pivot.pageFields] == ["manager", "source", "product", "pipeline"]
     assert [(fields[d.fld], d.subtotal) for d in pivot.dataFields] == [
         ("lead_id", "count"),
         *((m, "sum") for m in MILESTONES),
+        *((f"{m} / lead", "sum") for m in MILESTONES),
     ]
     assert all(item.h is None for f in pivot.pivotFields for item in (f.items or []))  # no filter preset
 

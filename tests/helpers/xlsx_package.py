@@ -255,6 +255,7 @@ def _pivot_fields(view: PackageView, part: str, pivot: etree._Element, cache: et
     if keeps_data and cache.get("invalid", "0") in ("0", "false") and not cache.get(q("id", REL)):
         view.problems.append(f"{part}: cache keeps data (saveData) but has no records part")
     cache_names = [f.get("name") for f in cache.iter(q("cacheField"))]
+    from_table = [f.get("name") for f in cache.iter(q("cacheField")) if f.get("databaseField") != "0"]
     field_list = pivot.find(q("pivotFields"))
     fields = list(field_list) if field_list is not None else []
     for element, children in (
@@ -267,7 +268,7 @@ def _pivot_fields(view: PackageView, part: str, pivot: etree._Element, cache: et
         view.problems.append(f"{part}: {len(fields)} pivotFields for {len(cache_names)} cacheFields")
     source = cache.find(f"{q('cacheSource')}/{q('worksheetSource')}")
     table_columns = _table_columns(view, source.get("name") if source is not None else None)
-    if table_columns is not None and table_columns != cache_names:
+    if table_columns is not None and table_columns != from_table:
         view.problems.append(
             f"{part}: cacheField names {cache_names} differ from table columns {table_columns}"
         )
@@ -283,7 +284,8 @@ def _records(view: PackageView) -> None:
         if not targets:
             continue
         records = view.xml[targets[0]]
-        shared = [f.find(q("sharedItems")) for f in cache.iter(q("cacheField"))]
+        from_table = [f for f in cache.iter(q("cacheField")) if f.get("databaseField") != "0"]
+        shared = [f.find(q("sharedItems")) for f in from_table]  # calculated fields have no records
         sizes = [None if s is None or s.get("count") is None else len(s) for s in shared]
         rows = list(records.iter(q("r")))
         if not (cache.get("recordCount") == records.get("count") == str(len(rows))):
