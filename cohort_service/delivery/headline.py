@@ -149,6 +149,18 @@ def _footer(headline: Headline, attachment_name: str | None) -> list[str]:
     return lines
 
 
+# Dark mode where the client honours it (Apple Mail, iOS, Outlook.com); clients that drop <style>
+# (Gmail) invert colours themselves. The inline colours stay for light mode.
+_HTML_HEAD = (
+    '<meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">'
+    '<meta name="color-scheme" content="light dark">'
+    '<meta name="supported-color-schemes" content="light dark">'
+    "<style>@media (prefers-color-scheme: dark) {"
+    "body, h3, p, li, th, td { color: #e6e6e6 !important; background: #161616 !important; }"
+    "th, td { border-color: #555 !important; } }</style>"
+)
+
+
 def render_html(headline: Headline, attachment_name: str | None = None) -> str:
     """A short HTML body with inline styles (mail clients drop <style> blocks)."""
     esc = html.escape
@@ -161,11 +173,13 @@ def render_html(headline: Headline, attachment_name: str | None = None) -> str:
     if not rows:
         rows = [f'<tr><td colspan="{len(headline.header())}">no cohorts in this report</td></tr>']
     parts = [
-        '<html><body style="font-family:Arial,Helvetica,sans-serif;font-size:14px;color:#222">',
+        f"<html><head>{_HTML_HEAD}</head>",
+        '<body style="font-family:Arial,Helvetica,sans-serif;font-size:14px;color:#222">',
         f'<h3 style="margin:0 0 8px">{esc(headline.title())}</h3>',
         *(f'<p style="margin:0 0 4px">{esc(line)}</p>' for line in headline.summary),
-        '<table style="border-collapse:collapse;font-size:13px">',
-        f"<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>",
+        # a phone scrolls the table sideways instead of cutting its right-hand columns off
+        '<div style="overflow-x:auto;max-width:100%"><table style="border-collapse:collapse;font-size:13px">',
+        f"<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table></div>",
     ]
     for title, lines in _sections(headline):
         items = "".join(f"<li>{esc(line)}</li>" for line in lines)

@@ -104,3 +104,18 @@ def test_summary_opens_and_forecast_check_closes() -> None:
     html = render_html(base)
     assert html.index(summary[2]) < html.index("<table")
     assert html.index("<table") < html.index("Forecast check: forecasts at 4 weeks")
+
+
+def test_html_scrolls_on_a_phone_and_has_a_dark_mode() -> None:
+    """The table sits in a sideways-scrolling box (a 400 px viewport keeps every column reachable) and
+    a dark scheme overrides the light inline colours where the client honours it."""
+    from lxml import html as lxml_html
+
+    page = render_html(headline(), "a.xlsx")
+    tree = lxml_html.fromstring(page)
+    (table,) = tree.iter("table")
+    assert "overflow-x:auto" in table.getparent().get("style", "")
+    assert tree.find(".//meta[@name='color-scheme']").get("content") == "light dark"
+    style = tree.find(".//style").text_content()
+    assert "@media (prefers-color-scheme: dark)" in style
+    assert "color: #e6e6e6 !important" in style
