@@ -242,8 +242,11 @@ def test_a_milestone_or_dimension_may_share_a_fixed_column_s_name(
     book, out = tmp_path / "book.xlsx", tmp_path / "csv"
     result = _report(run_cli, config, db_url, "--out", str(book), "--csv", str(out))
     assert result.exit_code == 0, result.stderr
-    ws = load_workbook(book, read_only=True)["Leads"]
-    rows = [list(r) for r in ws.iter_rows(values_only=True)]
+    wb = load_workbook(book, read_only=True)
+    try:
+        rows = [list(r) for r in wb["Leads"].iter_rows(values_only=True)]
+    finally:
+        wb.close()  # a read-only workbook holds the file open until closed
     header = rows[0]
     assert header[:10] == ["lead_id", "cohort_week", "created_at", "pipeline", "status (report)",
                            "status pipeline", "manager (report)", "Manager", "Status",
