@@ -83,8 +83,11 @@ def test_planted_segments_lead_the_attention_list(
 
     # The workbook's Attention sheet: the same rows, worst first, each with the filter that
     # reproduces it in the pivot over Leads — checked here against leads.csv.
-    sheet = openpyxl.load_workbook(book, read_only=True)["Attention"]
-    cells = [list(r) for r in sheet.iter_rows(values_only=True)]
+    workbook = openpyxl.load_workbook(book, read_only=True)
+    try:
+        cells = [list(r) for r in workbook["Attention"].iter_rows(values_only=True)]
+    finally:
+        workbook.close()  # a read-only workbook holds the file open until closed
     remarks = [str(r[0]) for r in cells[:8] if r and r[0]]
     assert any(r.startswith("Note: leads of pipelines where some milestone has no status") for r in remarks)
     head = next(i for i, r in enumerate(cells) if r[:2] == ["dimension", "value"])
