@@ -113,7 +113,10 @@ def day_numbers(moments: pd.Series) -> np.ndarray:
 
 
 def moment_day(moment: datetime) -> float:
-    return float(pd.Timestamp(moment).tz_convert("UTC").value) / (DAY_US * 1000)
+    """The same float as :func:`day_numbers` gives for that moment (µs, then one division), so a
+    lead reached exactly at A compares equal to A instead of an ulp after it."""
+    micros = pd.Timestamp(moment).tz_convert("UTC").value // 1000
+    return float(micros) / DAY_US
 
 
 def as_of_view(facts: pd.DataFrame, moment: datetime, milestones: int) -> pd.DataFrame:
