@@ -13,7 +13,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
+from cohort_service.cohorts import columns as col
 from cohort_service.delivery.anomalies import Flag
+from cohort_service.schema.cohorts import COHORTS, CohortSlot
 
 BLANK = "–"
 RED, GREEN = "#b71c1c", "#1b5e20"
@@ -123,8 +125,16 @@ def render_text(headline: Headline, attachment_name: str | None = None) -> str:
         lines += [*headline.summary, ""]
     lines += [fmt(header), fmt(["-" * w for w in widths])]
     lines += [fmt(line) for line in body] or ["(no cohorts in this report)"]
+    lines += ["", delta_legend(headline.final_name)]
     lines += _footer(headline, attachment_name)
     return "\n".join(lines) + "\n"
+
+
+def delta_legend(final: str) -> str:
+    """What the table's ``Δ vs prev`` means: the Cohorts column's own header note, so it is said once."""
+    column = next(c for c in COHORTS if c.header == col.DELTA)
+    note = column.note(CohortSlot(final, final)) if callable(column.note) else column.note
+    return f"{col.DELTA}: {note}"
 
 
 def _sections(headline: Headline) -> list[tuple[str, tuple[str, ...]]]:
@@ -180,6 +190,7 @@ def render_html(headline: Headline, attachment_name: str | None = None) -> str:
         # a phone scrolls the table sideways instead of cutting its right-hand columns off
         '<div style="overflow-x:auto;max-width:100%"><table style="border-collapse:collapse;font-size:13px">',
         f"<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table></div>",
+        f'<p style="margin:4px 0 0;color:#555;font-size:12px">{esc(delta_legend(headline.final_name))}</p>',
     ]
     for title, lines in _sections(headline):
         items = "".join(f"<li>{esc(line)}</li>" for line in lines)

@@ -17,6 +17,10 @@ cohort                      leads  target %  qualified %  paid %  lead→paid % 
 07.10–13.10.2024              558       42%          53%     18%        4.12%          –   1.0%       –
 14.10–20.10.2024 (partial)    500       40%         30%▼     17%        2.00%       -51%      –       –
 
+Δ vs prev: Relative change of lead→paid % against the cohort a week earlier (4.12% vs 3.38% → +22%). \
+Shown only once the week is mature (both weeks' results are final); blank before, when there is no \
+earlier cohort, or when it had 0%. Young weeks: Δ at Nd.
+
 Flagged:
   ▼ 14.10–20.10.2024: qualified 30 % vs target 50 % ± 10 pp; 236 at the base
 
@@ -119,3 +123,11 @@ def test_html_scrolls_on_a_phone_and_has_a_dark_mode() -> None:
     style = tree.find(".//style").text_content()
     assert "@media (prefers-color-scheme: dark)" in style
     assert "color: #e6e6e6 !important" in style
+
+
+def test_delta_vs_prev_is_explained_in_both_bodies() -> None:
+    base = headline()
+    legend = f"Δ vs prev: Relative change of lead→{base.final_name} % against the cohort a week earlier"
+    assert legend in render_text(base)
+    assert legend in render_html(base)
+    assert "Shown only once the week is mature" in render_text(base)
