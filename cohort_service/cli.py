@@ -56,6 +56,12 @@ def root(
     ctx.obj = State(config_path=config, ui=UI(quiet=quiet))
 
 
+WaitOption = Annotated[
+    float,
+    typer.Option("--wait", metavar="SECONDS", help="Wait this long for another run's lock (default: fail)."),
+]
+
+
 @db_app.command("upgrade")
 def db_upgrade(ctx: typer.Context) -> None:
     """Create the database if needed and migrate it to the current schema (safe to repeat)."""
@@ -68,6 +74,17 @@ def db_upgrade(ctx: typer.Context) -> None:
         st.ui.info(f"database already at revision {after}; nothing to do")
     else:
         st.ui.info(f"database migrated: {before or 'empty'} → {after}")
+
+
+@db_app.command("rebuild-facts")
+def db_rebuild_facts(ctx: typer.Context, wait: WaitOption = 0.0) -> None:
+    """Rebuild the kept per-lead path summary (lead_paths) from the stored history, in full."""
+    from cohort_service.app.rebuild import rebuild_facts
+    from cohort_service.db.engine import get_engine
+
+    st = state(ctx)
+    done = rebuild_facts(st.settings, get_engine(st.settings), wait_s=wait)
+    st.ui.info(f"lead_paths rebuilt: {done.leads} leads with history (milestones {done.fingerprint[:12]})")
 
 
 @app.command()
@@ -90,12 +107,6 @@ def doctor(ctx: typer.Context) -> None:
             st.ui.out.print(f"{'✓' if check.ok else '✗'} {check.name}: {check.detail}{fix}", markup=False)
     if not all(check.ok for check in results):
         raise typer.Exit(1)
-
-
-WaitOption = Annotated[
-    float,
-    typer.Option("--wait", metavar="SECONDS", help="Wait this long for another run's lock (default: fail)."),
-]
 
 
 @app.command()

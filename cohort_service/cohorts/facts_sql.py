@@ -34,6 +34,13 @@ DATE_FIELD_TYPES = ("date", "date_time", "birthday")
 UNKNOWN_BIT = 1 << 62
 
 
+# The milestone level of each (pipeline, status) of the funnel, from bound arrays.
+LV_CTE = """lv AS (
+  SELECT * FROM unnest(CAST(:lv_p AS bigint[]), CAST(:lv_s AS bigint[]), CAST(:lv_l AS int[]))
+    AS m(pipeline_id, status_id, lvl)
+)"""
+
+
 def _enum_text(item: str, alias: str) -> str:
     """Text of one value item: the enum's current name when it has one, else the stored text."""
     return f"coalesce({alias}.value, {item}->>'value')"
@@ -81,7 +88,7 @@ def _dimension_sql(dim: DimensionSpec, i: int) -> tuple[str, str, str]:
     return lateral, value, join
 
 
-def _born(dims: Sequence[DimensionSpec]) -> str:
+def born_cte(dims: Sequence[DimensionSpec]) -> str:
     """Leads of the window with their dimension values (raw JSON extracted once, in ``src``)."""
     parts = [_dimension_sql(d, i) for i, d in enumerate(dims)]
     raws = "".join(f", {lat} AS v{i}" for i, (lat, _, _) in enumerate(parts))
@@ -114,13 +121,10 @@ born AS (
 )"""
 
 
-def _head(dims: Sequence[DimensionSpec]) -> str:
+def head(dims: Sequence[DimensionSpec]) -> str:
     return f"""
-WITH lv AS (
-  SELECT * FROM unnest(CAST(:lv_p AS bigint[]), CAST(:lv_s AS bigint[]), CAST(:lv_l AS int[]))
-    AS m(pipeline_id, status_id, lvl)
-),
-{_born(dims)},
+WITH {LV_CTE},
+{born_cte(dims)},
 trash AS (
   SELECT lead_id,
     (array_agg(type ORDER BY {event_order(descending=True)})
@@ -140,10 +144,19 @@ alive AS (
 )"""
 
 
-def _highest_level(bits: str, k: int) -> str:
+def highest_level(bits: str, k: int) -> str:
     """The highest level whose bit is set in ``bits`` (one bit per level a point sat at)."""
     cases = " ".join(f"WHEN {bits} & {1 << i} <> 0 THEN {i}" for i in range(k, 0, -1))
     return f"(CASE {cases} ELSE 0 END)"
+
+
+def change_levels(k: int) -> str:
+    """``lvl`` and ``bits`` of a stage change ``s`` (joined to ``lv``): the level its new status
+    reaches (won counts as the last milestone) and the bit of the level it sits at exactly."""
+    return f"""CASE WHEN s.after_status_id = 142 THEN {k} ELSE coalesce(lv.lvl, 0) END AS lvl,
+         CASE WHEN s.after_status_id = 142 THEN {1 << k} ELSE 1::bigint << coalesce(lv.lvl, 0) END
+           | CASE WHEN lv.lvl IS NULL AND s.after_status_id NOT IN (142, 143) THEN {UNKNOWN_BIT} ELSE 0 END
+           AS bits"""
 
 
 def _path(k: int) -> str:
@@ -154,11 +167,7 @@ def _path(k: int) -> str:
     return f""",
 ch AS (
   SELECT s.lead_id, s.created_at, s.event_id, s.before_pipeline_id, s.before_status_id,
-         s.after_pipeline_id, s.after_status_id,
-         CASE WHEN s.after_status_id = 142 THEN {k} ELSE coalesce(lv.lvl, 0) END AS lvl,
-         CASE WHEN s.after_status_id = 142 THEN {1 << k} ELSE 1::bigint << coalesce(lv.lvl, 0) END
-           | CASE WHEN lv.lvl IS NULL AND s.after_status_id NOT IN (142, 143) THEN {UNKNOWN_BIT} ELSE 0 END
-           AS bits
+         s.after_pipeline_id, s.after_status_id, {change_levels(k)}
   FROM lead_status_changes s
   JOIN alive al ON al.id = s.lead_id
   LEFT JOIN lv ON lv.pipeline_id = s.after_pipeline_id AND lv.status_id = s.after_status_id
@@ -181,14 +190,19 @@ def _points(k: int) -> str:
     """Initial point joined with the path summary; ``x`` carries everything the SELECT needs."""
     return f""",
 x AS (
-  SELECT a.*, p.changes, p.reached, {_highest_level("coalesce(p.bits, 0)", k)} AS max_lvl,
+  SELECT a.*, p.changes, p.reached, {highest_level("coalesce(p.bits, 0)", k)} AS max_lvl,
     coalesce(p.bits, 0) & {UNKNOWN_BIT} <> 0 AS unknown, coalesce(p.bits, 0) AS bits,
     p.lead_id IS NOT NULL AND p.first_bs IS NULL AS unknown_initial,
     CASE WHEN p.lead_id IS NULL THEN a.pipeline_id ELSE coalesce(p.first_bp, p.first_ap) END AS init_p,
     CASE WHEN p.lead_id IS NULL THEN a.status_id ELSE p.first_bs END AS init_s,
     p.after_sp[p.changes] AS last_p, p.after_s[p.changes] AS last_s
   FROM alive a LEFT JOIN path p ON p.lead_id = a.id
-),
+)""" + y_cte(k)
+
+
+def y_cte(k: int) -> str:
+    """``y``: the initial point's level and the status as of A, from ``x`` (shared with :mod:`paths_sql`)."""
+    return f""",
 y AS (
   SELECT x.*,
     CASE WHEN x.init_s = 142 THEN {k} WHEN x.init_s IS NULL THEN 0 ELSE coalesce(li.lvl, 0) END AS init_lvl,
@@ -200,14 +214,14 @@ y AS (
 )"""
 
 
-def _select(k: int) -> str:
+def select_facts(k: int) -> str:
     return f"\nSELECT {', '.join(fact.sql(k) for fact in FACTS)}\nFROM y"
 
 
 def facts_insert_sql(table: str, milestones: int, dims: Sequence[DimensionSpec]) -> str:
     """``INSERT INTO <table> (...) <the facts query>``; bind as_of, from_ts, tz, lv_p/lv_s/lv_l, pipes."""
     cols = ", ".join(fact.name for fact in FACTS)
-    query = _head(dims) + _path(milestones) + _points(milestones) + _select(milestones)
+    query = head(dims) + _path(milestones) + _points(milestones) + select_facts(milestones)
     return f"INSERT INTO {table} ({cols})" + query
 
 

@@ -323,3 +323,35 @@ spend_files = Table(
     Column("rows", Integer, nullable=False),
     _ts("imported_at", nullable=False),
 )
+
+# Per-lead path summary (issue 15): what of a lead's history does not depend on the as-of moment A, so
+# facts as of any A are one scan with comparisons against A (cohorts/paths_sql.py). One row per lead
+# with stage changes or delete/restore events. Array slot i of reach_at/sit_at = milestone i; the
+# change_* and trash_* arrays are in event order (db/event_order.py).
+lead_paths = Table(
+    "lead_paths",
+    metadata,
+    Column("lead_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("first_before_pipeline_id", BigInteger),
+    Column("first_before_status_id", BigInteger),
+    Column("first_after_pipeline_id", BigInteger),
+    Column("reach_at", ARRAY(DateTime(timezone=True))),
+    Column("sit_at", ARRAY(DateTime(timezone=True))),
+    _ts("unknown_at"),
+    Column("change_at", ARRAY(DateTime(timezone=True))),
+    Column("change_pipeline_id", ARRAY(BigInteger)),
+    Column("change_status_id", ARRAY(BigInteger)),
+    _ts("last_change_at"),
+    Column("trash_at", ARRAY(DateTime(timezone=True))),
+    Column("trash_deleted", ARRAY(Boolean)),
+)
+
+# One row: the fingerprint of the milestone levels and statuses ``lead_paths`` was built for; a
+# different fingerprint means a full rebuild.
+lead_paths_meta = Table(
+    "lead_paths_meta",
+    metadata,
+    Column("id", SmallInteger, primary_key=True, autoincrement=False),
+    Column("fingerprint", Text, nullable=False),
+    _ts("built_at", nullable=False),
+)

@@ -29,6 +29,8 @@ EXPECTED_TABLES = {
     "report_runs",
     "ad_spend",
     "spend_files",
+    "lead_paths",
+    "lead_paths_meta",
     "alembic_version",
 }
 
