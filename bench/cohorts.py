@@ -11,6 +11,10 @@ Each contender runs in its own child process, so its peak RSS is its own:
 * ``engine-core``: the same without dimensions and without the BI copy (what the baselines compute).
 * ``pandas``: a straightforward implementation: COPY the raw rows (leads, changes, deletion events)
   into pandas, sort, group, merge, and the per-week counts.
+* ``kept``: the facts read from the kept per-lead path summary (``lead_paths``, built before the
+  timer starts; its full rebuild is timed on its own), then the per-week counts — the same work as
+  the baselines. ``upkeep``: recomputing the summary of 1 % of the leads, as a sync does for the
+  leads whose history changed (leads/s).
 * ``duckdb`` (only when ``duckdb`` is importable; ``pip install duckdb``): the same raw rows in
   pandas, the facts computed by DuckDB SQL over those frames.
 
@@ -80,6 +84,64 @@ def run_engine(url: str, *, full: bool) -> dict[str, Any]:
     report = build_cohort_report(settings_for(url, dimensions=full), request, engine=engine)
     seconds = time.perf_counter() - start
     return {"seconds": seconds, "leads": len(report.facts), "counts": engine_counts(report)}
+
+
+def kept_request(url: str) -> Any:
+    from cohort_service.cohorts.catalog import load_catalog
+    from cohort_service.cohorts.facts import FactsRequest
+    from cohort_service.cohorts.milestones import resolve_funnel
+    from cohort_service.cohorts.weeks import end_of_day, report_weeks
+
+    engine = create_engine(url, poolclass=NullPool)
+    with engine.connect() as conn:
+        funnel = resolve_funnel(
+            settings_for(url, dimensions=False).report, load_catalog(conn), source="bench"
+        )
+    engine.dispose()
+    as_of = end_of_day(AS_OF, ZoneInfo(TZ))
+    return FactsRequest(as_of, TZ, report_weeks(as_of, WEEKS)[0], funnel)
+
+
+def run_kept(url: str) -> dict[str, Any]:
+    """Facts from ``lead_paths`` (rebuilt untimed first when its fingerprint differs), then counts."""
+    from cohort_service.cohorts.paths import compute_facts_from_paths, ensure_paths
+
+    request = kept_request(url)
+    engine = create_engine(url, poolclass=NullPool)
+    with engine.connect() as conn, conn.begin():
+        ensure_paths(conn, request.funnel)
+    start = time.perf_counter()
+    with engine.connect() as conn, conn.begin():
+        facts = compute_facts_from_paths(conn, request)
+    k = len(synthetic.MILESTONES)
+    f = pd.DataFrame({"cohort_week": facts["cohort_week"]})
+    for m in range(1, k + 1):
+        f[f"at_{m}"] = facts[f"at_{m}"]
+    counts = pandas_counts(f)
+    return {"seconds": time.perf_counter() - start, "leads": len(facts), "counts": counts}
+
+
+def run_upkeep(url: str) -> dict[str, Any]:
+    """The full rebuild and the incremental upkeep of 1 % of the leads (rolled back), in leads/s."""
+    from cohort_service.cohorts.paths import rebuild_paths, refresh_paths
+
+    request = kept_request(url)
+    engine = create_engine(url, poolclass=NullPool)
+    with engine.connect() as conn:
+        ids = [int(i) for i in conn.execute(text("SELECT id FROM leads TABLESAMPLE BERNOULLI (1)")).scalars()]
+        start = time.perf_counter()
+        with conn.begin():
+            built = rebuild_paths(conn, request.funnel)
+        rebuild_s = time.perf_counter() - start
+        start = time.perf_counter()
+        with conn.begin() as tx:
+            refresh_paths(conn, request.funnel, ids)
+            tx.rollback()
+        refresh_s = time.perf_counter() - start
+    return {
+        "seconds": refresh_s, "changed": len(ids), "rebuild_s": rebuild_s, "built": built,
+        "upkeep_leads_per_s": len(ids) / refresh_s, "rebuild_leads_per_s": built / rebuild_s,
+    }  # fmt: skip
 
 
 # ---------------------------------------------------------------- baselines: raw rows into pandas
@@ -335,6 +397,8 @@ def main() -> None:
             "engine-core": lambda u: run_engine(u, full=False),
             "pandas": run_pandas,
             "duckdb": run_duckdb,
+            "kept": run_kept,
+            "upkeep": run_upkeep,
         }
         result = runners[args.child](args.database_url)
         print(json.dumps(result | {"peak_mb": peak_mb()}))
@@ -352,7 +416,7 @@ def measure(admin_url: str, args: argparse.Namespace) -> None:
     print(
         f"data: {info['leads']:,} leads, {info['changes']:,} status changes{loaded}; as of {AS_OF}, {WEEKS} weeks"
     )
-    names = ["engine", "engine-core", "pandas"]
+    names = ["engine", "engine-core", "pandas", "kept"]
     try:
         import duckdb  # noqa: F401
 
@@ -372,10 +436,18 @@ def measure(admin_url: str, args: argparse.Namespace) -> None:
     print(f"per-week counts agree across contenders: {'yes' if agree else 'NO'}")
     baselines = [n for n in ("pandas", "duckdb") if n in results]
     fastest = min(baselines, key=lambda n: results[n]["seconds"])
-    for name in ("engine", "engine-core"):
+    for name in ("engine", "engine-core", "kept"):
         ratio = results[name]["seconds"] / results[fastest]["seconds"]
         mem = results[name]["peak_mb"] / results[fastest]["peak_mb"]
-        print(f"{name} / {fastest}: time {ratio:.2f}×, peak memory {mem:.2f}× (target time ≤ 1.5×)")
+        print(f"{name} / {fastest}: time {ratio:.2f}×, peak memory {mem:.2f}×")
+    upkeep = child("upkeep", url)
+    print(
+        f"lead_paths: full rebuild {upkeep['built']:,} leads in {upkeep['rebuild_s']:.1f} s"
+        f" ({upkeep['rebuild_leads_per_s']:,.0f} leads/s); incremental upkeep of {upkeep['changed']:,}"
+        f" changed leads in {upkeep['seconds']:.2f} s ({upkeep['upkeep_leads_per_s']:,.0f} leads/s)"
+    )
+    if "duckdb" in results:
+        print(f"report/duckdb: {results['kept']['seconds'] / results['duckdb']['seconds']:.2f}")
 
 
 if __name__ == "__main__":
