@@ -129,6 +129,7 @@ def run_upkeep(url: str) -> dict[str, Any]:
     engine = create_engine(url, poolclass=NullPool)
     with engine.connect() as conn:
         ids = [int(i) for i in conn.execute(text("SELECT id FROM leads TABLESAMPLE BERNOULLI (1)")).scalars()]
+        conn.commit()
         start = time.perf_counter()
         with conn.begin():
             built = rebuild_paths(conn, request.funnel)
