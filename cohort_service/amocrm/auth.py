@@ -31,6 +31,7 @@ from cohort_service.errors import AmoAuthError, AmoPayloadError, ConfigError
 
 TOKEN_PATH = "/oauth2/access_token"  # noqa: S105 - a URL path, not a secret
 REFRESH_AHEAD = timedelta(minutes=5)
+REFRESH_RETRIES = 4
 
 
 def _utcnow() -> datetime:
@@ -151,9 +152,10 @@ class OAuthAuth(AmoAuth):
             pair = yield from self._refresh(pair.access_token)
         request.headers["Authorization"] = f"Bearer {pair.access_token}"
         response = yield request
-        # A 401 refreshes and retries; twice, because a token refreshed a moment ago can be revoked
-        # again before the paced retry goes out. A disabled integration fails at the token endpoint.
-        for _ in range(2):
+        # A 401 refreshes and retries, up to four times: a token refreshed a moment ago can be revoked
+        # again before the paced retry goes out. A disabled integration fails at the token endpoint,
+        # so only a user who lost API access costs the extra refreshes before the error.
+        for _ in range(REFRESH_RETRIES):
             if response.status_code != 401:
                 return
             pair = yield from self._refresh(pair.access_token)

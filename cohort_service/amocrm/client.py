@@ -227,7 +227,8 @@ def _auth(settings: Settings, engine: Engine | None) -> AmoAuth:
             from cohort_service.db.engine import get_engine
 
             engine = get_engine(settings)
-        return OAuthAuth(amo.oauth, TokenStore(engine, amo.url), timeout=client_timeout(amo))
+        store = TokenStore(engine, amo.url, journal_dir=settings.service.data_dir)
+        return OAuthAuth(amo.oauth, store, timeout=client_timeout(amo))
     raise ConfigError(
         [
             f"{settings.source}: amocrm.token: required (a long-lived token from the integration's "

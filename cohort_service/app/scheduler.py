@@ -45,6 +45,11 @@ from cohort_service.sync.runner import run_sync
 log = logging.getLogger(__name__)
 job_log = logging.getLogger("cohort_service.jobs")
 
+# OAuth keep-alive: one authenticated request this often. An access token lives 24 h, so the pair is
+# refreshed (the refresh token rotated) at least every 36 h, however long nothing else runs; amoCRM
+# revokes a refresh token unused for 3 months.
+KEEPALIVE_EVERY = timedelta(hours=12)
+
 
 # -- triggers ----------------------------------------------------------------------------------
 
@@ -127,6 +132,19 @@ def sync_work(settings: Settings) -> Callable[[], dict[str, Any]]:
     return work
 
 
+def keepalive_work(settings: Settings) -> Callable[[], dict[str, Any]]:
+    """One cheap request (the account); the OAuth flow refreshes an expired pair on the way. No
+    run lock: it is one request through the account's shared budget."""
+    from cohort_service.amocrm.client import build_client
+
+    def work() -> dict[str, Any]:
+        with build_client(settings, engine=get_engine(settings)) as client:
+            client.account()
+            return {"requests": client.stats.snapshot().requests}
+
+    return work
+
+
 def weekly_work(
     settings: Settings,
     *,
@@ -181,6 +199,14 @@ def build_scheduler(
         misfire_grace_time=max(int(schedule.sync_every.total_seconds() / 2), 60),
         **({"next_run_time": sync_at} if sync_at is not None else {}),
     )
+    if settings.amocrm.oauth is not None:
+        scheduler.add_job(
+            run_job,
+            IntervalTrigger(seconds=int(KEEPALIVE_EVERY.total_seconds()), timezone=tz),
+            args=("oauth_keepalive", keepalive_work(settings)),
+            id="oauth_keepalive",
+            misfire_grace_time=int(KEEPALIVE_EVERY.total_seconds()),
+        )
     if settings.email is None:
         return scheduler  # nothing to send to: sync only
     scheduler.add_job(

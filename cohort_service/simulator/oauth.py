@@ -123,6 +123,12 @@ class OAuthStore:
                 if long_lived or not grant.long_lived:
                     grant.expires_at = min(grant.expires_at, self.clock())
 
+    def exchange_would_fail(self, refresh_token: str) -> bool:
+        """True when ``refresh_token`` is used up, expired or unknown (drills check a lock-out)."""
+        with self._lock:
+            grant = self._refresh.get(refresh_token)
+            return grant is None or grant.used or self.clock() >= grant.expires_at
+
     def revoke_all(self) -> None:
         """What disabling the integration does: every token and refresh token is dead."""
         with self._lock:
