@@ -83,3 +83,28 @@ def compute_facts_from_paths(conn: Connection, request: FactsRequest) -> pd.Data
     sql = facts_from_paths_sql(SCRATCH, len(request.funnel.milestones), request.dimensions)
     conn.execute(text(sql), request.params())
     return read_facts(conn, request, SCRATCH)
+
+
+def invalidate_paths(conn: Connection) -> None:
+    """Forget the fingerprint: the next reader rebuilds the summary in full (the sync changed history
+    it could not summarise, e.g. with no milestones configured)."""
+    conn.execute(text("DELETE FROM lead_paths_meta"))
+
+
+class PathKeeper:
+    """What the sync calls with the leads whose history a page changed, before that page commits:
+    their summary is recomputed in the same transaction (or, with no funnel, the summary is marked
+    stale so no reader trusts it)."""
+
+    def __init__(self, funnel: Funnel | None) -> None:
+        self.funnel = funnel
+        self.kept = 0
+
+    def __call__(self, conn: Connection, lead_ids: Iterable[int]) -> None:
+        ids = set(lead_ids)
+        if not ids:
+            return
+        if self.funnel is None:
+            invalidate_paths(conn)
+            return
+        self.kept += refresh_paths(conn, self.funnel, ids)

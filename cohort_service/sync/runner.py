@@ -21,12 +21,16 @@ from cohort_service.amocrm.pagination import Page, Paginator
 from cohort_service.amocrm.prefetch import run_paged
 from cohort_service.amocrm.queries import leads_list
 from cohort_service.amocrm.stats import StatsSnapshot
+from cohort_service.cohorts.catalog import load_catalog
+from cohort_service.cohorts.milestones import resolve_funnel
+from cohort_service.cohorts.paths import PathKeeper
 from cohort_service.config import Settings
 from cohort_service.db import models
 from cohort_service.db.engine import get_engine
 from cohort_service.db.lock import run_lock
 from cohort_service.db.migrate import upgrade
 from cohort_service.db.upserts import apply_delete_restore_events
+from cohort_service.errors import ConfigError
 from cohort_service.sync import leads as leads_stream
 from cohort_service.sync.bookmarks import history_start
 from cohort_service.sync.events import EventsStream
@@ -186,6 +190,8 @@ def _sync(
             filter_enabled=ref.account.is_api_filter_enabled,
         )
         evts = EventsStream(conn, signpost=now, overlap=amo.events_overlap, repair=repair, since=since)
+        evts.keep_paths = path_keeper(conn, settings)
+        conn.commit()
         progress.task("leads", "leads", total=None)
         leads.on_progress = lambda n: progress.update("leads", advance=n, extra=_rate(api, before, started))
         evts.on_progress = lambda _n: progress.update("events", extra=_rate(api, before, started))
@@ -236,6 +242,16 @@ def _sync(
     summary.pace_rps = round(api.limiter.rate, 2)
     summary.seconds = time.monotonic() - started
     return summary
+
+
+def path_keeper(conn: Connection, settings: Settings) -> PathKeeper:
+    """The keeper of ``lead_paths`` for this run's funnel (the reference data just stored); without a
+    usable milestone configuration the summary is only marked stale as history changes."""
+    try:
+        funnel = resolve_funnel(settings.report, load_catalog(conn), source=settings.source)
+    except ConfigError:
+        return PathKeeper(None)
+    return PathKeeper(funnel)
 
 
 def _event_queries(
