@@ -16,7 +16,7 @@ from collections.abc import Iterable
 
 from email_validator import EmailNotValidError, validate_email
 
-from cohort_service.config_names import check_chars
+from cohort_service.config.names import check_chars
 
 _NAMED = re.compile(r"\s*(.*?)\s*<([^<>]*)>\s*")  # Display Name <addr-spec>
 _NAME_SPECIALS = re.compile(r'[,;:@<>()\[\]\\"]')

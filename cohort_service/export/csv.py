@@ -19,7 +19,7 @@ import pandas as pd
 from cohort_service.cohorts import columns as col
 from cohort_service.cohorts.model import CohortReport
 from cohort_service.cohorts.outlook import with_expected
-from cohort_service.config_names import file_slug
+from cohort_service.config.names import file_slug
 from cohort_service.export.files import ensure_directory, replacing, sweep_partials
 
 ENCODING = "utf-8-sig"

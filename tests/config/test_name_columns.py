@@ -1,12 +1,12 @@
 """The config's clash check knows every column a milestone or dimension name makes.
 
-config_names lists them by hand (importing the table declarations would cost every command a
+config/names.py lists them by hand (importing the table declarations would cost every command a
 second of pandas); this compares that list with what cohort_service.schema declares, so a column
 added there without the check learning it fails here."""
 
 from __future__ import annotations
 
-from cohort_service.config_names import final_columns, milestone_columns
+from cohort_service.config.names import final_columns, milestone_columns
 from cohort_service.schema.cohorts import cohort_header
 from cohort_service.schema.leads import RowContext, leads_header
 
