@@ -28,18 +28,16 @@ from __future__ import annotations
 import math
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 import numpy as np
 import pandas as pd
 from scipy.stats import binomtest, false_discovery_control, fisher_exact
 
+from cohort_service.cohorts.attention_windows import LAST_WEEK, Window, mature_age_days, windows_for
 from cohort_service.cohorts.facts import at_col
-from cohort_service.cohorts.weeks import week_label
 
 BLANK_VALUE = "(blank)"
-LAST_WEEK = "last week"
-MATURE_SHARE = 0.95  # mature age: the age by which this share of final conversions happened
 CONFIDENCE = 0.95  # of the low/high interval around the segment's rate
 _EPS = 1e-9  # shares are compared after rounding noise away (as the e-mail's target flags do)
 
@@ -78,24 +76,6 @@ class AttentionRules:
     # None: measured on the facts (mature_age_days); the report passes the forecast's mature age
     # (its life table, or report.mature_after_days), so "mature" means one thing everywhere.
     mature_days: float | None = None
-
-
-@dataclass(frozen=True)
-class Window:
-    label: str  # "last week" or the cohort range
-    weeks: tuple[date, ...]
-
-    @property
-    def span(self) -> str:
-        first, last = self.weeks[0], self.weeks[-1]
-        if first == last:
-            return week_label(first)
-        return f"{week_label(first).split('–')[0]}–{week_label(last).split('–')[1]}"
-
-    def weeks_filter(self) -> str:
-        if len(self.weeks) == 1:
-            return f"cohort_week = {self.weeks[0]:%d.%m.%Y}"
-        return f"cohort_week {self.weeks[0]:%d.%m.%Y} … {self.weeks[-1]:%d.%m.%Y}"
 
 
 @dataclass(frozen=True)
@@ -152,45 +132,6 @@ def line(row: Mapping[Hashable, object]) -> str:
 def step_name(milestones: Sequence[str], k: int) -> str:
     """``qualified→proposal`` for step k (1-based); ``lead→target`` for the first."""
     return f"{'lead' if k == 1 else milestones[k - 2]}→{milestones[k - 1]}"
-
-
-def mature_age_days(facts: pd.DataFrame, final: int) -> float | None:
-    """The fallback when no mature age is given (the report gives the forecast's): days from creation
-    by which ``MATURE_SHARE`` of the final conversions seen happened (None
-    when nobody reached the final milestone). Measured on the report's own leads, so it is capped
-    by how far back they go; that errs on the young side, which the window rule tolerates because
-    segment and rest are always measured on the same weeks."""
-    reached = facts[at_col(final)].notna()
-    if not reached.any():
-        return None
-    days = (facts.loc[reached, at_col(final)] - facts.loc[reached, "created_at"]).dt.total_seconds() / 86400
-    return float(math.ceil(float(np.quantile(days.to_numpy(dtype="float64"), MATURE_SHARE))))
-
-
-def windows_for(
-    weeks: Sequence[date], as_of: datetime, mature_days: float | None, count: int
-) -> list[Window]:
-    """The mature window (up to ``count`` weeks) and the last complete week, as of ``as_of`` (local).
-    Mature is the forecast's rule (``forecast.is_mature``): the week's end + the mature age ≤ A."""
-    local = as_of.replace(tzinfo=None)
-    complete = [w for w in weeks if datetime.combine(w + timedelta(days=7), datetime.min.time()) <= local]
-    out: list[Window] = []
-    if complete:
-        if mature_days is None:
-            mature = complete
-        else:
-            age = timedelta(days=mature_days)
-            mature = [
-                w
-                for w in complete
-                if datetime.combine(w + timedelta(days=7), datetime.min.time()) + age <= local
-            ]
-        mature = mature[-count:]
-        if mature:
-            window = Window("", tuple(mature))
-            out.append(Window(window.span, window.weeks))
-        out.append(Window(LAST_WEEK, (complete[-1],)))
-    return out
 
 
 def reached_mask(facts: pd.DataFrame, k: int) -> np.ndarray:

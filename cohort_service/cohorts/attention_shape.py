@@ -20,10 +20,10 @@ from cohort_service.cohorts.attention import (
     BELOW,
     AttentionRules,
     Segmentation,
-    Window,
     reached_mask,
     segment_values,
 )
+from cohort_service.cohorts.attention_windows import Window
 
 SHAPE = "shape"
 LEADS = "leads"

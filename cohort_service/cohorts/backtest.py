@@ -22,9 +22,9 @@ import pandas as pd
 
 from cohort_service.cohorts.columns import forecast, forecast_high, forecast_low
 from cohort_service.cohorts.facts import at_col
-from cohort_service.cohorts.forecast import ForecastSettings, forecast_cohorts, is_mature
+from cohort_service.cohorts.forecast import ForecastSettings, forecast_cohorts
 from cohort_service.cohorts.lifetable import as_of_view
-from cohort_service.cohorts.weeks import local_midnight
+from cohort_service.cohorts.weeks import is_mature, local_midnight
 
 LAGS = (2, 4, 8)
 BACKTEST_DRAWS = 500  # enough for a 10th/90th percentile; the back-test makes ~20 forecasts

@@ -28,7 +28,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -46,7 +46,7 @@ from cohort_service.cohorts.lifetable import (
     fit_model,
     moment_day,
 )
-from cohort_service.cohorts.weeks import local_midnight
+from cohort_service.cohorts.weeks import is_mature, local_midnight
 
 COHORT_WEEK, AGE_DAYS, MATURE = col.COHORT_WEEK, "age days", col.MATURE
 AGE_STEP = 0.1  # days: leads of a cohort are simulated in groups of equal age to this precision
@@ -72,11 +72,6 @@ class CohortForecast:
 def cohort_age_days(week: date, as_of: datetime, tz: ZoneInfo) -> float:
     """Days from the cohort's local Monday 00:00 to A."""
     return (as_of - local_midnight(week, tz)).total_seconds() / 86400.0
-
-
-def is_mature(week: date, as_of: datetime, tz: ZoneInfo, mature_days: float) -> bool:
-    """Every lead of the week (the last one created at Sunday 24:00) is ``mature_days`` old at A."""
-    return local_midnight(week + timedelta(days=7), tz) + timedelta(days=mature_days) <= as_of
 
 
 def measured_mature_days(models: Sequence[ConversionModel], settings: ForecastSettings) -> float:

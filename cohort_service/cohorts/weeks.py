@@ -6,11 +6,11 @@ Monday 00:00 to the next Monday 00:00 local (167 or 169 hours long).
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta, tzinfo
 from zoneinfo import ZoneInfo
 
 
-def local_midnight(day: date, tz: ZoneInfo) -> datetime:
+def local_midnight(day: date, tz: tzinfo) -> datetime:
     return datetime.combine(day, time(0), tzinfo=tz)
 
 
@@ -34,6 +34,12 @@ def report_weeks(as_of: datetime, weeks: int) -> list[date]:
     """The last ``weeks`` Mondays up to and including the week containing A (oldest first)."""
     last = monday(as_of.date())
     return [last - timedelta(weeks=n) for n in range(weeks - 1, -1, -1)]
+
+
+def is_mature(week: date, as_of: datetime, tz: tzinfo, mature_days: float) -> bool:
+    """Every lead of the week (the last one created at Sunday 24:00) is ``mature_days`` old at A;
+    with 0 days: the week is complete."""
+    return local_midnight(week + timedelta(days=7), tz) + timedelta(days=mature_days) <= as_of
 
 
 def week_label(week: date) -> str:
