@@ -1,24 +1,22 @@
 """Post-process a closed xlsxwriter package: add Excel Table parts and native PivotTables.
 
 xlsxwriter cannot write a table in ``constant_memory`` mode nor a pivot at all, so after it closes
-the file we rewrite the zip once: every part is stream-copied, the small parts we edit (content
-types, workbook, relationships) are parsed and re-serialised, and a big sheet only gets its tail
-patched (:mod:`sheet_tail`). Sheets are found by name through ``workbook.xml`` and its
-relationships, never by guessing ``sheetN.xml``; new parts take the first free number.
+the file we rewrite the zip once (:mod:`package`: parsed small parts, stream-copied big ones).
+Sheets are found by name through ``workbook.xml`` and its relationships, never by guessing
+``sheetN.xml``; new parts take the first free number.
 """
 
 from __future__ import annotations
 
 import os
-import posixpath
-import shutil
 import zipfile
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from lxml import etree
 
+from cohort_service.export.package import DOC_REL, WORKBOOK, Package, q, write_package
 from cohort_service.export.pivot import (
     MAIN_NS,
     Layout,
@@ -33,13 +31,10 @@ from cohort_service.export.pivot import (
 from cohort_service.export.pivot_cache import CacheData, item_order, shared_items_xml
 from cohort_service.export.pivot_render import Rendered
 from cohort_service.export.rowxml import SpooledRows
-from cohort_service.export.sheet_tail import CHUNK, SheetEdit, copy_sheet, open_for_copy
+from cohort_service.export.sheet_tail import SheetEdit
 from cohort_service.export.streamed import TablePart
 from cohort_service.schema.kinds import KINDS
 
-PKG_REL_NS = "http://schemas.openxmlformats.org/package/2006/relationships"
-CT_NS = "http://schemas.openxmlformats.org/package/2006/content-types"
-DOC_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 REL_TABLE = DOC_REL + "/table"
 REL_PIVOT_TABLE = DOC_REL + "/pivotTable"
 REL_PIVOT_CACHE = DOC_REL + "/pivotCacheDefinition"
@@ -49,102 +44,10 @@ CT_TABLE = _SML + "table+xml"
 CT_PIVOT_TABLE = _SML + "pivotTable+xml"
 CT_PIVOT_CACHE = _SML + "pivotCacheDefinition+xml"
 CT_PIVOT_RECORDS = _SML + "pivotCacheRecords+xml"
-CT_RELS = "application/vnd.openxmlformats-package.relationships+xml"
-WORKBOOK = "xl/workbook.xml"
 # CT_Workbook children that must come after <pivotCaches>.
 _AFTER_PIVOT_CACHES = frozenset(
     {"smartTagPr", "smartTagTypes", "webPublishing", "fileRecoveryPr", "webPublishObjects", "extLst"}
 )
-
-
-def rels_part(part: str) -> str:
-    """The relationships part of ``part``: ``xl/workbook.xml`` → ``xl/_rels/workbook.xml.rels``."""
-    folder, name = posixpath.split(part)
-    return posixpath.join(folder, "_rels", name + ".rels")
-
-
-def resolve_target(source_part: str, target: str) -> str:
-    """A relationship target as a package part name (no leading slash)."""
-    if target.startswith("/"):
-        return target.lstrip("/")
-    return posixpath.normpath(posixpath.join(posixpath.dirname(source_part), target))
-
-
-def _q(ns: str, tag: str) -> str:
-    return f"{{{ns}}}{tag}"
-
-
-@dataclass
-class Package:
-    """The small, editable parts of a package, parsed; big parts stay in the zip until the copy."""
-
-    names: list[str]
-    xml: dict[str, etree._Element] = field(default_factory=dict)
-    new_parts: dict[str, bytes] = field(default_factory=dict)
-    records_parts: dict[str, CacheData] = field(default_factory=dict)
-    sheet_edits: dict[str, SheetEdit] = field(default_factory=dict)
-
-    @classmethod
-    def read(cls, zin: zipfile.ZipFile) -> Package:
-        package = cls(names=zin.namelist())
-        for name in package.names:
-            if name in ("[Content_Types].xml", WORKBOOK) or name.endswith(".rels"):
-                package.xml[name] = etree.fromstring(zin.read(name))
-        return package
-
-    def exists(self, part: str) -> bool:
-        return part in self.xml or part in self.new_parts or part in self.names
-
-    def free_part(self, pattern: str) -> str:
-        """``xl/tables/table{}.xml`` → the first such name not yet in the package."""
-        n = 1
-        while self.exists(pattern.format(n)):
-            n += 1
-        return pattern.format(n)
-
-    def rels(self, part: str) -> etree._Element:
-        name = rels_part(part)
-        if name not in self.xml:
-            self.xml[name] = etree.fromstring(f'<Relationships xmlns="{PKG_REL_NS}"/>')
-        return self.xml[name]
-
-    def relate(self, source: str, rel_type: str, target_part: str) -> str:
-        """Add a relationship from ``source`` to ``target_part``; return its new, unused id."""
-        rels = self.rels(source)
-        used = {r.get("Id") for r in rels}
-        n = 1
-        while f"rId{n}" in used:
-            n += 1
-        rel_id = f"rId{n}"
-        target = posixpath.relpath(target_part, posixpath.dirname(source))
-        etree.SubElement(rels, _q(PKG_REL_NS, "Relationship"), Id=rel_id, Type=rel_type, Target=target)
-        return rel_id
-
-    def targets(self, source: str, rel_type: str) -> dict[str, str]:
-        rels = self.xml.get(rels_part(source))
-        if rels is None:
-            return {}
-        return {
-            r.get("Id", ""): resolve_target(source, r.get("Target", ""))
-            for r in rels
-            if r.get("Type") == rel_type and r.get("TargetMode") != "External"
-        }
-
-    def add_part(self, name: str, content_type: str, data: bytes) -> None:
-        self.new_parts[name] = data
-        types = self.xml["[Content_Types].xml"]
-        etree.SubElement(types, _q(CT_NS, "Override"), PartName="/" + name, ContentType=content_type)
-
-    def sheet_parts(self) -> dict[str, str]:
-        """Sheet name → worksheet part, from workbook.xml and its relationships."""
-        targets = self.targets(WORKBOOK, DOC_REL + "/worksheet")
-        sheets = self.xml[WORKBOOK].find(_q(MAIN_NS, "sheets"))
-        result: dict[str, str] = {}
-        for sheet in sheets if sheets is not None else ():
-            rel_id = sheet.get(_q(DOC_REL, "id"), "")
-            if rel_id in targets:
-                result[sheet.get("name", "")] = targets[rel_id]
-        return result
 
 
 def finalize_package(
@@ -170,7 +73,7 @@ def finalize_package(
             _add_tables(package, zin, tables)
             _add_pivots(package, tables, pivots, _Captured(captured or {}, rendered or {}, _numfmts(zin)))
             with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED, allowZip64=True) as zout:
-                _write(package, zin, zout)
+                write_package(package, zin, zout)
         tmp.replace(path)
     finally:
         tmp.unlink(missing_ok=True)
@@ -209,7 +112,7 @@ def _add_tables(package: Package, zin: zipfile.ZipFile, tables: Sequence[TablePa
 def _existing_tables(package: Package, zin: zipfile.ZipFile) -> tuple[set[int], set[str]]:
     """Ids and names (casefolded) Excel already knows: tables and workbook-level defined names."""
     ids: set[int] = set()
-    names = {d.get("name", "").casefold() for d in package.xml[WORKBOOK].iter(_q(MAIN_NS, "definedName"))}
+    names = {d.get("name", "").casefold() for d in package.xml[WORKBOOK].iter(q(MAIN_NS, "definedName"))}
     for name in package.names:
         if name.startswith("xl/tables/") and name.endswith(".xml"):
             root = etree.fromstring(zin.read(name))
@@ -300,13 +203,13 @@ def _numfmts(zin: zipfile.ZipFile) -> dict[str, int]:
         styles = etree.fromstring(zin.read("xl/styles.xml"))
     except KeyError:
         return {}
-    ids = {n.get("formatCode"): int(n.get("numFmtId", "0")) for n in styles.iter(_q(MAIN_NS, "numFmt"))}
+    ids = {n.get("formatCode"): int(n.get("numFmtId", "0")) for n in styles.iter(q(MAIN_NS, "numFmt"))}
     return {kind: ids[spec.excel_format] for kind, spec in KINDS.items() if spec.excel_format in ids}
 
 
 def _max_cache_id(package: Package) -> int:
     return max(
-        (int(c.get("cacheId", "0")) for c in package.xml[WORKBOOK].iter(_q(MAIN_NS, "pivotCache"))),
+        (int(c.get("cacheId", "0")) for c in package.xml[WORKBOOK].iter(q(MAIN_NS, "pivotCache"))),
         default=0,
     )
 
@@ -326,8 +229,7 @@ def _add_cache(  # noqa: PLR0917
     else:
         records = package.free_part("xl/pivotCache/pivotCacheRecords{}.xml")
         package.records_parts[records] = data
-        types = package.xml["[Content_Types].xml"]
-        etree.SubElement(types, _q(CT_NS, "Override"), PartName="/" + records, ContentType=CT_PIVOT_RECORDS)
+        package.declare(records, CT_PIVOT_RECORDS)
         rel = package.relate(part, REL_PIVOT_RECORDS, records)
         shared = [shared_items_xml(s, data.shared.get(i)) for i, s in enumerate(data.stats)]
         xml = cache_definition_xml(
@@ -341,68 +243,19 @@ def _add_cache(  # noqa: PLR0917
         package.add_part(part, CT_PIVOT_CACHE, xml)
     rel_id = package.relate(WORKBOOK, REL_PIVOT_CACHE, part)
     caches = _pivot_caches_element(package.xml[WORKBOOK])
-    etree.SubElement(caches, _q(MAIN_NS, "pivotCache"), {"cacheId": str(cache_id), _q(DOC_REL, "id"): rel_id})
+    etree.SubElement(caches, q(MAIN_NS, "pivotCache"), {"cacheId": str(cache_id), q(DOC_REL, "id"): rel_id})
     return part
 
 
 def _pivot_caches_element(workbook: etree._Element) -> etree._Element:
     """The workbook's <pivotCaches>, created at its CT_Workbook position if missing."""
-    existing = workbook.find(_q(MAIN_NS, "pivotCaches"))
+    existing = workbook.find(q(MAIN_NS, "pivotCaches"))
     if existing is not None:
         return existing
-    element = etree.Element(_q(MAIN_NS, "pivotCaches"))
+    element = etree.Element(q(MAIN_NS, "pivotCaches"))
     later = next((c for c in workbook if etree.QName(c).localname in _AFTER_PIVOT_CACHES), None)
     if later is None:
         workbook.append(element)
     else:
         later.addprevious(element)
     return element
-
-
-def _write(package: Package, zin: zipfile.ZipFile, zout: zipfile.ZipFile) -> None:
-    _ensure_rels_default(package.xml["[Content_Types].xml"])
-    for info in zin.infolist():
-        name = info.filename
-        if name in package.xml:
-            zout.writestr(_info(name, info), _serialize(package.xml.pop(name)))
-        elif name in package.sheet_edits:
-            edit = package.sheet_edits[name]
-            extra = 4096 + (edit.rows.path.stat().st_size if edit.rows else 0)
-            with zin.open(info) as src, open_for_copy(zout, info, extra=extra) as dst:
-                copy_sheet(src, dst, edit)
-        else:
-            with zin.open(info) as src, open_for_copy(zout, info) as dst:
-                shutil.copyfileobj(src, dst, CHUNK)
-    for name, root in package.xml.items():  # relationship parts that did not exist before
-        zout.writestr(_info(name), _serialize(root))
-    for name, data in package.new_parts.items():
-        zout.writestr(_info(name), data)
-    for name, cache in package.records_parts.items():
-        _write_records(zout, name, cache)
-
-
-def _write_records(zout: zipfile.ZipFile, name: str, cache: CacheData) -> None:
-    """The spooled ``<r>`` elements wrapped in their part, streamed (a record per source row)."""
-    with zout.open(_info(name), "w", force_zip64=True) as dst:
-        dst.write(
-            b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-            + f'<pivotCacheRecords xmlns="{MAIN_NS}" xmlns:r="{DOC_REL}" count="{cache.count}">'.encode()
-        )
-        with cache.records.open("rb") as src:
-            shutil.copyfileobj(src, dst, CHUNK)
-        dst.write(b"</pivotCacheRecords>")
-
-
-def _ensure_rels_default(types: etree._Element) -> None:
-    if not any(d.get("Extension", "").lower() == "rels" for d in types.iter(_q(CT_NS, "Default"))):
-        types.insert(0, etree.Element(_q(CT_NS, "Default"), Extension="rels", ContentType=CT_RELS))
-
-
-def _info(name: str, source: zipfile.ZipInfo | None = None) -> zipfile.ZipInfo:
-    info = zipfile.ZipInfo(name, source.date_time if source else (1980, 1, 1, 0, 0, 0))
-    info.compress_type = zipfile.ZIP_DEFLATED
-    return info
-
-
-def _serialize(root: etree._Element) -> bytes:
-    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
