@@ -7,6 +7,7 @@ import argparse
 import json
 import subprocess
 import sys
+from collections.abc import Sequence
 
 
 def variant_parser(pandas_max: int) -> argparse.ArgumentParser:
@@ -17,6 +18,12 @@ def variant_parser(pandas_max: int) -> argparse.ArgumentParser:
     parser.add_argument("--pandas-max", type=int, default=pandas_max)
     parser.add_argument("--child")
     return parser
+
+
+def row_counts(args: argparse.Namespace, default: Sequence[int]) -> list[int]:
+    """The row counts to measure: ``--rows`` as given, else ``default``; a ``--child`` run (also one
+    started by hand, without ``--rows``) measures the first."""
+    return list(args.rows or default)
 
 
 def measure(script: str, variant: str, count: int) -> dict[str, float]:

@@ -30,7 +30,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
-from child_runs import measure, variant_parser
+from child_runs import measure, row_counts, variant_parser
 
 from cohort_service.cohorts import columns as col
 from cohort_service.cohorts.dimensions import DimensionSpec
@@ -187,10 +187,11 @@ def child(variant: str, count: int) -> None:
 
 def main() -> None:
     args = variant_parser(1_000_000).parse_args()
+    counts = row_counts(args, [100_000, 1_000_000])
     if args.child:
-        child(args.child, args.rows[0])
+        child(args.child, counts[0])
         return
-    for count in args.rows or [100_000, 1_000_000]:
+    for count in counts:
         report = synthetic_report(min(count, 1000))
         width = len(report.leads_table().columns)
         print(f"\n{count:,} leads x {width} Leads columns (+ the six other sheets for ours-workbook)")

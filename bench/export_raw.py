@@ -4,6 +4,7 @@ Each variant runs in its own subprocess so its peak RSS is its own. Not part of 
 
     python bench/export_raw.py                 # 100k and 1M rows (pandas at 100k only)
     python bench/export_raw.py --rows 100000 --pandas-max 100000
+    python bench/export_raw.py --child bare --rows 2000   # one variant, its figures as JSON
 """
 
 from __future__ import annotations
@@ -12,27 +13,24 @@ import datetime as dt
 import itertools
 import json
 import resource
+import sys
 import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from child_runs import measure, variant_parser
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from child_runs import measure, row_counts, variant_parser
 
 from cohort_service.export.book import StreamedWorkbook
 from cohort_service.export.pivot import PivotSpec, Value
 from cohort_service.export.streamed import Column
+from tests.helpers.leads_sample import LEAD_COLUMNS
 
 COLUMNS = [
-    Column("lead_id", "int", 10),
-    Column("cohort_week", "iso_date", 12),
-    Column("created_at", "iso_datetime", 17),
-    Column("pipeline", "text", 14),
-    Column("status", "text", 18),
-    Column("manager", "text", 20),
-    Column("source", "text", 12),
-    Column("product", "text", 12),
+    *LEAD_COLUMNS,
     Column("contacted", "flag", 6),
     Column("contacted at", "iso_datetime", 17),
     Column("qualified", "flag", 6),
@@ -98,12 +96,9 @@ def run_bare(path: Path, count: int) -> None:
 
     book = xlsxwriter.Workbook(str(path), {"constant_memory": True})
     ws = book.add_worksheet("Leads")
-    fd, fdt = (
-        book.add_format({"num_format": "yyyy-mm-dd"}),
-        book.add_format({"num_format": "yyyy-mm-dd hh:mm"}),
-    )
-    money, one = book.add_format({"num_format": "#,##0.00"}), book.add_format({"num_format": "0.0"})
-    fmts = {"iso_date": fd, "iso_datetime": fdt, "amount": money, "days": one}
+    # The formats of the one cell vocabulary (schema/kinds.py), as ours writes them.
+    fmts = {c.kind: book.add_format({"num_format": c.format_code}) for c in COLUMNS if c.format_code}
+    fd, fdt, money, one = fmts["iso_date"], fmts["iso_datetime"], fmts["amount"], fmts["days"]
     for c, col in enumerate(COLUMNS):
         ws.set_column(c, c, col.width, fmts.get(col.kind))
     ws.freeze_panes(1, 0)
@@ -174,10 +169,11 @@ def child(variant: str, count: int) -> None:
 
 def main() -> None:
     args = variant_parser(100_000).parse_args()
+    counts = row_counts(args, [100_000, 1_000_000])
     if args.child:
-        child(args.child, args.rows[0])
+        child(args.child, counts[0])
         return
-    for count in args.rows or [100_000, 1_000_000]:
+    for count in counts:
         print(f"\n{count:,} rows x {len(COLUMNS)} columns")
         results = {}
         for variant in VARIANTS:

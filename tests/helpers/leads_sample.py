@@ -12,7 +12,8 @@ from cohort_service.export.pivot import PivotSpec, Value
 from cohort_service.export.streamed import Column
 
 MILESTONES = ("Квалификация", "Встреча & КП", "won")
-COLUMNS = (
+# Who a lead is, as the Leads table starts (bench/export_raw.py builds its wider table on them too).
+LEAD_COLUMNS = (
     Column("lead_id", "int", 10),
     Column("cohort_week", "iso_date", 12),
     Column("created_at", "iso_datetime", 17),
@@ -21,6 +22,9 @@ COLUMNS = (
     Column("manager", "text", 20),
     Column("source", "text", 12),
     Column("product", "text", 12),
+)
+COLUMNS = (
+    *LEAD_COLUMNS,
     Column("Квалификация", "flag", 8),
     Column("Квалификация at", "iso_datetime", 17),
     Column("Встреча & КП", "flag", 8),
