@@ -168,3 +168,19 @@ def run_cli(monkeypatch: pytest.MonkeyPatch) -> Callable[..., CliResult]:
         return CliResult(code, out.getvalue(), err.getvalue())
 
     return run
+
+
+DoctorWith = Callable[..., tuple[Path, CliResult]]
+
+
+@pytest.fixture
+def doctor_with(tmp_path: Path, run_cli: Callable[..., CliResult]) -> DoctorWith:
+    """``doctor_with(toml_text, env=None)``: write the text to ``config.toml`` and run ``doctor`` on it
+    (the command that loads the whole config); returns the file's path and the result."""
+
+    def run(text: str, env: dict[str, str] | None = None) -> tuple[Path, CliResult]:
+        path = tmp_path / "config.toml"
+        path.write_text(text, encoding="utf-8")
+        return path, run_cli("--config", str(path), "doctor", env=env)
+
+    return run

@@ -98,23 +98,16 @@ def run_demo(
     builder: ReportBuilder | None = None,
     say: Callable[[str], None] = lambda _line: None,
 ) -> DemoResult:
-    from cohort_service.simulator import Limits, SimulatorApp, generate_account, serve
+    from cohort_service.simulator import Limits, SimulatorApp, serve
+    from cohort_service.simulator.generate import live_account
     from cohort_service.simulator.spend import write_spend_csv
     from cohort_service.spend.importer import import_paths
 
     seconds: dict[str, float] = {}
     started = time.monotonic()
-    tz_name = "Europe/Moscow"
     now = datetime.now(UTC)
     say(f"generating a simulated amoCRM account: {leads:,} leads over {weeks} weeks…")
-    account = generate_account(
-        seed=seed,
-        leads=leads,
-        weeks=weeks,
-        timezone=tz_name,
-        end=now.astimezone(ZoneInfo(tz_name)),
-        plants=True,
-    )
+    account = live_account(seed=seed, leads=leads, weeks=weeks, end=now, plants=True)
     app = SimulatorApp(account, limits=Limits(rps=None))
     token = app.oauth.issue_long_lived()
     seconds["generate"] = time.monotonic() - started
@@ -138,7 +131,7 @@ def run_demo(
     say("building the cohort report and the workbook…")
     out.parent.mkdir(parents=True, exist_ok=True)
     build = builder or default_builder()
-    headline = build(settings, get_engine(settings), now.astimezone(ZoneInfo(tz_name)), out)
+    headline = build(settings, get_engine(settings), now.astimezone(ZoneInfo(account.timezone)), out)
     seconds["report"] = time.monotonic() - started - sum(seconds.values())
     seconds["total"] = time.monotonic() - started
     return DemoResult(out=out, headline=headline, sync=summary, seconds=seconds)

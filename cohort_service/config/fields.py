@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -53,14 +54,19 @@ def clean_path(value: Path) -> Path:
     return value
 
 
-def names_or_ids(value: object, what: str) -> object:
-    """TOML would let ``1.5`` or ``true`` through as an id; only names (strings) and integers mean one."""
-    if isinstance(value, list):
-        for item in value:
-            if isinstance(item, bool) or not isinstance(item, str | int):
-                shown = json.dumps(item, default=str, ensure_ascii=False)
-                raise ValueError(f"must hold {what} names or ids, not {shown}")  # noqa: TRY004 - pydantic's kind
-    return value
+def names_or_ids(what: str) -> Callable[[object], object]:
+    """A ``mode="before"`` validator for a list of ``what`` names or ids: TOML would let ``1.5`` or
+    ``true`` through as an id; only names (strings) and integers mean one."""
+
+    def check(value: object) -> object:
+        if isinstance(value, list):
+            for item in value:
+                if isinstance(item, bool) or not isinstance(item, str | int):
+                    shown = json.dumps(item, default=str, ensure_ascii=False)
+                    raise ValueError(f"must hold {what} names or ids, not {shown}")  # noqa: TRY004 - pydantic's kind
+        return value
+
+    return check
 
 
 def ids_in_range(value: list[str | int]) -> list[str | int]:

@@ -28,10 +28,7 @@ class Milestone(Section):
             raise ValueError("must not end with ' at' or contain [ ] ' \" # (it becomes a column name)")
         return check_milestone_name(value)
 
-    @field_validator("statuses", mode="before")
-    @classmethod
-    def _names_or_ids(cls, value: object) -> object:
-        return names_or_ids(value, "status")
+    _status_items = field_validator("statuses", mode="before")(names_or_ids("status"))
 
     @field_validator("statuses")
     @classmethod
@@ -90,12 +87,8 @@ class ReportSettings(Section):
     out_dir: Path = Path("reports")
 
     _out_dir = field_validator("out_dir")(clean_path)
+    _pipeline_items = field_validator("pipelines", mode="before")(names_or_ids("pipeline"))
     _pipeline_ids = field_validator("pipelines")(ids_in_range)
-
-    @field_validator("pipelines", mode="before")
-    @classmethod
-    def _names_or_ids(cls, value: object) -> object:
-        return names_or_ids(value, "pipeline")
 
     @field_validator("timezone")
     @classmethod

@@ -22,26 +22,8 @@ from cohort_service.export.sheet_tail import CHUNK, SheetEdit, copy_sheet, open_
 PKG_REL_NS = "http://schemas.openxmlformats.org/package/2006/relationships"
 CT_NS = "http://schemas.openxmlformats.org/package/2006/content-types"
 DOC_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
-CT_RELS = "application/vnd.openxmlformats-package.relationships+xml"
 CONTENT_TYPES = "[Content_Types].xml"
 WORKBOOK = "xl/workbook.xml"
-
-
-def rels_part(part: str) -> str:
-    """The relationships part of ``part``: ``xl/workbook.xml`` → ``xl/_rels/workbook.xml.rels``."""
-    folder, name = posixpath.split(part)
-    return posixpath.join(folder, "_rels", name + ".rels")
-
-
-def resolve_target(source_part: str, target: str) -> str:
-    """A relationship target as a package part name (no leading slash)."""
-    if target.startswith("/"):
-        return target.lstrip("/")
-    return posixpath.normpath(posixpath.join(posixpath.dirname(source_part), target))
-
-
-def q(ns: str, tag: str) -> str:
-    return f"{{{ns}}}{tag}"
 
 
 @dataclass
@@ -121,6 +103,23 @@ class Package:
         return result
 
 
+def rels_part(part: str) -> str:
+    """The relationships part of ``part``: ``xl/workbook.xml`` → ``xl/_rels/workbook.xml.rels``."""
+    folder, name = posixpath.split(part)
+    return posixpath.join(folder, "_rels", name + ".rels")
+
+
+def resolve_target(source_part: str, target: str) -> str:
+    """A relationship target as a package part name (no leading slash)."""
+    if target.startswith("/"):
+        return target.lstrip("/")
+    return posixpath.normpath(posixpath.join(posixpath.dirname(source_part), target))
+
+
+def q(ns: str, tag: str) -> str:
+    return f"{{{ns}}}{tag}"
+
+
 def write_package(package: Package, zin: zipfile.ZipFile, zout: zipfile.ZipFile) -> None:
     """Every part of ``zin`` (edited where the package says) and the new ones, into ``zout``."""
     _ensure_rels_default(package.xml[CONTENT_TYPES])
@@ -156,9 +155,13 @@ def _write_records(zout: zipfile.ZipFile, name: str, cache: CacheData) -> None:
         dst.write(b"</pivotCacheRecords>")
 
 
+_RELS_TYPE = "application/vnd.openxmlformats-package.relationships+xml"
+
+
 def _ensure_rels_default(types: etree._Element) -> None:
+    """Relationship parts need their content type declared once, by extension."""
     if not any(d.get("Extension", "").lower() == "rels" for d in types.iter(q(CT_NS, "Default"))):
-        types.insert(0, etree.Element(q(CT_NS, "Default"), Extension="rels", ContentType=CT_RELS))
+        types.insert(0, etree.Element(q(CT_NS, "Default"), Extension="rels", ContentType=_RELS_TYPE))
 
 
 def _info(name: str, source: zipfile.ZipInfo | None = None) -> zipfile.ZipInfo:

@@ -10,16 +10,12 @@ so a report or an e-mail right after the sync shows this week. Serves until SIGT
 from __future__ import annotations
 
 import sys
-from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from cohort_service.simulator.api import SimulatorApp
 from cohort_service.simulator.faults import FaultConfig, Limits
-from cohort_service.simulator.generate import generate_account
+from cohort_service.simulator.generate import live_account
 from cohort_service.simulator.server import run_forever
 from cohort_service.simulator.snippet import config_snippet
-
-TIMEZONE = "Europe/Moscow"
 
 
 def run_simulator(
@@ -36,14 +32,7 @@ def run_simulator(
     token: str | None = None,
     oauth: bool = False,
 ) -> None:
-    account = generate_account(
-        seed=seed,
-        leads=leads,
-        weeks=weeks,
-        timezone=TIMEZONE,
-        end=datetime.now(ZoneInfo(TIMEZONE)),
-        filters_enabled=filters,
-    )
+    account = live_account(seed=seed, leads=leads, weeks=weeks, filters_enabled=filters)
     app = SimulatorApp(
         account,
         limits=Limits(rps=rps if rps > 0 else None),

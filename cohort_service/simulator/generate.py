@@ -19,6 +19,7 @@ from cohort_service.simulator.events import EventBuffer, touch_leads
 from cohort_service.simulator.model import I64, Leads, Plant, SimAccount, StatusTable
 
 DAY, WEEK = 86400, 7 * 86400
+LIVE_TIMEZONE = "Europe/Moscow"
 DEFAULT_END = (2026, 11, 16, 9, 0)  # a Monday morning, account-local; fixed so runs are reproducible
 _WEEKDAY_WEIGHT = np.array([1.0, 1.08, 1.04, 1.0, 0.92, 0.45, 0.35])
 
@@ -73,6 +74,15 @@ def generate_account(
     times = creation_times(rng, leads, start, end_ts, zone)
     grow(account, rng, times, horizon=end_ts)
     return account
+
+
+def live_account(
+    *, seed: int, leads: int, weeks: int, end: datetime | None = None, **options: bool
+) -> SimAccount:
+    """An account whose history runs up to ``end`` (default: now) in Moscow time, as the demo and the
+    ``simulator`` command serve it, so a report right after the sync shows this week."""
+    end = end or datetime.now(ZoneInfo(LIVE_TIMEZONE))
+    return generate_account(seed=seed, leads=leads, weeks=weeks, timezone=LIVE_TIMEZONE, end=end, **options)
 
 
 def _end_timestamp(end: datetime | None, zone: ZoneInfo) -> int:

@@ -6,7 +6,7 @@ import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
-from tests.conftest import CliResult
+from tests.conftest import CliResult, DoctorWith
 from tests.helpers.cli_process import cohort_run
 
 
@@ -34,35 +34,25 @@ def test_db_upgrade_in_empty_directory_then_doctor(outside_tmp: Path) -> None:
     assert not (tmp_path / ".cohort-service" / "pgdata" / "postmaster.pid").exists()
 
 
-def test_doctor_all_good(db_url: str, tmp_path: Path, run_cli: Callable[..., CliResult]) -> None:
-    cfg = tmp_path / "config.toml"
-    cfg.write_text(f'[database]\nurl = "{db_url}"\n', encoding="utf-8")
-    result = run_cli("--config", str(cfg), "doctor")
+def test_doctor_all_good(db_url: str, doctor_with: DoctorWith) -> None:
+    _, result = doctor_with(f'[database]\nurl = "{db_url}"\n')
     assert result.exit_code == 0, result.stdout + result.stderr
     assert "database migrated" in result.stdout
     assert "✗" not in result.stdout
 
 
 def test_doctor_unmigrated_database_says_how_to_fix(
-    fresh_database: Callable[[bool], str], tmp_path: Path, run_cli: Callable[..., CliResult]
+    fresh_database: Callable[[bool], str], doctor_with: DoctorWith
 ) -> None:
-    cfg = tmp_path / "config.toml"
-    cfg.write_text(f'[database]\nurl = "{fresh_database(False)}"\n', encoding="utf-8")
-    result = run_cli("--config", str(cfg), "doctor")
+    _, result = doctor_with(f'[database]\nurl = "{fresh_database(False)}"\n')
     assert result.exit_code == 1
     assert "✗" in result.stdout
     assert "nothing (empty database)" in result.stdout
     assert "cohort-service db upgrade" in result.stdout
 
 
-def test_doctor_unreachable_database_hides_password(
-    tmp_path: Path, run_cli: Callable[..., CliResult]
-) -> None:
-    cfg = tmp_path / "config.toml"
-    cfg.write_text(
-        '[database]\nurl = "postgresql://u:s3cr3t-pw@127.0.0.1:9/x?connect_timeout=2"\n', encoding="utf-8"
-    )
-    result = run_cli("--config", str(cfg), "doctor")
+def test_doctor_unreachable_database_hides_password(doctor_with: DoctorWith) -> None:
+    _, result = doctor_with('[database]\nurl = "postgresql://u:s3cr3t-pw@127.0.0.1:9/x?connect_timeout=2"\n')
     assert result.exit_code == 1
     assert "database reachable" in result.stdout
     assert "✗" in result.stdout

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
@@ -10,7 +9,7 @@ import pytest
 
 from cohort_service.config import load_settings, parse_duration
 from cohort_service.errors import ConfigError
-from tests.conftest import CliResult
+from tests.conftest import DoctorWith
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -57,10 +56,8 @@ def test_explicit_missing_config_is_an_error(tmp_path: Path) -> None:
         load_settings(tmp_path / "nope.toml", env={})
 
 
-def test_every_problem_is_reported_at_once(tmp_path: Path, run_cli: Callable[..., CliResult]) -> None:
-    path = tmp_path / "config.toml"
-    path.write_text("[report]\nweeks = -3\nage_days = 'x'\n[amocrm]\nmax_attempts = 0\n", encoding="utf-8")
-    result = run_cli("--config", str(path), "doctor")
+def test_every_problem_is_reported_at_once(doctor_with: DoctorWith) -> None:
+    path, result = doctor_with("[report]\nweeks = -3\nage_days = 'x'\n[amocrm]\nmax_attempts = 0\n")
     assert result.exit_code == 2
     assert sorted(result.stderr.strip().splitlines()) == sorted(
         [
@@ -71,24 +68,19 @@ def test_every_problem_is_reported_at_once(tmp_path: Path, run_cli: Callable[...
     )
 
 
-def test_toml_syntax_error_names_line(tmp_path: Path, run_cli: Callable[..., CliResult]) -> None:
-    path = tmp_path / "config.toml"
-    path.write_text("[report\nweeks = 3\n", encoding="utf-8")
-    result = run_cli("--config", str(path), "doctor")
+def test_toml_syntax_error_names_line(doctor_with: DoctorWith) -> None:
+    path, result = doctor_with("[report\nweeks = 3\n")
     assert result.exit_code == 2
     [line] = result.stderr.strip().splitlines()
     assert line.startswith(f"error: {path}: invalid TOML: ")
     assert "line 1" in line
 
 
-def test_duplicate_names_and_unknown_target(tmp_path: Path, run_cli: Callable[..., CliResult]) -> None:
-    path = tmp_path / "config.toml"
-    path.write_text(
+def test_duplicate_names_and_unknown_target(doctor_with: DoctorWith) -> None:
+    path, result = doctor_with(
         "[[report.milestones]]\nname='a'\nstatuses=[1]\n[[report.dimensions]]\nname='a'\nfield='X'\n"
-        "[[report.targets]]\nmilestone='zzz'\ntarget=0.5\n",
-        encoding="utf-8",
+        "[[report.targets]]\nmilestone='zzz'\ntarget=0.5\n"
     )
-    result = run_cli("--config", str(path), "doctor")
     assert result.exit_code == 2
     assert result.stderr.strip().splitlines() == [
         f"error: {path}: report.dimensions[0].name: repeats report.milestones[0].name; names must be unique",

@@ -6,12 +6,11 @@ Cases with environment overrides sit in their own table (the env var names the s
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import CliResult
+from tests.conftest import DoctorWith
 
 MS = "[[report.milestones]]\n"
 EMAIL = "[email]\nhost = 'smtp'\nfrom = 'a@b.c'\nto = ['a@b.c']\n"
@@ -339,11 +338,14 @@ ENV_CASES: list[tuple[str, dict[str, str], str]] = [
 ]
 
 
-def _one_line(run_cli: Callable[..., CliResult], path: Path, env: dict[str, str] | None = None) -> list[str]:
-    result = run_cli("--config", str(path), "doctor", env=env)
+def _one_line(
+    doctor_with: DoctorWith, text: str, env: dict[str, str] | None = None
+) -> tuple[Path, list[str]]:
+    """The config file ``doctor`` refused and its error lines (exit 2, no traceback)."""
+    path, result = doctor_with(text, env)
     assert "Traceback" not in result.stderr + result.stdout
     assert result.exit_code == 2, result.stderr
-    return result.stderr.strip().splitlines()
+    return path, result.stderr.strip().splitlines()
 
 
 def test_the_table_is_big_enough() -> None:
@@ -351,34 +353,24 @@ def test_the_table_is_big_enough() -> None:
 
 
 @pytest.mark.parametrize(("text", "expected"), CASES, ids=[f"{i:02d}" for i in range(len(CASES))])
-def test_malformed_config_one_line_exit_2(
-    tmp_path: Path, run_cli: Callable[..., CliResult], text: str, expected: str
-) -> None:
+def test_malformed_config_one_line_exit_2(doctor_with: DoctorWith, text: str, expected: str) -> None:
     """`cohort-service --config bad.toml doctor` → exactly one error line naming file and key, exit 2."""
-    path = tmp_path / "config.toml"
-    path.write_text(text, encoding="utf-8")
-    assert _one_line(run_cli, path) == [f"error: {path}: {expected}"]
+    path, lines = _one_line(doctor_with, text)
+    assert lines == [f"error: {path}: {expected}"]
 
 
 @pytest.mark.parametrize(
     ("text", "env", "expected"), ENV_CASES, ids=[f"env{i}" for i in range(len(ENV_CASES))]
 )
 def test_malformed_environment_one_line_exit_2(
-    tmp_path: Path, run_cli: Callable[..., CliResult], text: str, env: dict[str, str], expected: str
+    doctor_with: DoctorWith, text: str, env: dict[str, str], expected: str
 ) -> None:
-    path = tmp_path / "config.toml"
-    path.write_text(text, encoding="utf-8")
-    assert _one_line(run_cli, path, env) == [f"error: {path}: {expected}"]
+    path, lines = _one_line(doctor_with, text, env)
+    assert lines == [f"error: {path}: {expected}"]
 
 
-def test_a_password_in_base_url_is_refused_and_never_echoed(
-    tmp_path: Path, run_cli: Callable[..., CliResult]
-) -> None:
-    path = tmp_path / "config.toml"
-    path.write_text(
-        "[amocrm]\nbase_url = 'https://admin:hunter2-secret@mycompany.amocrm.ru'\n", encoding="utf-8"
-    )
-    result = run_cli("--config", str(path), "doctor")
+def test_a_password_in_base_url_is_refused_and_never_echoed(doctor_with: DoctorWith) -> None:
+    path, result = doctor_with("[amocrm]\nbase_url = 'https://admin:hunter2-secret@mycompany.amocrm.ru'\n")
     assert result.exit_code == 2
     assert result.stderr.strip().splitlines() == [
         f"error: {path}: amocrm.base_url: must not hold a user name or password (amoCRM authenticates with"

@@ -52,12 +52,25 @@ def _config(tmp_path: Path, account: tuple[Any, str, str], smtp: SmtpServer, max
     return path
 
 
-def _env(db_url: str, token: str) -> dict[str, str]:
-    return {
-        "COHORT_DATABASE_URL": db_url,
-        "COHORT_AMOCRM_TOKEN": token,
-        "COHORT_SMTP_PASSWORD": SMTP_PASSWORD,
-    }
+@pytest.fixture
+def run_send(
+    db_url: str, account: tuple[Any, str, str], tmp_path: Path, run_cli: Callable[..., Any]
+) -> Callable[..., Any]:
+    """``run_send(smtp, *args, max_attempts=1)``: ``cohort-service send *args`` for the account into
+    this test's database, mailing through ``smtp``; the secrets come from the environment."""
+    secrets = {"COHORT_AMOCRM_TOKEN": account[2], "COHORT_SMTP_PASSWORD": SMTP_PASSWORD}
+    env = {"COHORT_DATABASE_URL": db_url, **secrets}
+
+    def run(smtp: SmtpServer, *args: str, max_attempts: int = 1) -> Any:
+        config = _config(tmp_path, account, smtp, max_attempts)
+        return run_cli("--config", str(config), "send", *args, env=env)
+
+    return run
+
+
+def _no_password(result: Any) -> None:
+    for text in (result.stdout, result.stderr):
+        assert SMTP_PASSWORD not in text
 
 
 def _text_rows(message: EmailMessage) -> dict[str, list[str]]:
@@ -74,15 +87,10 @@ def _text_rows(message: EmailMessage) -> dict[str, list[str]]:
 
 @PLAINTEXT_AUTH
 def test_send_attaches_the_workbook_whose_numbers_the_mail_shows(
-    db_url: str,
-    account: tuple[Any, str, str],
-    start_smtp: Any,
-    tmp_path: Path,
-    run_cli: Callable[..., Any],
+    account: tuple[Any, str, str], start_smtp: Any, run_send: Callable[..., Any]
 ) -> None:
     smtp: SmtpServer = start_smtp()
-    config = _config(tmp_path, account, smtp, max_attempts=2)
-    first = run_cli("--config", str(config), "send", env=_env(db_url, account[2]))
+    first = run_send(smtp, max_attempts=2)
     assert first.exit_code == 0, first.stderr
     assert "sent to head@example.com (1 attempt)" in first.stdout
     [message] = smtp.recorder.messages
@@ -99,10 +107,9 @@ def test_send_attaches_the_workbook_whose_numbers_the_mail_shows(
         share = by_label[label][first_step]
         shown = cells[1].rstrip("▲▼")
         assert shown == ("–" if share is None else f"{share * 100:.0f}%")
-    for text in (first.stdout, first.stderr):
-        assert SMTP_PASSWORD not in text
+    _no_password(first)
 
-    again = run_cli("--config", str(config), "send", env=_env(db_url, account[2]))
+    again = run_send(smtp, max_attempts=2)
     assert again.exit_code == 0
     assert "already sent to head@example.com" in again.stdout
     assert len(smtp.recorder.messages) == 1
@@ -110,16 +117,10 @@ def test_send_attaches_the_workbook_whose_numbers_the_mail_shows(
 
 @PLAINTEXT_AUTH
 def test_refused_send_exits_1_keeps_the_workbook_and_hides_the_password(
-    engine: Engine,
-    account: tuple[Any, str, str],
-    start_smtp: Any,
-    tmp_path: Path,
-    run_cli: Callable[..., Any],
+    engine: Engine, start_smtp: Any, run_send: Callable[..., Any]
 ) -> None:
     smtp: SmtpServer = start_smtp(refuse_with="554 5.7.1 Rejected")
-    config = _config(tmp_path, account, smtp, max_attempts=1)  # retries and backoff: see test_send.py
-    db_url = engine.url.render_as_string(hide_password=False)
-    result = run_cli("--config", str(config), "send", env=_env(db_url, account[2]))
+    result = run_send(smtp, max_attempts=1)  # retries and backoff: see test_send.py
     assert result.exit_code == 1
     assert "NOT sent: e-mail not delivered after 1 attempt: SMTP" in result.stderr
     assert "554 5.7.1 Rejected" in result.stderr
@@ -128,8 +129,7 @@ def test_refused_send_exits_1_keeps_the_workbook_and_hides_the_password(
     assert row.status == "failed"
     assert Path(row.file_path).exists()
     openpyxl.load_workbook(row.file_path, read_only=True).close()
-    for text in (result.stdout, result.stderr):
-        assert SMTP_PASSWORD not in text
+    _no_password(result)
 
 
 @PLAINTEXT_AUTH
@@ -142,20 +142,11 @@ def test_refused_send_exits_1_keeps_the_workbook_and_hides_the_password(
     ],
 )
 def test_bad_to_is_a_usage_error_before_anything_runs(
-    *,
-    engine: Engine,
-    account: tuple[Any, str, str],
-    start_smtp: Any,
-    tmp_path: Path,
-    run_cli: Callable[..., Any],
-    to: str,
-    shown: str,
+    *, engine: Engine, start_smtp: Any, tmp_path: Path, run_send: Callable[..., Any], to: str, shown: str
 ) -> None:
     """``--to`` is parsed as e-mail.to is: one line naming --to, exit 2, no sync, no run, no mail."""
     smtp: SmtpServer = start_smtp()
-    config = _config(tmp_path, account, smtp, max_attempts=1)
-    db_url = engine.url.render_as_string(hide_password=False)
-    result = run_cli("--config", str(config), "send", "--to", to, env=_env(db_url, account[2]))
+    result = run_send(smtp, "--to", to)
     assert result.exit_code == 2
     assert result.stderr.strip().splitlines() == [f"error: --to: not an e-mail address: {shown}"]
     assert "Traceback" not in result.stdout + result.stderr

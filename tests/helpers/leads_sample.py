@@ -12,8 +12,7 @@ from cohort_service.export.pivot import PivotSpec, Value
 from cohort_service.export.streamed import Column
 
 MILESTONES = ("Квалификация", "Встреча & КП", "won")
-# Who a lead is, as the Leads table starts (bench/export_raw.py builds its wider table on them too).
-LEAD_COLUMNS = (
+COLUMNS = (
     Column("lead_id", "int", 10),
     Column("cohort_week", "iso_date", 12),
     Column("created_at", "iso_datetime", 17),
@@ -22,9 +21,6 @@ LEAD_COLUMNS = (
     Column("manager", "text", 20),
     Column("source", "text", 12),
     Column("product", "text", 12),
-)
-COLUMNS = (
-    *LEAD_COLUMNS,
     Column("Квалификация", "flag", 8),
     Column("Квалификация at", "iso_datetime", 17),
     Column("Встреча & КП", "flag", 8),
@@ -32,6 +28,8 @@ COLUMNS = (
     Column('price "руб" <с НДС>', "amount", 12),
     Column("share", "pct", 8),
 )
+# Who a lead is, as the Leads table starts (bench/export_raw.py builds its wider table on them too).
+LEAD_COLUMNS = COLUMNS[:8]
 MANAGERS = ("Иванов Иван", "Петрова Мария", "O'Brien & Co")
 PIPELINES = ("Продажи", "Опт")
 
