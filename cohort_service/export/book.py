@@ -29,6 +29,7 @@ from xlsxwriter.format import Format
 from xlsxwriter.worksheet import Worksheet
 
 from cohort_service.export.files import private_tmpdir
+from cohort_service.export.measure import line_width
 from cohort_service.export.names import EXCEL_MAX_ROWS, check_sheet_name
 from cohort_service.export.ooxml import finalize_package
 from cohort_service.export.pivot import PivotSpec
@@ -130,13 +131,17 @@ class StreamedWorkbook:
     def add_pivot(self, spec: PivotSpec, *, widths: Sequence[float] | None = None) -> Worksheet:
         """Add the (empty) pivot sheet now, in sheet order, and the pivot itself at ``close()``.
 
-        ``widths`` sets the first columns' widths (default: 28 for the row labels, 14 per value),
-        so the refreshed pivot is readable without resizing; write nothing in the pivot's area.
+        ``widths`` sets the first columns' widths (default: 16 for the row labels, and each value's
+        caption on one line, at least 12), so the refreshed pivot is readable without resizing (a
+        pivot's captions do not wrap); write nothing in the pivot's area.
         """
         worksheet = self.add_worksheet(spec.sheet)
         _, left = spec.origin
-        for offset, width in enumerate(widths or (28.0, *([14.0] * len(spec.values)))):
+        for offset, width in enumerate(widths or (16.0, *(line_width(v.label, 12.0) for v in spec.values))):
             worksheet.set_column(left + offset, left + offset, width)
+        worksheet.set_landscape()
+        worksheet.set_paper(9)  # A4
+        worksheet.fit_to_pages(1, 0)
         self._pivots.append(spec)
         self._pivot_sheets[spec.name] = worksheet
         return worksheet

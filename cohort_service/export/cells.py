@@ -19,6 +19,8 @@ from xlsxwriter.format import Format
 from xlsxwriter.worksheet import Worksheet
 
 from cohort_service.export.book import StreamedWorkbook
+from cohort_service.export.measure import header_height as measured_height
+from cohort_service.export.measure import header_width
 from cohort_service.schema.kinds import kind_of
 
 # Red → yellow → green, Excel's own 3-colour preset: low conversion reads as bad.
@@ -107,13 +109,44 @@ class Block:
         return [i for i, k in enumerate(self.kinds) if k == kind]
 
 
-def set_widths(ws: Worksheet, kinds: Sequence[str], overrides: Mapping[int, float] | None = None) -> None:
-    """Column widths by kind (call before any row is written: constant_memory), and a landscape page
-    one sheet wide, so a printout or PDF of the sheet stays readable."""
-    for col, kind in enumerate(kinds):
-        ws.set_column(col, col, (overrides or {}).get(col, kind_of(kind).width))
+def set_widths(
+    ws: Worksheet,
+    kinds: Sequence[str],
+    overrides: Mapping[int, float] | None = None,
+    *,
+    headers: Iterable[Sequence[str]] = (),
+    detail: Sequence[bool] = (),
+    fit_width: bool = True,
+) -> list[float]:
+    """Column widths (call before any row is written: constant_memory), and a landscape A4 page one
+    sheet wide, so a printout or PDF of the sheet stays readable.
+
+    A column is as wide as its kind's numbers and as the longest word of every header written in it
+    (``headers``: the name lists of the blocks on the sheet), so a header wraps between words, never
+    inside one; ``overrides`` win. ``detail[i]``: column i goes in a collapsed outline group, opened
+    by the ``+`` over the column left of the group (the one it qualifies). ``fit_width=False``: the
+    caller sets the print scale (a sheet printed section by section). Returns the widths.
+    """
+    widths = [kind_of(kind).width for kind in kinds]
+    for names in headers:
+        for col, name in enumerate(names[: len(widths)]):
+            widths[col] = max(widths[col], header_width(name, widths[col]))
+    widths = [(overrides or {}).get(col, width) for col, width in enumerate(widths)]
+    hidden = [bool(flag) for flag in detail] + [False] * (len(widths) - len(detail))
+    for col, width in enumerate(widths):
+        if hidden[col]:
+            ws.set_column(col, col, width, None, {"level": 1, "hidden": True})
+        elif col + 1 < len(hidden) and hidden[col + 1]:
+            ws.set_column(col, col, width, None, {"collapsed": True})
+        else:
+            ws.set_column(col, col, width)
+    if any(hidden):
+        ws.outline_settings(True, True, False, False)  # the + sits over the column the group qualifies
     ws.set_landscape()
-    ws.fit_to_pages(1, 0)
+    ws.set_paper(9)  # A4
+    if fit_width:
+        ws.fit_to_pages(1, 0)
+    return widths
 
 
 def write_header(ws: Worksheet, row: int, names: Sequence[str], styles: Styles) -> None:
@@ -131,14 +164,18 @@ def write_block(
     partial_rows: Iterable[int] = (),
     notes: Mapping[str, str] | None = None,
     header_height: float = 30,
+    widths: Sequence[float] | None = None,
     cell_formats: Mapping[tuple[int, int], Format] | None = None,
 ) -> Block:
     """The frame's header at row ``top`` (``notes``: header comments) and its rows, typed per ``kinds``.
 
-    Headers wrap; the header row gets an explicit height because no spreadsheet re-measures rows on open.
+    Headers wrap; the header row gets an explicit height because no spreadsheet re-measures rows on open:
+    with ``widths`` (the columns' widths) it is the height that shows every header in full.
     ``cell_formats``: (data row, column) → a format replacing the kind's for that one cell.
     """
     names = [str(c) for c in frame.columns]
+    if widths is not None:
+        header_height = max(header_height, measured_height(zip(names, widths, strict=False)))
     ws.set_row(top, header_height)
     write_header(ws, top, names, styles)
     for name, note in (notes or {}).items():

@@ -22,6 +22,7 @@ from cohort_service.export.book import StreamedWorkbook
 from cohort_service.export.cells import Styles
 from cohort_service.export.names import EXCEL_MAX_ROWS
 from cohort_service.schema.cohorts import cohort_about
+from cohort_service.schema.cohorts_sheet import duplicates, sheet_columns
 
 SHEET = "About"
 Pair = tuple[str, Any]
@@ -240,7 +241,24 @@ def write_about(book: StreamedWorkbook, styles: Styles, report: CohortReport, co
 
 
 def _ages(report: CohortReport) -> list[Pair]:
-    return list(cohort_about(report.milestone_names, report.age_days))
+    return [
+        ("On the Cohorts sheet", sheet_layout_line(report)),
+        *cohort_about(report.milestone_names, report.age_days),
+    ]
+
+
+def sheet_layout_line(report: CohortReport) -> str:
+    """How the sheet differs from cohorts.csv: what it leaves off and what it folds away."""
+    placed = sheet_columns(list(report.cohorts.columns), report.milestone_names, report.age_days)
+    shown = {c.name for c in placed}
+    same = [f"{a} (= {b})" for a, b in duplicates(report.milestone_names).items() if b in shown]
+    folded = ", ".join(c.name for c in placed if c.detail)
+    return (
+        "left to right: the cohort, leads, each milestone (count, % of the previous step, % of leads), "
+        "lead→final % with its Δ and same-age ≤Nd %, then the forecast, the money and the outcome. "
+        f"Left off as the same number as another column (cohorts.csv keeps them): {', '.join(same)}. "
+        f"Folded away (the + over the column before opens them): {folded or 'none'}."
+    )
 
 
 def _sheets(report: CohortReport, contents: Contents) -> list[Pair]:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from xlsxwriter.format import Format
+from xlsxwriter.worksheet import Worksheet
 
 from cohort_service.cohorts import columns as col
 from cohort_service.cohorts.colours import HIGH, LOW, STRONG_HIGH, STRONG_LOW, same_age_colours
@@ -27,8 +28,10 @@ from cohort_service.export.cells import (
     write_lines,
 )
 from cohort_service.export.kinds import column_kinds, kinds_for
+from cohort_service.export.measure import print_pages
 from cohort_service.export.sheets_money import write_plan
 from cohort_service.schema.cohorts import cohort_notes, cohort_widths, coloured
+from cohort_service.schema.cohorts_sheet import SheetColumn, sheet_columns
 
 SHEET = "Cohorts"
 FILLS = {STRONG_LOW: "#F8696B", LOW: "#FCD5D6", HIGH: "#D5EED9", STRONG_HIGH: "#63BE7B"}
@@ -46,6 +49,14 @@ class CohortsLayout:
 
 def title(report: CohortReport) -> str:
     return f"Cohorts as of {report.as_of:%d.%m.%Y %H:%M} ({report.timezone})"
+
+
+def subtitle(report: CohortReport) -> str:
+    return (
+        f"Leads by creation week (Monday–Sunday, {report.timezone}). '<milestone> %': share of the previous "
+        "step; '% of leads': share of the cohort; the + over a column opens its detail (cohort_week, Δ at "
+        "Nd, forecast bounds, cost per milestone)."
+    )
 
 
 def header_notes(report: CohortReport) -> dict[str, str]:
@@ -89,31 +100,43 @@ def same_age_formats(
     return out
 
 
+def print_setup(ws: Worksheet, widths: Sequence[float], placed: Sequence[SheetColumn]) -> None:
+    """Printed section by section (conversion, forecast, money, outcome), each page as large as the
+    widest section allows, the cohort column and the header row on every page; collapsed detail
+    columns are not printed. One page wide would shrink ~35 columns to unreadable type."""
+    shown = [0.0 if c.detail else w for w, c in zip(widths, placed, strict=True)]
+    breaks, scale = print_pages(shown, [i for i, c in enumerate(placed) if c.section])
+    ws.set_margins(left=0.4, right=0.4)
+    ws.set_print_scale(scale)
+    ws.set_v_pagebreaks(breaks)
+    ws.repeat_rows(HEADER_ROW)
+    ws.repeat_columns(0)
+
+
 def write_cohorts(
     book: StreamedWorkbook, styles: Styles, report: CohortReport, *, notes: Sequence[str] = ()
 ) -> CohortsLayout:
     ws = book.add_worksheet(SHEET)
-    frame = report.cohorts.copy()
+    placed = sheet_columns(list(report.cohorts.columns), report.milestone_names, report.age_days)
+    frame = report.cohorts[[c.name for c in placed]].copy()
     for marker in (col.PARTIAL, col.MATURE):
         if marker in frame.columns:
             frame[marker] = [PARTIAL_MARK if flag else None for flag in report.cohorts[marker]]
     kinds = kinds_for(frame, column_kinds(report))
     names = [str(c) for c in frame.columns]
-    widths = cohort_widths(report.milestone_names, report.age_days)
-    set_widths(ws, kinds, {names.index(name): width for name, width in widths.items() if name in names})
+    overrides = cohort_widths(report.milestone_names, report.age_days)
+    widths = set_widths(
+        ws, kinds, {names.index(name): width for name, width in overrides.items() if name in names},
+        headers=[names], detail=[c.detail for c in placed], fit_width=False,
+    )  # fmt: skip
     ws.freeze_panes(HEADER_ROW + 1, 1)
+    print_setup(ws, widths, placed)
     ws.write_string(0, 0, title(report), styles.title)
-    ws.write_string(
-        1,
-        0,
-        f"Leads by creation week (Monday–Sunday, {report.timezone}); '<milestone> %' is the share of the "
-        "previous step, '% of leads' the share of the cohort.",
-        styles.subtitle,
-    )
+    ws.write_string(1, 0, subtitle(report), styles.subtitle)
     partial_rows = [i for i, flag in enumerate(report.cohorts[col.PARTIAL]) if flag]
     block = write_block(
         ws, styles, HEADER_ROW, frame, kinds, partial_rows=partial_rows, notes=header_notes(report),
-        header_height=45, cell_formats=same_age_formats(report, styles, names, kinds),
+        widths=widths, cell_formats=same_age_formats(report, styles, names, kinds),
     )  # fmt: skip
     complete = block.rows - (1 if partial_rows == [block.rows - 1] else 0)
     for name in coloured(report.milestone_names, report.age_days, "sign"):

@@ -8,6 +8,8 @@ manager's row equals the pivot filtered to that manager with the week rows summe
 
 from __future__ import annotations
 
+import pandas as pd
+
 from cohort_service.cohorts import columns as col
 from cohort_service.cohorts.colours import segment_colours
 from cohort_service.cohorts.model import CohortReport
@@ -15,6 +17,7 @@ from cohort_service.export.book import StreamedWorkbook
 from cohort_service.export.cells import Styles, set_widths, write_block
 from cohort_service.export.kinds import column_kinds, kinds_for
 from cohort_service.export.sheets_cohorts import FILLS
+from cohort_service.schema.cohorts_sheet import duplicates
 
 SHEET = "Managers"
 HEADER_ROW = 3
@@ -30,9 +33,12 @@ def blocks(report: CohortReport) -> list[tuple[str, str]]:
 def write_slices(book: StreamedWorkbook, styles: Styles, report: CohortReport) -> None:
     ws = book.add_worksheet(SHEET)
     known = column_kinds(report)
-    first = report.slices.get(col.MANAGER)
-    widths = kinds_for(first, known) if first is not None else ["text"]
-    set_widths(ws, widths, {0: 26.0})
+    frames = [_shown(report.slices[key], report) for _, key in blocks(report)]
+    first = frames[0] if frames else None
+    widths = set_widths(
+        ws, kinds_for(first, known) if first is not None else ["text"], {0: 26.0},
+        headers=[[str(c) for c in frame.columns] for frame in (*frames, report.loss_reasons)],
+    )  # fmt: skip
     ws.freeze_panes(HEADER_ROW + 1, 1)
     weeks = f"{report.weeks[0]:%d.%m.%Y}–{report.weeks[-1]:%d.%m.%Y}" if report.weeks else "—"
     ws.write_string(
@@ -40,12 +46,12 @@ def write_slices(book: StreamedWorkbook, styles: Styles, report: CohortReport) -
         f"({report.timezone})", styles.title
     )  # fmt: skip
     ws.write_string(
-        1, 0, "'(blank)' = leads without a value; managers and dimensions are the latest synced values.",
+        1, 0, "'(blank)' = leads without a value; managers and dimensions are the latest synced values. "
+        "'<milestone> %': share of the previous step; '% of leads': share of the row's leads.",
         styles.subtitle,
     )  # fmt: skip
     row = HEADER_ROW - 1
-    for title, key in blocks(report):
-        frame = report.slices[key]
+    for (title, _), frame in zip(blocks(report), frames, strict=True):
         ws.write_string(row, 0, title, styles.section)
         kinds = kinds_for(frame, known)
         names = [str(c) for c in frame.columns]
@@ -53,8 +59,16 @@ def write_slices(book: StreamedWorkbook, styles: Styles, report: CohortReport) -
         formats = {
             (r, names.index(c)): styles.shaded(kinds[names.index(c)], FILLS[g])
             for (r, c), g in grades.items()
+            if c in names
         }
-        block = write_block(ws, styles, row + 1, frame, kinds, cell_formats=formats)
+        block = write_block(ws, styles, row + 1, frame, kinds, widths=widths, cell_formats=formats)
         row = block.last_row + 3
     ws.write_string(row, 0, "Loss reasons (leads lost as of the report moment)", styles.section)
-    write_block(ws, styles, row + 1, report.loss_reasons, kinds_for(report.loss_reasons, known))
+    losses = report.loss_reasons
+    write_block(ws, styles, row + 1, losses, kinds_for(losses, known), widths=widths)
+
+
+def _shown(frame: pd.DataFrame, report: CohortReport) -> pd.DataFrame:
+    """The slice without the columns that repeat another's number (as on Cohorts)."""
+    dropped = duplicates(report.milestone_names)
+    return frame[[c for c in frame.columns if c not in dropped]]

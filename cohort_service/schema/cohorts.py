@@ -155,18 +155,21 @@ COHORTS: tuple[CohortColumn, ...] = (
         note="The three most frequent loss reasons among the cohort's leads lost at the as-of moment.",
     ),
     # Money (cohorts/money.py), present when spend is known.
-    CohortColumn(col.SPEND, "number", step="money", note="Ad spend of the week's days (imported spend)."),
-    CohortColumn(col.CPL, "number", step="money", note="spend ÷ leads: cost per lead. Blank at 0 leads."),
+    CohortColumn(col.SPEND, "money", step="money", note="Ad spend of the week's days (imported spend)."),
+    CohortColumn(col.CPL, "amount", step="money", note="spend ÷ leads: cost per lead. Blank at 0 leads."),
     CohortColumn(
-        lambda s: col.cost_per(s.milestone), "number", "milestone", step="money",
+        lambda s: col.cost_per(s.milestone), "amount", "milestone", step="money",
         note=lambda s: f"spend ÷ {s.milestone}. Blank when nobody reached it.",
     ),
-    CohortColumn(col.CAC, "number", step="money", note=lambda s: f"spend ÷ {s.final}: cost per customer."),
+    CohortColumn(col.CAC, "amount", step="money", note=lambda s: f"spend ÷ {s.final}: cost per customer."),
     CohortColumn(
-        col.CAC_FORECAST, "number", step="money",
+        col.CAC_FORECAST, "amount", step="money",
         note=lambda s: f"spend ÷ {s.final} forecast: cost per customer once the cohort is mature.",
     ),
-    CohortColumn(col.ROMI, "number", step="money", note="revenue ÷ spend − 1: return on marketing spend."),
+    CohortColumn(
+        col.ROMI, "pct", step="money",
+        note="revenue ÷ spend − 1: return on marketing spend (+100 % = revenue twice the spend).",
+    ),
 )  # fmt: skip
 
 

@@ -169,5 +169,16 @@ def test_widths_and_ids_of_a_two_pivot_workbook(tmp_path: Path, leads_rows: list
         "xl/pivotCache/pivotCacheRecords1.xml",  # streamed last
     ]
     assert workbook.endswith('<pivotCaches><pivotCache cacheId="1" r:id="rId7"/></pivotCaches></workbook>')
-    widths = re.findall(r'<col min="(\d+)" max="(\d+)" width="([\d.]+)"', pivot_sheet)
-    assert widths == [("1", "1", "28.7109375"), ("2", "5", "14.7109375")]  # labels, then 4 values
+    widths = {
+        column: float(width)
+        for low, high, width in re.findall(r'<col min="(\d+)" max="(\d+)" width="([\d.]+)"', pivot_sheet)
+        for column in range(int(low), int(high) + 1)
+    }
+    captions = [v.label for v in COHORT_PIVOT.values]
+    assert captions == ["Leads", "Квалификация", "Sum of Встреча & КП", "won"]
+    assert widths[1] == 16.7109375  # the row labels (xlsxwriter adds the cell padding)
+    # Each value column holds its caption on one line (a pivot's captions do not wrap): at least a
+    # digit's width per character, and never below 12.
+    for column, caption in enumerate(captions, start=2):
+        assert widths[column] >= max(12.0, len(caption) + 1.0), caption
+    assert widths[4] > widths[3] > widths[2] == widths[5] == 12.7109375

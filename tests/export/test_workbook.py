@@ -116,21 +116,45 @@ def test_sheets_in_order(book: openpyxl.Workbook) -> None:
     assert book.sheetnames == SHEETS
 
 
+# The sheet's reading order (schema/cohorts_sheet.py), written out by hand for this report: the
+# duplicates "target % of leads" (= target %) and "paid % of leads" (= lead→paid %) are left off;
+# True marks a detail column, in a collapsed outline group after the column it qualifies.
+SHEET_COLUMNS = [
+    ("cohort", False), ("cohort_week", True), ("partial", True), ("leads", False),
+    ("target", False), ("target %", False),
+    ("qualified", False), ("qualified %", False), ("qualified % of leads", False),
+    ("proposal", False), ("proposal %", False), ("proposal % of leads", False),
+    ("paid", False), ("paid %", False), ("lead→paid %", False), ("Δ vs prev", False),
+    ("≤7d %", False), ("Δ at 7d", True),
+    ("mature", False),
+    *((f"{m} forecast{end}", bool(end)) for m in MILESTONES for end in ("", " low", " high")),
+    ("lead→paid % forecast", False), ("revenue", False), ("revenue forecast", False), ("avg check", False),
+    ("won", False), ("lost", False), ("open", False), ("median days to final", False),
+    ("top loss reasons", False),
+]  # fmt: skip
+DUPLICATES = {"target % of leads": "target %", "paid % of leads": "lead→paid %"}
+
+
 def test_cohorts_equal_the_engine_and_the_hand_numbers(built: Built, book: openpyxl.Workbook) -> None:
     ws = book["Cohorts"]
     engine = built.report.cohorts
     assert ws["A1"].value == "Cohorts as of 26.09.2022 23:59 (Europe/Moscow)"
-    assert [c.value for c in ws[HEADER]] == list(engine.columns)
-    for i, expected in enumerate(engine.itertuples(index=False, name=None)):
+    head = [c.value for c in ws[HEADER]]
+    assert head == [name for name, _ in SHEET_COLUMNS]
+    assert len(set(head)) == len(head)
+    # Every engine column is on the sheet, or is a true duplicate of one that is (cohorts.csv keeps all).
+    assert set(engine.columns) == set(head) | set(DUPLICATES)
+    for dropped, kept in DUPLICATES.items():
+        assert engine[dropped].equals(engine[kept]), dropped
+    for i, expected in enumerate(engine[head].itertuples(index=False, name=None)):
         got = [c.value for c in ws[HEADER + 1 + i]]
-        for name, cell, value in zip(engine.columns, got, expected, strict=True):
+        for name, cell, value in zip(head, got, expected, strict=True):
             if name in {col.PARTIAL, col.MATURE}:
                 assert cell == ("yes" if value else None)
             else:
                 assert same(cell, value), (i, name, cell, value)
     rows = {ws.cell(r, 2).value.date(): r for r in range(HEADER + 1, HEADER + 4)}
     assert list(rows) == WEEKS
-    head = [c.value for c in ws[HEADER]]
     for week, numbers in EXPECTED.items():
         r = rows[week]
         counts = [ws.cell(r, head.index(n) + 1).value for n in (col.LEADS, *MILESTONES)]
@@ -149,6 +173,51 @@ def test_cohorts_equal_the_engine_and_the_hand_numbers(built: Built, book: openp
     assert [ws.cell(rows[w], head.index("revenue") + 1).value for w in WEEKS] == [1000, 2500, 0]
 
 
+def column_spans(ws: Any) -> dict[str, Any]:
+    """Letter → its <col> entry (openpyxl keeps a run of equal entries under its first letter)."""
+    spans = {}
+    for dim in ws.column_dimensions.values():
+        for index in range(dim.min, dim.max + 1):
+            spans[openpyxl.utils.get_column_letter(index)] = dim
+    return spans
+
+
+def column_widths(ws: Any) -> dict[str, float]:
+    return {letter: dim.width for letter, dim in column_spans(ws).items()}
+
+
+def test_cohorts_layout_widths_groups_and_print(book: openpyxl.Workbook) -> None:
+    """What a reader sees: every header word fits its column, the detail columns are collapsed
+    behind a + on the column they qualify, and the printout goes section by section."""
+    ws = book["Cohorts"]
+    head = [c.value for c in ws[HEADER]]
+    letters = [openpyxl.utils.get_column_letter(i + 1) for i in range(len(head))]
+    spans = column_spans(ws)
+    for letter, name, (_, detail) in zip(letters, head, SHEET_COLUMNS, strict=True):
+        dim = spans[letter]
+        longest = max(name.split(), key=len)
+        # Excel's unit is one digit of the default font: a word of n letters needs about n of them
+        # (less for narrow letters), plus the cell's margins.
+        assert dim.width >= len(longest) * 0.9 + 1.5, (name, dim.width)
+        assert bool(dim.hidden) is detail, name
+        assert dim.outlineLevel == (1 if detail else 0), name
+    assert spans["A"].width >= len("26.09–02.10.2022")
+    # Headers wrap between words and the header row is tall enough for the longest wrap.
+    assert ws.cell(HEADER, 1).alignment.wrap_text
+    assert ws.row_dimensions[HEADER].height >= 2 * 15
+    assert ws.freeze_panes == "B4"
+    assert ws.sheet_properties.outlinePr.summaryRight is False  # the + sits over the qualified column
+    setup = ws.page_setup
+    assert (setup.orientation, setup.paperSize) == ("landscape", 9)
+    assert not ws.sheet_properties.pageSetUpPr.fitToPage  # a fixed scale: the page breaks hold
+    assert 10 <= setup.scale <= 100
+    assert (ws.print_title_rows, ws.print_title_cols) == ("$3:$3", "$A:$A")
+    breaks = [b.id for b in ws.col_breaks.brk]
+    assert breaks
+    assert set(breaks) <= {head.index("mature"), head.index("won")}
+    assert setup.cellComments in (None, "none")  # header notes are never printed
+
+
 def test_cohorts_formats_marks_and_notes(book: openpyxl.Workbook) -> None:
     ws = book["Cohorts"]
     head = [c.value for c in ws[HEADER]]
@@ -160,7 +229,6 @@ def test_cohorts_formats_marks_and_notes(book: openpyxl.Workbook) -> None:
     assert fmt("target %") == fmt("lead→paid %") == fmt("≤7d %") == "0.0%"
     assert fmt("Δ vs prev") == "+0%;-0%;0%"
     assert fmt("cohort_week") == "dd.mm.yyyy"
-    assert ws.freeze_panes == "B4"
     partial = ws.cell(first + 2, 1)
     assert partial.font.i
     assert not ws.cell(first, 1).font.i
@@ -170,7 +238,8 @@ def test_cohorts_formats_marks_and_notes(book: openpyxl.Workbook) -> None:
     assert "younger than 14 days" in comment.text
     rules = {str(cf.sqref): [r.type for r in cf.rules] for cf in ws.conditional_formatting}
     pct = [i for i, n in enumerate(head) if "%" in n and "forecast" not in n]
-    assert len(pct) == 2 * len(MILESTONES) + 2  # step % and % of leads per milestone, lead→paid, ≤7d
+    # step % per milestone, % of leads for the middle two, lead→paid, ≤7d
+    assert len(pct) == len(MILESTONES) + 2 + 2
     letters = [openpyxl.utils.get_column_letter(i + 1) for i in pct]
     assert letters
     # No colour scale across rows: cells are coloured one by one against earlier weeks at the same
@@ -303,6 +372,17 @@ def test_managers_sheet_has_each_slice(book: openpyxl.Workbook) -> None:
         "Loss reasons (leads lost as of the report moment)",
     ]
     head = values[3]
+    # Each header says what it is, once: the duplicates of the Cohorts sheet are left off here too.
+    assert head[:4] == ["manager", "leads", "target", "target %"]
+    assert head[4:7] == ["qualified", "qualified %", "qualified % of leads"]
+    assert "lead→paid %" in head
+    assert "paid % of leads" not in head
+    assert "target % of leads" not in head
+    assert len(set(head)) == len(head)
+    widths = column_widths(ws)
+    assert widths["C"] >= len("qualified")
+    assert widths["G"] >= len("qualified")
+    assert ws.row_dimensions[4].height >= 2 * 15  # "qualified % of leads" wraps onto a second line
     by_manager = {row[0]: dict(zip(head, row, strict=True)) for row in values[4:6]}
     assert {m: (r["leads"], r["target"], r["paid"], r["revenue"]) for m, r in by_manager.items()} == {
         "Анна": (3, 2, 1, 1000),
