@@ -7,7 +7,7 @@ import argparse
 import json
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Iterator
 
 
 def variant_parser(pandas_max: int) -> argparse.ArgumentParser:
@@ -20,10 +20,17 @@ def variant_parser(pandas_max: int) -> argparse.ArgumentParser:
     return parser
 
 
-def row_counts(args: argparse.Namespace, default: Sequence[int]) -> list[int]:
-    """The row counts to measure: ``--rows`` as given, else ``default``; a ``--child`` run (also one
-    started by hand, without ``--rows``) measures the first."""
-    return list(args.rows or default)
+def counts_to_measure(pandas_max: int, child: Callable[[str, int], None]) -> Iterator[tuple[int, int]]:
+    """Parse the command line. A ``--child VARIANT`` call (also one started by hand, without
+    ``--rows``) runs ``child(variant, rows)`` and yields nothing; the parent gets each row count to
+    measure (``--rows`` as given, else 100k and 1M) with ``--pandas-max``."""
+    args = variant_parser(pandas_max).parse_args()
+    counts = list(args.rows or (100_000, 1_000_000))
+    if args.child:
+        child(args.child, counts[0])
+        return
+    for count in counts:
+        yield count, args.pandas_max
 
 
 def measure(script: str, variant: str, count: int) -> dict[str, float]:
@@ -39,3 +46,13 @@ def measure(script: str, variant: str, count: int) -> dict[str, float]:
         if line.startswith("{"):
             result.update(json.loads(line))
     return result
+
+
+def measured(
+    script: str, variants: Iterable[str], count: int, pandas_max: int
+) -> Iterator[tuple[str, dict[str, float]]]:
+    """Each variant's figures at ``count`` rows, one child each, as they come (pandas only up to
+    ``pandas_max`` rows: it is slow)."""
+    for variant in variants:
+        if variant != "pandas" or count <= pandas_max:
+            yield variant, measure(script, variant, count)

@@ -30,7 +30,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
-from child_runs import measure, row_counts, variant_parser
+from child_runs import counts_to_measure, measured
 
 from cohort_service.cohorts import columns as col
 from cohort_service.cohorts.dimensions import DimensionSpec
@@ -186,20 +186,13 @@ def child(variant: str, count: int) -> None:
 
 
 def main() -> None:
-    args = variant_parser(1_000_000).parse_args()
-    counts = row_counts(args, [100_000, 1_000_000])
-    if args.child:
-        child(args.child, counts[0])
-        return
-    for count in counts:
+    for count, pandas_max in counts_to_measure(1_000_000, child):
         report = synthetic_report(min(count, 1000))
         width = len(report.leads_table().columns)
         print(f"\n{count:,} leads x {width} Leads columns (+ the six other sheets for ours-workbook)")
         results: dict[str, dict[str, float]] = {}
-        for variant in VARIANTS:
-            if variant == "pandas" and count > args.pandas_max:
-                continue
-            r = results[variant] = measure(__file__, variant, count)
+        for variant, r in measured(__file__, VARIANTS, count, pandas_max):
+            results[variant] = r
             print(f"  {variant:14} {r['write_s']:8.2f} s {count / r['write_s']:10,.0f} rows/s  "
                   f"peak RSS {r['peak_mb']:7.1f} MB (report {r['base_mb']:6.1f} + {r['peak_mb'] - r['base_mb']:6.1f})"
                   f"  file {r['size_mb']:6.1f} MB")  # fmt: skip

@@ -22,7 +22,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from child_runs import measure, row_counts, variant_parser
+from child_runs import counts_to_measure, measured
 
 from cohort_service.export.book import StreamedWorkbook
 from cohort_service.export.pivot import PivotSpec, Value
@@ -168,18 +168,11 @@ def child(variant: str, count: int) -> None:
 
 
 def main() -> None:
-    args = variant_parser(100_000).parse_args()
-    counts = row_counts(args, [100_000, 1_000_000])
-    if args.child:
-        child(args.child, counts[0])
-        return
-    for count in counts:
+    for count, pandas_max in counts_to_measure(100_000, child):
         print(f"\n{count:,} rows x {len(COLUMNS)} columns")
         results = {}
-        for variant in VARIANTS:
-            if variant == "pandas" and count > args.pandas_max:
-                continue
-            r = results[variant] = measure(__file__, variant, count)
+        for variant, r in measured(__file__, VARIANTS, count, pandas_max):
+            results[variant] = r
             secs = r.get("write_s", r["total_s"])
             print(f"  {variant:9} {secs:8.2f} s {count / secs:10,.0f} rows/s  peak RSS {r['rss_mb']:7.1f} MB"
                   f"  file {r['size_mb']:6.1f} MB")  # fmt: skip
