@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import false_discovery_control, fisher_exact
 
+from cohort_service.cohorts import columns as col
 from cohort_service.cohorts.attention import (
     ABOVE,
     BELOW,
@@ -31,10 +32,7 @@ TOP_LOSES = "loses at the top, closes well"
 TOP_WINS = "opens well, closes poorly"
 ALL_BELOW = "below the team at every marked step"
 ALL_ABOVE = "above the team at every marked step"
-
-
-def rate(milestone: str) -> str:
-    return f"{milestone} %"
+rate = col.step_pct  # the manager's step conversion, named as the Cohorts table names a step's
 
 
 def team_rate(milestone: str) -> str:

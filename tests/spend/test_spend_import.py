@@ -7,6 +7,7 @@ from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
 from sqlalchemy import Engine, create_engine, insert, select
 from sqlalchemy.pool import NullPool
 
@@ -27,19 +28,24 @@ def _rows(engine: Engine) -> list[tuple[date, str, str, Decimal, str | None]]:
         return [tuple(r) for r in result]  # type: ignore[misc]
 
 
-def _config(tmp_path: Path, db_url: str, extra: str = "") -> Path:
+@pytest.fixture
+def spend(tmp_path: Path, db_url: str, run_cli: Callable[..., CliResult]) -> Callable[..., CliResult]:
+    """``spend("import", file…)``: ``cohort-service spend …`` with a config naming this test's database."""
     path = tmp_path / "config.toml"
-    path.write_text(f'[database]\nurl = "{db_url}"\n{extra}', encoding="utf-8")
-    return path
+    path.write_text(f'[database]\nurl = "{db_url}"\n', encoding="utf-8")
+
+    def run(*args: str) -> CliResult:
+        return run_cli("--config", str(path), "spend", *args)
+
+    return run
 
 
 def test_import_then_reimport_replaces_and_dry_run_changes_nothing(
-    tmp_path: Path, db_url: str, engine: Engine, run_cli: Callable[..., CliResult]
+    tmp_path: Path, engine: Engine, spend: Callable[..., CliResult]
 ) -> None:
-    cfg = _config(tmp_path, db_url)
     first = tmp_path / "nov.csv"
     first.write_text(HEADER + "01.12.2026;yandex;brand;100,50;RUB\n02.12.2026;yandex;brand;200;RUB\n")
-    result = run_cli("--config", str(cfg), "spend", "import", str(first))
+    result = spend("import", str(first))
     assert result.exit_code == 0, result.stderr
     assert "imported 2 rows for 2026-12-01..2026-12-02, cost 300.50 (2 new, 0 replaced, 0 unchanged)" in (
         result.stdout
@@ -47,7 +53,7 @@ def test_import_then_reimport_replaces_and_dry_run_changes_nothing(
 
     fixed = tmp_path / "nov-fixed.csv"
     fixed.write_text(HEADER + "02.12.2026;yandex;brand;250;RUB\n02.12.2026;yandex;;7;RUB\n")
-    dry = run_cli("--config", str(cfg), "spend", "import", "--dry-run", str(fixed))
+    dry = spend("import", "--dry-run", str(fixed))
     assert dry.exit_code == 0, dry.stderr
     assert "would import 2 rows" in dry.stdout
     assert "(1 new, 1 replaced, 0 unchanged)" in dry.stdout
@@ -57,7 +63,7 @@ def test_import_then_reimport_replaces_and_dry_run_changes_nothing(
         (date(2026, 12, 2), "yandex", "brand", Decimal("200"), str(first)),
     ]
 
-    again = run_cli("--config", str(cfg), "spend", "import", str(fixed))
+    again = spend("import", str(fixed))
     assert again.exit_code == 0, again.stderr
     assert _rows(engine) == [
         (date(2026, 12, 1), "yandex", "brand", Decimal("100.50"), str(first)),
@@ -65,27 +71,26 @@ def test_import_then_reimport_replaces_and_dry_run_changes_nothing(
         (date(2026, 12, 2), "yandex", "brand", Decimal("250"), str(fixed)),
     ]
 
-    listing = run_cli("--config", str(cfg), "spend", "list", "--since", "2026-12-02")
+    listing = spend("list", "--since", "2026-12-02")
     assert listing.exit_code == 0, listing.stderr
     assert "total yandex: 257.00 RUB" in listing.stdout
     assert "2026-12-01" not in listing.stdout
 
 
 def test_bad_file_exits_2_lists_every_line_and_changes_nothing(
-    tmp_path: Path, db_url: str, engine: Engine, run_cli: Callable[..., CliResult]
+    tmp_path: Path, engine: Engine, spend: Callable[..., CliResult]
 ) -> None:
     """A text cost, a bad date and a bad line among good ones: exit 2, nothing of the file stored."""
-    cfg = _config(tmp_path, db_url)
     good = tmp_path / "good.csv"
     good.write_text(HEADER + "2026-12-01;vk;;10;RUB\n")
-    assert run_cli("--config", str(cfg), "spend", "import", str(good)).exit_code == 0
+    assert spend("import", str(good)).exit_code == 0
     before = _rows(engine)
 
     bad = tmp_path / "bad.csv"
     bad.write_text(HEADER + "2026-12-01;vk;;99;RUB\n2026-13-01;vk;;5;RUB\n2026-12-03;vk;;пять;RUB\n")
     missing = tmp_path / "missing.csv"
     missing.write_text("date;cost\n2026-12-01;5\n")
-    result = run_cli("--config", str(cfg), "spend", "import", str(bad), str(missing))
+    result = spend("import", str(bad), str(missing))
     assert result.exit_code == 2
     errors = [line.removeprefix("error: ") for line in result.stderr.strip().splitlines()]
     assert errors == [
@@ -98,7 +103,7 @@ def test_bad_file_exits_2_lists_every_line_and_changes_nothing(
 
 
 def test_currency_other_than_the_accounts_is_refused(
-    tmp_path: Path, db_url: str, engine: Engine, run_cli: Callable[..., CliResult]
+    tmp_path: Path, engine: Engine, spend: Callable[..., CliResult]
 ) -> None:
     with engine.begin() as conn:
         conn.execute(
@@ -115,7 +120,7 @@ def test_currency_other_than_the_accounts_is_refused(
         )
     usd = tmp_path / "usd.csv"
     usd.write_text(HEADER + "2026-12-01;google;;10;USD\n2026-12-02;google;;10;\n")
-    result = run_cli("--config", str(_config(tmp_path, db_url)), "spend", "import", str(usd))
+    result = spend("import", str(usd))
     assert result.exit_code == 2
     assert f"{usd}:2: currency: USD differs from RUB, the amoCRM account's currency" in result.stderr
     assert _rows(engine) == []
