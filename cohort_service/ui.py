@@ -63,6 +63,16 @@ class UI:
             yield ProgressSink(bar)
 
 
+class _Unknown:
+    """The ``total`` of a bar whose end is not known (rich pulses it and shows no time left)."""
+
+    def __repr__(self) -> str:
+        return "UNKNOWN"
+
+
+UNKNOWN = _Unknown()
+
+
 class ProgressSink:
     """A progress handle that is a no-op when nobody watches, so stages never branch on it."""
 
@@ -79,14 +89,19 @@ class ProgressSink:
         key: str,
         *,
         advance: float = 0,
-        total: float | None = None,
+        total: float | _Unknown | None = None,
         completed: float | None = None,
         extra: str | None = None,
     ) -> None:
+        """``total=None`` leaves the total as it is; ``total=UNKNOWN`` makes it unknown again."""
         if self._bar is None or key not in self._tasks:
             return
         kwargs: dict[str, object] = {"advance": advance}
-        if total is not None:
+        if isinstance(total, _Unknown):
+            for task in self._bar.tasks:  # rich's update() cannot unset a total
+                if task.id == self._tasks[key]:
+                    task.total = None
+        elif total is not None:
             kwargs["total"] = total
         if completed is not None:
             kwargs["completed"] = completed

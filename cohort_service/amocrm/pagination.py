@@ -43,6 +43,7 @@ class Page(Generic[T]):
     page: int
     next_url: str | None
     is_empty: bool = False
+    total_items: int | None = None  # ``_total_items`` where a list says it (leads never do, §2.5)
 
 
 def next_href(body: Mapping[str, Any], what: str = "page") -> str | None:
@@ -110,7 +111,9 @@ def parse_page(query: ListQuery[T], number: int, response: httpx.Response) -> Pa
                 f"{number + 1}; stopping instead of looping forever"
             )
     items = [query.parse(item, f"{at}, item {i}") for i, item in enumerate(raw)]
-    return Page(items, number, nxt)
+    total = body.get("_total_items")
+    known = total if isinstance(total, int) and not isinstance(total, bool) and total >= 0 else None
+    return Page(items, number, nxt, total_items=known)
 
 
 class Paginator(Generic[T]):

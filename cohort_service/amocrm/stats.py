@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections import Counter
+from collections import Counter, deque
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -49,11 +49,25 @@ class StatsSnapshot:
         }
 
 
+# The window the live request rate is measured over: amoCRM counts requests per second as they
+# arrive, so the rate shown is what it would count (and never above the limit while the limiter holds).
+RATE_WINDOW_S = 1.0
+
+
+def window_rate(moments: deque[float], now: float, window_s: float = RATE_WINDOW_S) -> float:
+    """Requests per second among ``moments`` (ascending) in ``(now − window_s, now]``; older ones
+    are dropped from the left, so the deque stays as short as the window."""
+    while moments and moments[0] <= now - window_s:
+        moments.popleft()
+    return sum(1 for moment in moments if moment <= now) / window_s
+
+
 class RequestStats:
     """Live counters owned by one client; ``snapshot()`` reads them consistently."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
+        self._send_moments: deque[float] = deque()  # when headers went out, for the live rate
         self._requests = 0
         self._responses: Counter[int] = Counter()
         self._rate_limited = 0
@@ -67,6 +81,19 @@ class RequestStats:
         with self._lock:
             self._requests += 1
             self._throttle_wait_s += throttle_wait_s
+
+    def went_out(self, moment: float) -> None:
+        """A request's headers were written at ``moment`` (the transport's clock): what the rate
+        limiter spaces and what amoCRM counts, unlike the moment the limiter granted the start."""
+        with self._lock:
+            self._send_moments.append(moment)
+            if len(self._send_moments) > 4096:  # nobody asked for the rate lately: keep it bounded
+                self._send_moments.popleft()
+
+    def recent_rate(self, now: float, window_s: float = RATE_WINDOW_S) -> float:
+        """Requests sent per second over the last ``window_s`` before ``now`` (same clock)."""
+        with self._lock:
+            return window_rate(self._send_moments, now, window_s)
 
     def received(self, status: int, size: int) -> None:
         with self._lock:

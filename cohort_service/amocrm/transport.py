@@ -127,7 +127,9 @@ class ThrottledTransport(httpx.BaseTransport):
 
         def trace(event: str, info: dict[str, object]) -> None:
             if event.endswith("send_request_headers.started"):
-                self._limiter.sent(self._clock())
+                moment = self._clock()
+                self._limiter.sent(moment)
+                self._stats.went_out(moment)
             if chained is not None:
                 chained(event, info)
 

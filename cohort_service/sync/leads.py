@@ -89,6 +89,11 @@ class LeadsStream:
         self.result.mode = "incremental"
         return [self._recent_query(watermark - self.overlap)]
 
+    @property
+    def pages_done(self) -> int:
+        """Pages of a full pull written before this run (a killed run's), for the progress bar."""
+        return self._pull.pages_done if self._pull is not None and self._pull.kind == "full" else 0
+
     def _full_query(self, first_page: int) -> Paginator[Lead]:
         return Paginator(leads_list(limit=PAGE_LIMIT, order=("id", "asc")), first_page=first_page)
 

@@ -35,6 +35,7 @@ from cohort_service.sync import leads as leads_stream
 from cohort_service.sync.bookmarks import history_start
 from cohort_service.sync.events import EventsStream
 from cohort_service.sync.leads import LeadsStream
+from cohort_service.sync.progress import LeadsProgress, rate_text
 from cohort_service.sync.reference import fetch_reference, store_reference
 from cohort_service.ui import NULL_PROGRESS, ProgressSink
 
@@ -192,10 +193,10 @@ def _sync(
         evts = EventsStream(conn, signpost=now, overlap=amo.events_overlap, repair=repair, since=since)
         evts.keep_paths = path_keeper(conn, settings)
         conn.commit()
-        progress.task("leads", "leads", total=None)
-        leads.on_progress = lambda n: progress.update("leads", advance=n, extra=_rate(api, before, started))
-        evts.on_progress = lambda _n: progress.update("events", extra=_rate(api, before, started))
         lead_queries = leads.queries()
+        bar = LeadsProgress(progress)
+        bar.start(*_leads_expected(conn, leads))
+        evts.on_progress = lambda _n: progress.update("events", extra=rate_text(api, before))
         event_queries, history_note = _event_queries(conn, api, evts, progress)
         if history_note:
             summary.warnings.append(history_note)
@@ -204,7 +205,11 @@ def _sync(
         speculative = 0 if leads.result.mode == "incremental" else None
 
         def on_page(paginator: Paginator[Any], page: Page[Any]) -> None:
-            (evts if evts.owns(paginator) else leads).on_page(paginator, page)
+            if evts.owns(paginator):
+                evts.on_page(paginator, page)
+            else:
+                leads.on_page(paginator, page)
+                bar.page(len(page.items), page.total_items, rate_text(api, before))
 
         def on_done(paginator: Paginator[Any]) -> None:
             if evts.owns(paginator):
@@ -212,6 +217,7 @@ def _sync(
                 progress.update("events", advance=1)
             else:
                 leads.on_done(paginator)
+                bar.finish(rate_text(api, before))
 
         run_paged(
             [*lead_queries, *event_queries],
@@ -225,12 +231,28 @@ def _sync(
         deleted_by_events = apply_delete_restore_events(conn)
         conn.commit()
 
+    return _summarize(
+        summary, leads, evts, api=api, before=before, deleted=trashed + deleted_by_events, started=started
+    )
+
+
+def _summarize(
+    summary: SyncSummary,
+    leads: LeadsStream,
+    evts: EventsStream,
+    *,
+    api: AmoClient,
+    before: StatsSnapshot,
+    deleted: int,
+    started: float,
+) -> SyncSummary:
+    """The run's figures, once every page is written (``deleted``: by the trash and by events)."""
     stats: StatsSnapshot = api.stats.snapshot() - before
     summary.leads_mode = leads.result.mode
     summary.warnings += _at_most(leads.result.repairs, REPAIRS_SHOWN)
     summary.leads_new = leads.result.counts.inserted
     summary.leads_changed = leads.result.counts.updated
-    summary.leads_deleted = trashed + leads.result.trashed + deleted_by_events
+    summary.leads_deleted = deleted + leads.result.trashed
     summary.status_changes_new = evts.result.status_changes.inserted
     summary.lead_events_new = evts.result.lead_events.inserted
     summary.events_removed = evts.result.removed
@@ -279,7 +301,15 @@ def _event_queries(
     return queries, start.warning() if evts.reads_all_history else None
 
 
-def _rate(api: AmoClient, before: StatsSnapshot, started: float) -> str:
-    stats = api.stats.snapshot() - before
-    elapsed = max(time.monotonic() - started, 1e-6)
-    return f"{stats.requests} req · {stats.requests / elapsed:.1f}/s · {stats.rate_limited}×429"
+def _leads_expected(conn: Connection, leads: LeadsStream) -> tuple[int, int | None]:
+    """Where the leads bar starts: the leads a killed full pull already wrote, and for a full pull
+    the leads stored now as its expected total (the account's size at the last pull; none on the
+    first, where the database holds only what a killed pull wrote)."""
+    if leads.result.mode != "full":
+        return 0, None
+    already = leads.pages_done * leads_stream.PAGE_LIMIT
+    stored = conn.execute(
+        select(func.count()).select_from(models.leads).where(models.leads.c.is_deleted.is_(False))
+    ).scalar_one()
+    conn.commit()
+    return already, int(stored) if stored > already else None
