@@ -189,8 +189,12 @@ def report(
         typer.Option("--out", metavar="FILE.xlsx", help="Write the workbook (Cohorts, Pivot, Leads…) here."),
     ] = None,
 ) -> None:
-    """Build the weekly cohort report from the synced data (no amoCRM calls)."""
+    """Build the weekly cohort report from the synced data (no amoCRM calls).
+
+    Without --out or --csv it prints the headline table and the commands that write the files.
+    """
     from cohort_service.app.report import ReportRequest, run_report
+    from cohort_service.cli_headline import write_files_hint
 
     if out is not None and out.suffix.lower() != ".xlsx":
         raise typer.BadParameter(
@@ -198,7 +202,13 @@ def report(
         )
     st = state(ctx)
     request = ReportRequest(as_of=optional_day(as_of, "--as-of"), weeks=weeks)
-    st.say(run_report(st.settings, request, csv_dir=csv, out=out).lines())
+    done = run_report(st.settings, request, csv_dir=csv, out=out)
+    if out is None and csv is None:
+        st.show_headline(done.report)
+        st.say(done.lines()[:1])
+        st.say(write_files_hint(done.report.as_of.date(), config=st.config_path, as_of=as_of, weeks=weeks))
+    else:
+        st.say(done.lines())
 
 
 @app.command()
@@ -250,13 +260,13 @@ def demo(
 ) -> None:
     """The whole path with no account and no config: simulated amoCRM → sync → report → workbook."""
     from cohort_service.app.demo import run_demo
-    from cohort_service.delivery.headline import render_text
+    from cohort_service.cli_headline import console_for, print_headline
 
     st = state(ctx)
     with st.ui.progress() as progress:
         data_dir = Path(os.environ.get("COHORT_DATA_DIR") or ".cohort-service")
         result = run_demo(out=out, leads=leads, data_dir=data_dir, progress=progress, say=st.ui.info)
-    st.ui.out.print(render_text(result.headline), markup=False, end="")
+    print_headline(console_for(st.ui.out), result.headline)
     timings = ", ".join(f"{step} {secs:.1f} s" for step, secs in result.seconds.items())
     st.ui.info(f"workbook: {result.out.resolve()}")
     st.ui.info(f"({result.sync.leads_new:,} leads synced; {timings})")

@@ -20,6 +20,8 @@ from cohort_service.ui import UI
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
+    from cohort_service.cohorts.model import CohortReport
+
 # --as-of/--since bounds: amoCRM dates from 2009; the date arithmetic of a report breaks near year 1.
 EARLIEST_DAY = date(2000, 1, 1)
 
@@ -47,6 +49,13 @@ class State:
         engine = get_engine(self.settings)
         upgrade(engine)
         return engine
+
+    def show_headline(self, report: CohortReport) -> None:
+        """The report's headline table, as the e-mail has it, laid out for the terminal."""
+        from cohort_service.app.outputs import headline_from_report
+        from cohort_service.cli_headline import console_for, print_headline
+
+        print_headline(console_for(self.ui.out), headline_from_report(report, self.settings))
 
     def say(self, lines: Iterable[str]) -> None:
         for line in lines:
