@@ -267,9 +267,7 @@ def demo(
         data_dir = Path(os.environ.get("COHORT_DATA_DIR") or ".cohort-service")
         result = run_demo(out=out, leads=leads, data_dir=data_dir, progress=progress, say=st.ui.info)
     print_headline(console_for(st.ui.out), result.headline)
-    timings = ", ".join(f"{step} {secs:.1f} s" for step, secs in result.seconds.items())
-    st.ui.info(f"workbook: {result.out.resolve()}")
-    st.ui.info(f"({result.sync.leads_new:,} leads synced; {timings})")
+    st.say(["", *result.lines()])
 
 
 @spend_app.command("import")

@@ -5,8 +5,11 @@ An embedded Postgres under ``./.cohort-service`` and a simulated amoCRM account 
 then the headline table. The demo has its own database (``cohort_demo``), recreated on every run,
 so it never mixes with a real account's data in the same directory.
 
-The funnel is read off the simulated account: a few stages of its main pipeline become milestones
-(named as the stages are), and won (142) is the final one. The simulator also writes the account's
+The funnel is read off the simulated account: three stages at the thirds of each pipeline become
+milestones (named as the main pipeline's stages; each lists its stage in every pipeline, so every
+pipeline's funnel is measured, not only reached through won), and won (142) is the final one.
+Under the table the demo says where the leads went between generated, synced and reported
+(``app.demo_counts``). The simulator also writes the account's
 ad spend export, which the demo imports, so every money column has numbers. The account carries the
 simulator's planted weak spots (a manager who stalls between the second and third milestones from
 a sixth of its history on, a source whose leads rarely reach the second), so the attention list has something
@@ -27,6 +30,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
+from cohort_service.app.demo_counts import DemoCounts, count_demo
 from cohort_service.app.send import ReportBuilder, default_builder
 from cohort_service.config import Settings, settings_from_mapping
 from cohort_service.db.engine import embedded_url, get_engine
@@ -47,6 +51,17 @@ class DemoResult:
     headline: Headline
     sync: SyncSummary
     seconds: dict[str, float]
+    counts: DemoCounts
+    weeks: int = DEFAULT_WEEKS
+
+    def lines(self) -> list[str]:
+        """What the CLI says under the table: where the leads went, the workbook, the times."""
+        timings = ", ".join(f"{step} {secs:.1f} s" for step, secs in self.seconds.items())
+        return [
+            *self.counts.lines(weeks=self.weeks, pipelines_limited=False),
+            f"workbook: {self.out.resolve()}",
+            f"({timings})",
+        ]
 
 
 def demo_database(data_dir: Path) -> str:
@@ -132,6 +147,8 @@ def run_demo(
     out.parent.mkdir(parents=True, exist_ok=True)
     build = builder or default_builder()
     headline = build(settings, get_engine(settings), now.astimezone(ZoneInfo(account.timezone)), out)
+    with get_engine(settings).connect() as conn:
+        counts = count_demo(conn, generated=len(account.leads))
     seconds["report"] = time.monotonic() - started - sum(seconds.values())
     seconds["total"] = time.monotonic() - started
-    return DemoResult(out=out, headline=headline, sync=summary, seconds=seconds)
+    return DemoResult(out=out, headline=headline, sync=summary, seconds=seconds, counts=counts, weeks=weeks)

@@ -16,13 +16,31 @@ FINAL_MILESTONE = "Продажа"
 DIMENSIONS = (("source", "UTM_SOURCE"), ("product", "Продукт"))
 
 
-def funnel_of(account: SimAccount) -> list[dict[str, Any]]:
-    """Three milestones spread over the main pipeline's stages, then won as the final one."""
+def funnel_of(account: SimAccount, *, every_pipeline: bool = True) -> list[dict[str, Any]]:
+    """Three milestones at the thirds of every pipeline's working stages, then won as the final one.
+
+    A milestone is named as the main pipeline's stage and lists the stage at the same third of each
+    pipeline (``Pipeline/Stage``): a pipeline whose stages a milestone does not list reaches it only
+    through won (DESIGN §5), and its row of "Funnel by pipeline" would read 95 % → 98 %.
+    ``every_pipeline=False`` lists the main pipeline's stages only (that case, on purpose).
+    """
     main = next(p for p in account.pipelines if p.is_main)
-    stages = [s for s in main.statuses if s.type == 0 and s.id not in (WON, LOST)]
-    picks = sorted({round(i * (len(stages) - 1) / 3) for i in range(3)})
-    milestones = [{"name": stages[i].name, "statuses": [f"{main.name}/{stages[i].name}"]} for i in picks]
+    others = [p for p in account.pipelines if not p.is_main] if every_pipeline else []
+    milestones: list[dict[str, Any]] = []
+    for third in range(3):
+        statuses = []
+        for pipeline in (main, *others):
+            stages = [s for s in pipeline.statuses if s.type == 0 and s.id not in (WON, LOST)]
+            statuses.append(f"{pipeline.name}/{stages[_third(len(stages), third)].name}")
+        main_stages = [s for s in main.statuses if s.type == 0 and s.id not in (WON, LOST)]
+        milestones.append({"name": main_stages[_third(len(main_stages), third)].name, "statuses": statuses})
     return [*milestones, {"name": FINAL_MILESTONE, "statuses": [WON]}]
+
+
+def _third(stages: int, third: int) -> int:
+    """The stage at the start of third ``third`` (0, 1, 2) of ``stages`` working stages: distinct
+    and in order for 3 or more stages (the generator makes 4 to 7)."""
+    return round(third * (stages - 1) / 3)
 
 
 def config_snippet(account: SimAccount, *, base_url: str, auth: dict[str, str]) -> str:

@@ -47,7 +47,9 @@ def test_planted_segments_lead_the_attention_list(
     manager_plant, _source_plant = account.plants
     assert manager_plant.manager is not None
     manager = account.users[manager_plant.manager].name
-    milestones = funnel_of(account)
+    # the main pipeline's stages only: the other pipelines reach the milestones through won alone,
+    # which the Attention sheet notes (and the plants are all in the main pipeline)
+    milestones = funnel_of(account, every_pipeline=False)
     names = [str(m["name"]) for m in milestones]
     app = SimulatorApp(account, limits=Limits(rps=None))
     token = app.oauth.issue_long_lived()
