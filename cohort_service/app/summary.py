@@ -1,7 +1,8 @@
 """The three lines the Monday e-mail opens with, and its forecast-check footer (pure, from the report).
 
 1. The last complete week: leads, and its lead→final conversion against what earlier weeks had at
-   the same age (the same-age prediction interval of :mod:`cohort_service.cohorts.sameage`).
+   the same age (the same-age prediction interval of :mod:`cohort_service.cohorts.sameage`), left
+   out under ``report.anomaly_min_leads`` leads.
 2. The young (not yet mature) weeks: expected final conversions and revenue when mature, with an
    80 % range for the total — a normal approximation that adds the weeks' variances (each week's
    range read as ±1.28σ), so it ignores that the weeks share one model and is a little narrow.
@@ -35,6 +36,10 @@ def _money(value: float) -> str:
 
 
 def last_week_line(report: CohortReport) -> str | None:
+    """Leads and lead→final of the last complete week, and how that compares with earlier weeks
+    at the same age. Under ``report.anomaly_min_leads`` leads the comparison is left out: the
+    range chance allows a week that small ("0.0 %–15.6 %") tells the reader nothing. Above it the
+    line names the usual share and says whether this week is inside what chance allows."""
     complete = report.cohorts.loc[~report.cohorts[col.PARTIAL]]
     if complete.empty:
         return None
@@ -45,6 +50,11 @@ def last_week_line(report: CohortReport) -> str | None:
     if leads == 0:
         return line + "."
     line += f" ({_pct(int(row[final]) / leads)})"
+    if leads < report.flag_min_leads:
+        return (
+            f"{line}; too few leads to compare with earlier weeks "
+            f"(under {report.flag_min_leads}, chance alone moves a week that small too far)."
+        )
     tz = local_midnight(week, report.as_of.tzinfo).tzinfo  # type: ignore[arg-type]
     offsets = week_offsets(report.facts, report.weeks, milestones=len(report.milestones), tz=tz)  # type: ignore[arg-type]
     age_s = (report.as_of - local_midnight(week, tz)).total_seconds()  # type: ignore[arg-type]
@@ -54,8 +64,16 @@ def last_week_line(report: CohortReport) -> str | None:
     )
     if verdict is None:
         return line + "; too few earlier weeks to compare at this age."
+    word = (
+        "below usual"
+        if verdict.share < verdict.low
+        else "above usual"
+        if verdict.share > verdict.high
+        else "usual"
+    )
     return (
-        f"{line}; weeks at the same age ({age_s / 86400:.0f} days, {verdict.cohorts} weeks) reached "
+        f"{line}: {word} — earlier weeks at the same age ({age_s / 86400:.0f} days, {verdict.cohorts} weeks) "
+        f"had {_pct(verdict.expected)}; chance alone puts a week of {leads} leads anywhere in "
         f"{_pct(verdict.low)}–{_pct(verdict.high)}."
     )
 

@@ -18,6 +18,7 @@ from cohort_service.delivery.anomalies import Flag
 from cohort_service.schema.cohorts import COHORTS, CohortSlot
 
 BLANK = "–"
+NO_LEADS, NO_LEADS_YET = "no leads created this week", "no leads created yet this week"
 RED, GREEN = "#b71c1c", "#1b5e20"
 RED_BG, GREEN_BG = "#fdecea", "#e8f5e9"
 ARROWS = {"low": "▼", "high": "▲"}
@@ -69,9 +70,12 @@ class Headline:
         ]
 
     def cells(self, row: HeadlineRow) -> list[tuple[str, Flag | None]]:
-        """The row as display strings, each with its flag (steps only carry flags)."""
+        """The row as display strings, each with its flag (steps only carry flags). A week without
+        leads has no percentages at all: it gets one sentence instead of a row of dashes."""
         label = row.label + (" (partial)" if row.partial else "")
         cells: list[tuple[str, Flag | None]] = [(label, None), (f"{row.leads:,}".replace(",", " "), None)]
+        if row.leads == 0:
+            return [*cells, (NO_LEADS_YET if row.partial else NO_LEADS, None)]
         for name, value in zip(self.milestones, row.steps, strict=False):
             cells.append((percent(value, 0), self.flags.get((row.week_start, name))))
         cells.append((percent(row.final, 2), None))
@@ -106,17 +110,30 @@ def signed_percent(value: float | None) -> str:
     return BLANK if value is None else f"{value * 100:+.0f}%"
 
 
-def render_text(headline: Headline, attachment_name: str | None = None) -> str:
-    """Fixed-width table for mail clients that show only text; flags become ▼/▲."""
+def attachment_lines(attachment_name: str | None) -> tuple[str, ...]:
+    """What the body says about the file when the full workbook is attached as is."""
+    return (f"The full workbook with the pivot is attached: {attachment_name}",) if attachment_name else ()
+
+
+def render_text(
+    headline: Headline, attachment_name: str | None = None, *, about_file: Sequence[str] | None = None
+) -> str:
+    """Fixed-width table for mail clients that show only text; flags become ▼/▲. ``about_file``:
+    the closing lines about the workbook (default: it is attached as ``attachment_name``)."""
     header = headline.header()
     body = [
         [text + (ARROWS[flag.direction] if flag else "") for text, flag in headline.cells(row)]
         for row in headline.rows
     ]
-    widths = [max(len(line[i]) for line in [header, *body]) for i in range(len(header))]
+    full = [header, *(line for line in body if len(line) == len(header))]
+    widths = [max(len(line[i]) for line in full) for i in range(len(header))]
+    for line in body:  # the label and the count of a week without leads are aligned too
+        widths[:2] = [max(widths[0], len(line[0])), max(widths[1], len(line[1]))]
 
     def fmt(line: Sequence[str]) -> str:
         first = line[0].ljust(widths[0])
+        if len(line) < len(header):  # a week without leads: its sentence after the count
+            return "  ".join([first, line[1].rjust(widths[1]), line[2]]).rstrip()
         rest = (cell.rjust(width) for cell, width in zip(line[1:], widths[1:], strict=True))
         return "  ".join([first, *rest]).rstrip()
 
@@ -126,7 +143,7 @@ def render_text(headline: Headline, attachment_name: str | None = None) -> str:
     lines += [fmt(header), fmt(["-" * w for w in widths])]
     lines += [fmt(line) for line in body] or ["(no cohorts in this report)"]
     lines += ["", delta_legend(headline.final_name)]
-    lines += _footer(headline, attachment_name)
+    lines += _footer(headline, attachment_lines(attachment_name) if about_file is None else about_file)
     return "\n".join(lines) + "\n"
 
 
@@ -143,7 +160,7 @@ def _sections(headline: Headline) -> list[tuple[str, tuple[str, ...]]]:
     return [(title, lines) for title, lines in blocks if lines]
 
 
-def _footer(headline: Headline, attachment_name: str | None) -> list[str]:
+def _footer(headline: Headline, about_file: Sequence[str]) -> list[str]:
     lines = [""]
     for title, items in _sections(headline):
         lines += [f"{title}:", *(f"  {item}" for item in items), ""]
@@ -154,8 +171,8 @@ def _footer(headline: Headline, attachment_name: str | None) -> list[str]:
     lines.append(headline.freshness())
     if headline.warnings:
         lines += ["", "Data quality:", *(f"  ! {w}" for w in headline.warnings)]
-    if attachment_name:
-        lines += ["", f"The full workbook with the pivot is attached: {attachment_name}"]
+    if about_file:
+        lines += ["", *about_file]
     return lines
 
 
@@ -171,12 +188,26 @@ _HTML_HEAD = (
 )
 
 
-def render_html(headline: Headline, attachment_name: str | None = None) -> str:
-    """A short HTML body with inline styles (mail clients drop <style> blocks)."""
+def render_html(
+    headline: Headline, attachment_name: str | None = None, *, about_file: Sequence[str] | None = None
+) -> str:
+    """A short HTML body with inline styles (mail clients drop <style> blocks).
+
+    The table fits a 1000 px reading pane: headers wrap between words (never inside one: the
+    milestone names are Russian words a reader must recognise), numbers never wrap. A phone
+    scrolls the table sideways instead."""
+
     esc = html.escape
-    th = "padding:4px 8px;border-bottom:2px solid #999;text-align:right;white-space:nowrap"
+
+    def keep(text: str) -> str:  # "15.6 %" never breaks before its "%" on a narrow screen
+        return esc(text).replace(" %", "&nbsp;%")
+
+    th = (
+        "padding:4px 6px;border-bottom:2px solid #999;text-align:right;vertical-align:bottom;"
+        "white-space:normal;word-break:normal;overflow-wrap:normal;hyphens:manual;font-weight:bold"
+    )
     head = "".join(
-        f'<th style="{th}{";text-align:left" if i == 0 else ""}">{esc(h)}</th>'
+        f'<th style="{th}{";text-align:left" if i == 0 else ""}">{_html_header(h)}</th>'
         for i, h in enumerate(headline.header())
     )
     rows = [_html_row(headline, row) for row in headline.rows]
@@ -186,7 +217,7 @@ def render_html(headline: Headline, attachment_name: str | None = None) -> str:
         f"<html><head>{_HTML_HEAD}</head>",
         '<body style="font-family:Arial,Helvetica,sans-serif;font-size:14px;color:#222">',
         f'<h3 style="margin:0 0 8px">{esc(headline.title())}</h3>',
-        *(f'<p style="margin:0 0 4px">{esc(line)}</p>' for line in headline.summary),
+        *(f'<p style="margin:0 0 4px">{keep(line)}</p>' for line in headline.summary),
         # a phone scrolls the table sideways instead of cutting its right-hand columns off
         '<div style="overflow-x:auto;max-width:100%"><table style="border-collapse:collapse;font-size:13px">',
         f"<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table></div>",
@@ -208,17 +239,34 @@ def render_html(headline: Headline, attachment_name: str | None = None) -> str:
         parts.append(
             f'<p style="margin:12px 0 0"><b>Data quality</b></p><ul style="margin:4px 0">{items}</ul>'
         )
-    if attachment_name:
-        parts.append(f"<p>The full workbook with the pivot is attached: <b>{esc(attachment_name)}</b></p>")
+    about = attachment_lines(attachment_name) if about_file is None else about_file
+    if about:
+        parts.append(f'<p style="margin:12px 0 0"><b>{esc(about[0])}</b></p>')
+        parts += [f'<p style="margin:4px 0 0">{esc(line)}</p>' for line in about[1:]]
     parts.append("</body></html>")
     return "\n".join(parts)
 
 
+def _html_header(header: str) -> str:
+    """Narrow headers: no "%" (every cell under them says it), short ones ("≤7d", "Δ vs prev")
+    unbroken, long milestone names wrapped between words only."""
+    text = html.escape(header.removesuffix(" %"))
+    return text.replace(" ", "&nbsp;") if len(text) <= len("Δ vs prev") else text
+
+
 def _html_row(headline: Headline, row: HeadlineRow) -> str:
     cells = []
-    for index, (text, flag) in enumerate(headline.cells(row)):
-        style = "padding:4px 8px;border-bottom:1px solid #ddd;" + (
-            "text-align:left;white-space:nowrap" if index == 0 else "text-align:right"
+    shown = headline.cells(row)
+    for index, (text, flag) in enumerate(shown):
+        if index == 2 and len(shown) == 3:  # a week without leads: one sentence over the rest
+            span = len(headline.header()) - 2
+            style = (
+                "padding:4px 6px;border-bottom:1px solid #ddd;text-align:left;color:#555;font-style:italic"
+            )
+            cells.append(f'<td colspan="{span}" style="{style}">{html.escape(text)}</td>')
+            continue
+        style = "padding:4px 6px;border-bottom:1px solid #ddd;white-space:nowrap;" + (
+            "text-align:left" if index == 0 else "text-align:right"
         )
         if flag is not None:
             colour, background = (RED, RED_BG) if flag.direction == "low" else (GREEN, GREEN_BG)

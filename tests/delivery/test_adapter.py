@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterator
 from datetime import date
 from zoneinfo import ZoneInfo
@@ -111,3 +112,40 @@ def test_a_missed_target_is_red(db_url: str, account: tuple[SimAccount, str, str
     assert all(not row.partial for row in headline.rows if row.week_start in flagged)
     assert "vs target 100 % ± 0 pp" in render_text(headline)
     assert render_text(headline).startswith(headline.title() + "\n\n" + headline.summary[0])
+
+
+def test_the_last_weeks_same_age_range_only_above_the_minimum_base(
+    db_url: str, account: tuple[SimAccount, str, str]
+) -> None:
+    """Under report.anomaly_min_leads the line says the week is too small to compare (no
+    "0.0 %–15.6 %"); above it, the usual share, the range chance allows and where the week is."""
+    from cohort_service.app.summary import last_week_line
+
+    settings, report = _report(db_url, account, anomaly_min_leads=10_000)
+    last = report.cohorts.iloc[-1]
+    leads, reached = int(last[col.LEADS]), int(last[report.final_name])
+    head = (
+        f"Last complete week {last[col.COHORT]}: {leads} leads, {reached} reached {report.final_name} "
+        f"({reached / leads * 100:.1f} %)"
+    )
+    assert last_week_line(report) == (
+        f"{head}; too few leads to compare with earlier weeks "
+        "(under 10000, chance alone moves a week that small too far)."
+    )
+    del settings
+    _settings, report = _report(db_url, account, anomaly_min_leads=1)
+    line = last_week_line(report)
+    assert line is not None
+    match = re.fullmatch(
+        re.escape(head) + r": (usual|below usual|above usual) — earlier weeks at the same age \((\d+) days, "
+        r"(\d+) weeks\) had (\d+\.\d) %; chance alone puts a week of (\d+) leads anywhere in "
+        r"(\d+\.\d) %–(\d+\.\d) %\.",
+        line,
+    )
+    assert match is not None, line
+    word, days, weeks, _usual, size, low, high = match.groups()
+    # as of Sunday 23:59:59 the week is 7 days old; 8 earlier weeks (of 9) compared
+    assert (int(days), int(weeks), int(size)) == (7, 8, leads)
+    share = reached / leads * 100
+    expected_word = "below usual" if share < float(low) else "above usual" if share > float(high) else "usual"
+    assert word == expected_word

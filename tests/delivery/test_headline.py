@@ -70,12 +70,41 @@ def test_no_sync_yet_and_no_rows() -> None:
 
 
 def test_blank_cells_are_dashes_not_zero() -> None:
-    row = HeadlineRow(date(2024, 1, 1), "01.01–07.01.2024", 0, (None, None), None, None, (None,))
+    """A week with leads but no value yet (nobody reached a, no earlier week) shows dashes."""
+    row = HeadlineRow(date(2024, 1, 1), "01.01–07.01.2024", 12, (0.0, None), 0.0, None, (None,))
     line = render_text(
         dataclasses.replace(headline(), milestones=("a", "b"), ages=(7,), rows=(row,), flags={})
     )
     table_line = next(line for line in line.splitlines() if line.startswith("01.01"))
-    assert table_line.split() == ["01.01–07.01.2024", "0", "–", "–", "–", "–", "–"]
+    assert table_line.split() == ["01.01–07.01.2024", "12", "0%", "–", "0.00%", "–", "–"]
+
+
+def test_a_week_without_leads_says_so_in_words() -> None:
+    """0 leads: the count, then one sentence instead of a row of dashes; the columns of the other
+    rows keep their alignment, and the HTML spans the sentence over the remaining columns."""
+    empty = HeadlineRow(date(2024, 1, 1), "01.01–07.01.2024", 0, (None, None), None, None, (None,))
+    full = HeadlineRow(date(2024, 1, 8), "08.01–14.01.2024", 40, (0.5, 0.25), 0.125, None, (0.1,))
+    young = dataclasses.replace(empty, week_start=date(2024, 1, 15), label="15.01–21.01.2024", partial=True)
+    base = dataclasses.replace(
+        headline(), milestones=("a", "b"), ages=(7,), rows=(empty, full, young), flags={}
+    )
+    lines = render_text(base).splitlines()
+    header = next(line for line in lines if line.startswith("cohort"))
+    label_width = len("15.01–21.01.2024 (partial)")  # the widest label; "leads" is 5 wide
+    assert next(line for line in lines if line.startswith("01.01")) == (
+        f"{'01.01–07.01.2024':<{label_width}}      0  no leads created this week"
+    )
+    assert next(line for line in lines if line.startswith("15.01")) == (
+        "15.01–21.01.2024 (partial)      0  no leads created yet this week"
+    )
+    row = next(line for line in lines if line.startswith("08.01"))
+    assert row.split() == ["08.01–14.01.2024", "40", "50%", "25%", "12.50%", "–", "10.0%"]
+    assert len(row) == len(header)  # the right-aligned columns end where the header ends
+    page = render_html(base)
+    assert '<td colspan="5" style="' in page
+    assert ">no leads created this week</td>" in page
+    assert ">no leads created yet this week</td>" in page
+    assert "<td" not in page.split("no leads created this week")[1].split("</tr>")[0]
 
 
 def test_where_to_dig_comes_first_under_the_table() -> None:
@@ -106,7 +135,7 @@ def test_summary_opens_and_forecast_check_closes() -> None:
     assert text.startswith(f"{base.title()}\n\n{summary[0]}\n{summary[1]}\n{summary[2]}\n\ncohort ")
     assert f"{check}\nData synced from amoCRM" in text
     html = render_html(base)
-    assert html.index(summary[2]) < html.index("<table")
+    assert html.index(summary[2].replace(" %", "&nbsp;%")) < html.index("<table")  # "%" kept with its number
     assert html.index("<table") < html.index("Forecast check: forecasts at 4 weeks")
 
 
