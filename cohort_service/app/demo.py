@@ -146,7 +146,7 @@ def run_demo(
     say("building the cohort report and the workbook…")
     out.parent.mkdir(parents=True, exist_ok=True)
     build = builder or default_builder()
-    headline = build(settings, get_engine(settings), now.astimezone(ZoneInfo(account.timezone)), out)
+    headline = build(settings, get_engine(settings), now.astimezone(ZoneInfo(account.timezone)), out).headline
     with get_engine(settings).connect() as conn:
         counts = count_demo(conn, generated=len(account.leads))
     seconds["report"] = time.monotonic() - started - sum(seconds.values())

@@ -15,11 +15,13 @@ import pandas as pd
 from sqlalchemy import Engine
 
 from cohort_service.app.money_headline import money_lines, plan_lines
+from cohort_service.app.send import ReportOutputs
 from cohort_service.app.summary import forecast_check, summary_lines
 from cohort_service.cohorts import columns as col
 from cohort_service.cohorts.model import CohortReport
 from cohort_service.config import Settings
 from cohort_service.delivery.anomalies import Flag
+from cohort_service.delivery.attachment import light_note
 from cohort_service.delivery.headline import Headline, HeadlineRow
 
 HEADLINE_WEEKS = 6
@@ -81,14 +83,22 @@ def headline_from_report(
     )
 
 
-def build_report_outputs(settings: Settings, engine: Engine, as_of: datetime, path: Path) -> Headline:
-    """The report as of the exact moment ``as_of``, its workbook at ``path``, and the e-mail headline.
+def build_report_outputs(settings: Settings, engine: Engine, as_of: datetime, path: Path) -> ReportOutputs:
+    """The report as of the exact moment ``as_of``, its workbook at ``path``, the e-mail headline,
+    and a writer of the lighter workbook (no Transitions) from the same report, for a message
+    over ``email.max_attachment_mb``.
 
     The report reads under the run lock and writes the workbook after releasing it.
     """
     from cohort_service.app.report import ReportRequest, run_report
+    from cohort_service.export.workbook import write_workbook
 
     # a running sync holds the run lock: queue behind it (service.lock_wait) rather than fail
     request = ReportRequest(as_of=as_of, lock_wait_s=settings.service.lock_wait.total_seconds())
     run = run_report(settings, request, out=path, engine=engine)
-    return headline_from_report(run.report, settings)
+    report = run.report
+
+    def write_light(target: Path) -> Path:
+        return write_workbook(report, target, omitted=light_note(path)).path
+
+    return ReportOutputs(headline_from_report(report, settings), write_light)

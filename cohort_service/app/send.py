@@ -21,6 +21,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from email.message import EmailMessage
 from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo
@@ -35,6 +36,14 @@ from cohort_service.db.freshness import last_successful_sync
 from cohort_service.db.migrate import upgrade
 from cohort_service.delivery import runs
 from cohort_service.delivery.addresses import bad_addresses
+from cohort_service.delivery.attachment import (
+    MB,
+    Attachment,
+    Compose,
+    Fitted,
+    fit_attachment,
+    without_attachment,
+)
 from cohort_service.delivery.email import (
     SmtpDeliveryError,
     build_message,
@@ -50,9 +59,19 @@ from cohort_service.ui import NULL_PROGRESS, ProgressSink
 
 log = logging.getLogger(__name__)
 
-ReportBuilder = Callable[[Settings, Engine, datetime, Path], Headline]
+
+@dataclass(frozen=True)
+class ReportOutputs:
+    """What a report builder hands back: the e-mail's headline and, when it can write one, a writer
+    of the lighter workbook (no Transitions sheet) at a given path, from the same report."""
+
+    headline: Headline
+    write_light: Callable[[Path], Path] | None = None
+
+
+ReportBuilder = Callable[[Settings, Engine, datetime, Path], ReportOutputs]
 """Compute the report as of A (aware, report time zone), write the workbook at the path (never a
-half-written file there), return the e-mail's headline. The default is
+half-written file there), return the e-mail's headline (and the light writer). The default is
 ``app.outputs.build_report_outputs``: the cohort engine and the workbook writer."""
 
 
@@ -74,11 +93,13 @@ class SendResult:
     sync_error: str | None = None
     notes: list[str] = field(default_factory=list)
     spend: FolderImport | None = None  # spend.folder files imported (or refused) before the report
+    attachment: Attachment | None = None  # what the message carried, and why not the full workbook
 
     def lines(self) -> list[str]:
         week = f"week of {self.week.week_start:%d.%m.%Y}"
         if self.status == "already_sent":
-            when = f"{self.sent_at:%Y-%m-%d %H:%M %Z}" if self.sent_at else "earlier"
+            local = self.sent_at.astimezone(self.week.as_of.tzinfo) if self.sent_at else None
+            when = f"{local:%d.%m.%Y %H:%M} ({self.week.as_of.tzinfo})" if local else "earlier"
             return [
                 f"{week}: already sent to {', '.join(self.recipients)} at {when}; "
                 "nothing to do (pass --force to send again)"
@@ -88,6 +109,8 @@ class SendResult:
             lines.append(f"sync failed, reporting from the data already synced: {self.sync_error}")
         if self.spend is not None:
             lines += self.spend.lines()
+        if self.attachment is not None and self.attachment.detail:
+            lines.append(f"attachment: {self.attachment.detail}")
         if self.status == "sent":
             lines.append(
                 f"{week}: sent to {', '.join(self.recipients)} "
@@ -211,37 +234,69 @@ def _deliver(
     run_id = runs.start_run(
         engine, week_start=week.week_start, as_of=week.as_of, recipients=result.recipients
     )
-    path = Path(settings.report.out_dir) / workbook_filename(week.as_of_day)
+    path = Path(settings.report.out_dir) / workbook_filename(week.week_start, week.as_of_day)
     result.file_path = path
     try:
-        headline = _build(settings, engine, builder, week.as_of, path)
-        headline = dataclasses.replace(headline, last_sync=last_sync, warnings=_warnings(result, headline))
-        message = build_message(
-            headline=headline,
-            workbook=path,
-            sender=cfg.sender,
-            recipients=result.recipients,
-            subject=render_subject(cfg.subject, week_start=week.week_start, as_of=week.as_of_day),
+        outputs = _build(settings, engine, builder, week.as_of, path)
+        headline = dataclasses.replace(
+            outputs.headline, last_sync=last_sync, warnings=_warnings(result, outputs.headline)
         )
-        result.message_id = str(message["Message-ID"])
-        result.attempts = send_message(message, cfg, sleep=sleep, ssl_context=ssl_context)
+        subject = render_subject(cfg.subject, week_start=week.week_start, as_of=week.as_of_day)
+
+        def compose(workbook: Path | None, about: Sequence[str]) -> EmailMessage:
+            return build_message(headline=headline, workbook=workbook, sender=cfg.sender,
+                                 recipients=result.recipients, subject=subject, about_file=about)  # fmt: skip
+
+        fitted = fit_attachment(
+            compose, path, limit_bytes=round(cfg.max_attachment_mb * MB), write_light=outputs.write_light
+        )
+        _send_fitted(fitted, compose, path, cfg, result, sleep=sleep, ssl_context=ssl_context)
     except SmtpDeliveryError as exc:
-        result.status, result.attempts, result.error = "failed", exc.attempts, str(exc)
-        runs.finish_run(engine, run_id, status="failed", attempts=exc.attempts, file_path=str(path),
-                        message_id=result.message_id, error=str(exc))  # fmt: skip
+        result.status, result.attempts, result.error = "failed", result.attempts + exc.attempts, str(exc)
+        runs.finish_run(engine, run_id, status="failed", attempts=result.attempts, file_path=str(path),
+                        message_id=result.message_id, error=str(exc),
+                        attachment=result.attachment)  # fmt: skip
         raise SendFailedError(result) from None
     except BaseException as exc:
         runs.finish_run(engine, run_id, status="failed", attempts=result.attempts,
-                        error=first_line(exc))  # fmt: skip
+                        error=first_line(exc), attachment=result.attachment)  # fmt: skip
         raise
     result.status, result.sent_at = "sent", datetime.now(UTC)
-    runs.finish_run(engine, run_id, status="sent", attempts=result.attempts,
-                    message_id=result.message_id, file_path=str(path.resolve()))  # fmt: skip
+    runs.finish_run(engine, run_id, status="sent", attempts=result.attempts, message_id=result.message_id,
+                    file_path=str(path.resolve()), attachment=result.attachment)  # fmt: skip
+
+
+def _send_fitted(
+    fitted: Fitted,
+    compose: Compose,
+    path: Path,
+    cfg: EmailSettings,
+    result: SendResult,
+    *,
+    sleep: Callable[[float], None],
+    ssl_context: ssl.SSLContext | None,
+) -> None:
+    """Send the message chosen under the size limit. A server that still refuses it for its size
+    (552, 5.3.4) gets the message once more without the file: the Monday numbers arrive, and the
+    body and the run's record say what the server answered."""
+    result.attachment, result.message_id = fitted.attachment, str(fitted.message["Message-ID"])
+    if fitted.attachment.detail:
+        log.warning("week of %s: %s", result.week.week_start, fitted.attachment.detail)
+    try:
+        result.attempts = send_message(fitted.message, cfg, sleep=sleep, ssl_context=ssl_context)
+    except SmtpDeliveryError as exc:
+        if not exc.too_big or fitted.attachment.kind == "none":
+            raise
+        log.warning("week of %s: %s; sending it again without the workbook", result.week.week_start, exc)
+        result.attempts = exc.attempts
+        bare = without_attachment(compose, path, exc.reason)
+        result.attachment, result.message_id = bare.attachment, str(bare.message["Message-ID"])
+        result.attempts += send_message(bare.message, cfg, sleep=sleep, ssl_context=ssl_context)
 
 
 def _build(
     settings: Settings, engine: Engine, builder: ReportBuilder, as_of: datetime, path: Path
-) -> Headline:
+) -> ReportOutputs:
     path.parent.mkdir(parents=True, exist_ok=True)
     return builder(settings, engine, as_of, path)
 

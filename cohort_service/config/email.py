@@ -29,6 +29,9 @@ class EmailSettings(Section):
     subject: str = "Lead cohorts — week of {week_start:%d.%m.%Y}"
     max_attempts: int = Field(default=4, ge=1, le=10)
     timeout_s: float = Field(default=30.0, gt=0)
+    # the whole message as sent (base64 ≈ 4/3 of the file), decimal MB; over it a lighter workbook
+    # (no Transitions), else none (delivery/attachment.py)
+    max_attachment_mb: float = Field(default=10.0, gt=0)
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, allow_inf_nan=False)
 

@@ -247,6 +247,10 @@ report_runs = Table(
     Column("error", Text),
     _ts("started_at", nullable=False),
     _ts("finished_at"),
+    # what the message carried (full | light | none), its size as sent, and why not the full workbook
+    Column("attachment", Text),
+    Column("message_bytes", BigInteger),
+    Column("detail", Text),
     Index(None, "kind", "week_start", "status"),
 )
 

@@ -18,7 +18,7 @@ import ssl
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid, parseaddr
 from pathlib import Path
@@ -36,16 +36,36 @@ BACKOFF_CAP_S = 120.0
 
 
 class SmtpDeliveryError(DeliveryError):
-    """Delivery failed; ``attempts`` says how many times the server was tried."""
+    """Delivery failed; ``attempts`` says how many times the server was tried; ``too_big``: the
+    server refused the message for its size (the same message would be refused again)."""
 
-    def __init__(self, message: str, *, attempts: int, retriable: bool) -> None:
+    def __init__(
+        self, message: str, *, attempts: int, retriable: bool, too_big: bool = False, reason: str = ""
+    ) -> None:
         super().__init__(message)
         self.attempts = attempts
         self.retriable = retriable
+        self.too_big = too_big
+        self.reason = reason or message  # the server's side of it, one line
 
 
-def workbook_filename(as_of_day: date) -> str:
-    return f"cohorts-{as_of_day:%Y-%m-%d}.xlsx"
+def refused_for_size(exc: BaseException) -> bool:
+    """552 (at MAIL FROM when the server read our SIZE, or after DATA) or the enhanced status
+    5.3.4 "message too big for system" under any code."""
+    if not isinstance(exc, smtplib.SMTPResponseException):
+        return False
+    error = exc.smtp_error
+    reply = error.decode(errors="replace") if isinstance(error, bytes) else str(error)
+    return exc.smtp_code == 552 or reply.lstrip().startswith("5.3.4")
+
+
+def workbook_filename(week_start: date, as_of_day: date) -> str:
+    """Named after the week the subject names (its Monday); a report as of a day before that
+    week's Sunday (``send --as-of``) says so, so two files of one week never collide."""
+    name = f"cohorts-week-of-{week_start:%Y-%m-%d}"
+    if as_of_day != week_start + timedelta(days=6):
+        name += f"-as-of-{as_of_day:%Y-%m-%d}"
+    return name + ".xlsx"
 
 
 def render_subject(template: str, *, week_start: date, as_of: date) -> str:
@@ -63,26 +83,39 @@ def render_subject(template: str, *, week_start: date, as_of: date) -> str:
 def build_message(
     *,
     headline: Headline,
-    workbook: Path,
+    workbook: Path | None,
     sender: str,
     recipients: Sequence[str],
     subject: str,
     attachment_name: str | None = None,
+    about_file: Sequence[str] | None = None,
     now: datetime | None = None,
 ) -> EmailMessage:
-    """multipart/mixed: (text/plain | text/html) alternatives, then the .xlsx attachment."""
-    name = attachment_name or workbook.name
+    """multipart/mixed: (text/plain | text/html) alternatives, then the .xlsx attachment (none when
+    ``workbook`` is None). ``about_file``: what the body says about the file (default: attached).
+    The Date header is in the report time zone, like every time in the body."""
+    name = attachment_name or (workbook.name if workbook is not None else None)
     message = EmailMessage()
     message["Subject"] = subject
     message["From"] = sender
     message["To"] = ", ".join(recipients)
-    message["Date"] = format_datetime(now or datetime.now(UTC))
+    message["Date"] = format_datetime(headline.local(now or datetime.now(UTC)))
     domain = parseaddr(sender)[1].rpartition("@")[2] or None
     message["Message-ID"] = make_msgid("cohorts", domain=domain)
-    message.set_content(render_text(headline, name))
-    message.add_alternative(render_html(headline, name), subtype="html")
-    message.add_attachment(workbook.read_bytes(), maintype=XLSX_MAINTYPE, subtype=XLSX_SUBTYPE, filename=name)
+    message.set_content(render_text(headline, name, about_file=about_file))
+    message.add_alternative(render_html(headline, name, about_file=about_file), subtype="html")
+    if workbook is not None:
+        message.add_attachment(
+            workbook.read_bytes(), maintype=XLSX_MAINTYPE, subtype=XLSX_SUBTYPE, filename=name
+        )
     return message
+
+
+def message_size(message: EmailMessage) -> int:
+    """Bytes on the wire: the base64 of the attachment (4/3 of the file, plus line ends), the
+    bodies and the headers, with CRLF line ends as smtplib sends them. Mail size limits apply
+    to this, not to the file."""
+    return len(message.as_bytes(policy=message.policy.clone(linesep="\r\n")))
 
 
 def backoff_delay(attempt: int) -> float:
@@ -166,7 +199,11 @@ def describe_smtp_error(exc: BaseException, cfg: EmailSettings) -> tuple[str, bo
     elif isinstance(exc, smtplib.SMTPResponseException):
         error = exc.smtp_error
         reply = error.decode(errors="replace") if isinstance(error, bytes) else str(error)
-        reason, retriable = f"SMTP {where} answered {exc.smtp_code} {reply}".strip(), True
+        # a message refused for its size is refused again: never retried
+        reason, retriable = (
+            f"SMTP {where} answered {exc.smtp_code} {reply}".strip(),
+            not refused_for_size(exc),
+        )
     elif isinstance(exc, OSError) and exc.strerror:
         reason, retriable = f"SMTP {where}: {type(exc).__name__}: {exc.strerror}", True
     else:
@@ -197,6 +234,8 @@ def send_message(
                     f"e-mail not delivered after {attempt} attempt{'s' if attempt > 1 else ''}: {reason}",
                     attempts=attempt,
                     retriable=retriable,
+                    too_big=refused_for_size(exc),
+                    reason=reason,
                 ) from None
             sleep(backoff_delay(attempt))
         else:

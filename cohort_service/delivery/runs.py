@@ -18,6 +18,7 @@ from sqlalchemy import Connection, Engine, func, insert, select, update
 
 from cohort_service.db.lock import advisory_lock
 from cohort_service.db.models import report_runs
+from cohort_service.delivery.attachment import Attachment
 
 KIND = "send"
 # Its own advisory lock, beside the run lock: a send holds it from the "already sent?" check to
@@ -123,7 +124,10 @@ def finish_run(
     message_id: str | None = None,
     file_path: str | None = None,
     error: str | None = None,
+    attachment: Attachment | None = None,
 ) -> None:
+    """``attachment``: what the message carried and why not the full workbook, kept even when the
+    delivery failed (a server refusing a message for its size is recorded with its reply)."""
     with engine.begin() as conn:
         conn.execute(
             update(report_runs)
@@ -134,6 +138,9 @@ def finish_run(
                 message_id=message_id,
                 file_path=file_path,
                 error=error[:1000] if error else None,
+                attachment=attachment.kind if attachment else None,
+                message_bytes=attachment.size if attachment else None,
+                detail=attachment.detail[:1000] if attachment and attachment.detail else None,
                 finished_at=func.now(),
             )
         )

@@ -55,6 +55,7 @@ class Contents:
     mature_cohort: str | None
     sheets: tuple[str, ...]
     csv_dir: Path | None = None
+    omitted: str | None = None  # a lighter copy: what it leaves out and where the full file is
 
 
 def slicing_lines(report: CohortReport) -> list[str]:
@@ -97,7 +98,9 @@ def table_lines(contents: Contents) -> list[Pair]:
         )
     history = contents.transitions
     if history is None:
-        pairs.append(("Transitions", "not included in this file (the stage history was not read)"))
+        pairs.append(
+            ("Transitions", contents.omitted or "not included in this file (the stage history was not read)")
+        )
     else:
         rows = sum(p.rows for p in history)
         where = ", ".join(f"{p.sheet} ({p.rows:,})" for p in history)

@@ -89,12 +89,15 @@ def write_workbook(
     csv_dir: Path | None = None,
     max_rows_per_sheet: int = EXCEL_MAX_ROWS,
     tmpdir: str | os.PathLike[str] | None = None,
+    omitted: str | None = None,
 ) -> WorkbookResult:
     """Write the workbook at ``path``: into a ``.partial`` file first, renamed when complete, so a
     failure never leaves a half-written file nor touches an older one (:mod:`files`).
 
     ``history``: the spooled stage history (without it the Transitions table is empty and About
-    says so); ``csv_dir``: where this run's CSV files went, named on About.
+    says so); ``csv_dir``: where this run's CSV files went, named on About. ``omitted``: a lighter
+    copy (the e-mail's, under its size limit) without the Transitions sheet; the sentence saying so
+    and naming the full file goes under the Cohorts table and on About.
     """
     target = Path(path)
     check_file_target(target, "workbook")
@@ -106,7 +109,13 @@ def write_workbook(
         try:
             with StreamedWorkbook(partial, tmpdir=tmpdir or private_tmpdir()) as book:
                 contents = _write_sheets(
-                    book, report, leads, history=history, csv_dir=csv_dir, max_rows=max_rows_per_sheet
+                    book,
+                    report,
+                    leads,
+                    history=history,
+                    csv_dir=csv_dir,
+                    max_rows=max_rows_per_sheet,
+                    omitted=omitted,
                 )
         except FileCreateError as exc:  # xlsxwriter's wrapper of the OSError (a full disk)
             raise OSError(first_line(exc)) from exc
@@ -121,11 +130,13 @@ def _write_sheets(
     history: HistorySpool | None,
     csv_dir: Path | None,
     max_rows: int,
+    omitted: str | None = None,
 ) -> Contents:
     parts = plan_parts(leads[col.COHORT_WEEK], max_rows - 1)
     styles = Styles(book)
     _properties(book, report)
     notes = [_split_note(leads, parts)] if len(parts) > 1 else []
+    notes += [omitted] if omitted else []
     layout = write_cohorts(book, styles, report, notes=notes)
     book.add_pivot(pivot_spec(report))
     mature = write_maturation(book, styles, report, layout)
@@ -133,14 +144,15 @@ def _write_sheets(
     write_attention(book, styles, report)
     write_channels(book, styles, report)
     lead_parts = _write_leads(book, report, leads, parts, max_rows)
-    history_parts = _write_history(book, history, max_rows)
+    history_parts = _write_history(book, history, max_rows) if omitted is None else ()
     sheets = tuple(ws.name for ws in book.workbook.worksheets())
     contents = Contents(
         leads=lead_parts,
-        transitions=history_parts if history is not None else None,
+        transitions=history_parts if history is not None and omitted is None else None,
         mature_cohort=None if mature is None else str(report.cohorts[col.COHORT].iloc[mature]),
         sheets=(*sheets, "About"),
         csv_dir=csv_dir,
+        omitted=omitted,
     )
     write_about(book, styles, report, contents)
     return contents

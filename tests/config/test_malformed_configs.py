@@ -291,6 +291,8 @@ CASES: list[tuple[str, str]] = [
     (EMAIL + "port = 65536\n", "email.port: must be at most 65535"),
     (EMAIL + "timeout_s = nan\n", "email.timeout_s: must be a finite number"),
     (EMAIL + "max_attempts = 0\n", "email.max_attempts: must be at least 1"),
+    (EMAIL + "max_attachment_mb = 0\n", "email.max_attachment_mb: must be greater than 0"),
+    (EMAIL + "max_attachment_mb = 'big'\n", "email.max_attachment_mb: must be a number"),
     ("[service]\nlock_wait = 'soon'\n", "service.lock_wait: must be a duration like 30s, 15m, 1h, 2d or 1w"),
     ("[service]\nlock_wait = -5\n", "service.lock_wait: must not be negative"),
     # e-mail addresses parsed (issue 16.6), one line even when the value holds a line break

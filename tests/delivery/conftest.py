@@ -66,17 +66,21 @@ def free_port() -> int:
 
 @pytest.fixture
 def start_smtp() -> Iterator[Callable[..., SmtpServer]]:
-    """Factory: ``start_smtp(refuse_with=, tls_context= (STARTTLS), implicit_tls= (SSL))`` → a server."""
+    """Factory: ``start_smtp(refuse_with=, tls_context= (STARTTLS), implicit_tls= (SSL),
+    data_size_limit= (bytes; the SIZE it advertises and enforces with 552))`` → a server."""
     controllers: list[Controller] = []
 
     def start(
         refuse_with: str | None = None,
         tls_context: ssl.SSLContext | None = None,
         implicit_tls: ssl.SSLContext | None = None,
+        data_size_limit: int | None = None,
     ) -> SmtpServer:
         recorder = Recorder(refuse_with=refuse_with)
         port = free_port()
         extra: dict[str, Any] = {"tls_context": tls_context, "require_starttls": True} if tls_context else {}
+        if data_size_limit is not None:
+            extra["data_size_limit"] = data_size_limit
         controller = Controller(
             recorder,
             hostname="127.0.0.1",

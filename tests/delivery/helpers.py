@@ -9,6 +9,7 @@ from typing import Any
 import xlsxwriter
 from sqlalchemy import Engine
 
+from cohort_service.app.send import ReportOutputs
 from cohort_service.config import EmailSettings, Settings
 from cohort_service.delivery.anomalies import Flag
 from cohort_service.delivery.headline import Headline, HeadlineRow
@@ -88,9 +89,9 @@ def email_settings(server: SmtpServer, **overrides: Any) -> EmailSettings:
 built: list[datetime] = []
 
 
-def small_builder(settings: Settings, engine: Engine, as_of: datetime, path: Path) -> Headline:
+def small_builder(settings: Settings, engine: Engine, as_of: datetime, path: Path) -> ReportOutputs:
     """Stands where the cohort engine + workbook writer plug in: a real xlsx and a fixed headline."""
     del settings, engine
     built.append(as_of)
     small_workbook(path)
-    return headline()
+    return ReportOutputs(headline())

@@ -41,7 +41,7 @@ def _message(tmp_path: Path, to: list[str] | None = None) -> EmailMessage:
             week_start=date(2024, 10, 14),
             as_of=date(2024, 10, 20),
         ),
-        attachment_name=workbook_filename(date(2024, 10, 20)),
+        attachment_name=workbook_filename(date(2024, 10, 14), date(2024, 10, 20)),
     )
 
 
@@ -72,7 +72,7 @@ def test_message_has_text_html_and_the_workbook(tmp_path: Path) -> None:
     assert "30% ▼" in html
     assert len(attachments) == 1
     assert attachments[0].get_content_type() == XLSX
-    assert attachments[0].get_filename() == "cohorts-2024-10-20.xlsx"
+    assert attachments[0].get_filename() == "cohorts-week-of-2024-10-14.xlsx"
 
 
 @PLAINTEXT_AUTH
@@ -90,7 +90,7 @@ def test_delivers_one_message_after_login_and_never_shows_the_password(
     text, html, [attachment] = _parts(received)
     assert "lead→paid %" in text
     assert "<table" in html
-    assert attachment.get_filename() == "cohorts-2024-10-20.xlsx"
+    assert attachment.get_filename() == "cohorts-week-of-2024-10-14.xlsx"
     book = openpyxl.load_workbook(io.BytesIO(attachment.get_content()), read_only=True)
     rows = list(book["Cohorts"].iter_rows(min_row=2, values_only=True))
     assert rows == [(label, *counts) for label, _monday, *counts in COHORT_ROWS]
@@ -219,3 +219,41 @@ def test_subject_template(template: str, expected: str) -> None:
 def test_subject_with_an_unknown_field_is_a_config_error() -> None:
     with pytest.raises(ConfigError, match=r"email.subject: .*\{week_start\} and \{as_of\}"):
         render_subject("Week {week}", week_start=date(2024, 10, 14), as_of=date(2024, 10, 20))
+
+
+@pytest.mark.parametrize(
+    ("week_start", "as_of", "name"),
+    [
+        (date(2024, 10, 14), date(2024, 10, 20), "cohorts-week-of-2024-10-14.xlsx"),  # Monday's send
+        (date(2024, 10, 14), date(2024, 10, 16), "cohorts-week-of-2024-10-14-as-of-2024-10-16.xlsx"),
+    ],
+)
+def test_the_file_names_the_week_the_subject_names(week_start: date, as_of: date, name: str) -> None:
+    """The default subject names the week by its Monday; so does the file (a mid-week --as-of adds
+    the day, so it never overwrites the Sunday's file)."""
+    assert workbook_filename(week_start, as_of) == name
+    subject = render_subject(
+        "Lead cohorts — week of {week_start:%d.%m.%Y}", week_start=week_start, as_of=as_of
+    )
+    assert subject == f"Lead cohorts — week of {week_start:%d.%m.%Y}"
+
+
+def test_every_time_in_the_message_is_in_the_report_zone(tmp_path: Path) -> None:
+    """Title, freshness line and the Date header in Europe/Moscow (+03:00), never UTC."""
+    from datetime import UTC, datetime
+
+    message = build_message(
+        headline=headline(),
+        workbook=small_workbook(tmp_path / "b.xlsx"),
+        sender="reports@example.com",
+        recipients=["head@example.com"],
+        subject="s",
+        now=datetime(2024, 10, 21, 4, 0, tzinfo=UTC),
+    )
+    assert message["Date"] == "Mon, 21 Oct 2024 07:00:00 +0300"
+    text, html, _attachments = _parts(message)
+    assert "as of 20.10.2024 23:59 (Europe/Moscow)" in text  # 20:59:59 UTC
+    assert "synced from amoCRM at 21.10.2024 06:58 (Europe/Moscow)" in text  # 03:58 UTC
+    for body in (text, html):
+        assert "UTC" not in body
+        assert "+00:00" not in body

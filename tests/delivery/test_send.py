@@ -95,8 +95,10 @@ def test_send_once_then_nothing_then_force(
     [received] = server.recorder.messages
     assert received["Message-ID"] == first.message_id
     [attachment] = list(received.iter_attachments())
-    assert attachment.get_filename() == "cohorts-2026-11-15.xlsx"
-    on_disk = env.out / "cohorts-2026-11-15.xlsx"
+    # the subject and the file name the same week: its Monday
+    assert received["Subject"] == "Lead cohorts — week of 09.11.2026"
+    assert attachment.get_filename() == "cohorts-week-of-2026-11-09.xlsx"
+    on_disk = env.out / "cohorts-week-of-2026-11-09.xlsx"
     assert on_disk.exists()
     mailed = openpyxl.load_workbook(io.BytesIO(attachment.get_content()))["Cohorts"]
     assert [tuple(r) for r in mailed.iter_rows(min_row=2, values_only=True)] == [
@@ -113,6 +115,8 @@ def test_send_once_then_nothing_then_force(
     again = run_send(settings, builder=small_builder, clock=lambda: MONDAY)
     assert again.status == "already_sent"
     assert "already sent to head@example.com" in again.lines()[0]
+    sent_local = _runs(engine)[0].finished_at.astimezone(first.week.as_of.tzinfo)
+    assert f"at {sent_local:%d.%m.%Y %H:%M} (Europe/Moscow)" in again.lines()[0]  # the report zone
     assert len(server.recorder.messages) == 1
     assert len(_runs(engine)) == 1
     assert len(built) == 1
