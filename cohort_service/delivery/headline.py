@@ -69,13 +69,17 @@ class Headline:
             *(f"≤{days}d %" for days in self.ages),
         ]
 
+    def no_leads(self, row: HeadlineRow) -> str | None:
+        """A week without leads has no percentages at all: the e-mail says so in one sentence
+        after its count instead of a row of dashes."""
+        if row.leads:
+            return None
+        return NO_LEADS_YET if row.partial else NO_LEADS
+
     def cells(self, row: HeadlineRow) -> list[tuple[str, Flag | None]]:
-        """The row as display strings, each with its flag (steps only carry flags). A week without
-        leads has no percentages at all: it gets one sentence instead of a row of dashes."""
+        """The row as display strings, each with its flag (steps only carry flags)."""
         label = row.label + (" (partial)" if row.partial else "")
         cells: list[tuple[str, Flag | None]] = [(label, None), (f"{row.leads:,}".replace(",", " "), None)]
-        if row.leads == 0:
-            return [*cells, (NO_LEADS_YET if row.partial else NO_LEADS, None)]
         for name, value in zip(self.milestones, row.steps, strict=False):
             cells.append((percent(value, 0), self.flags.get((row.week_start, name))))
         cells.append((percent(row.final, 2), None))
@@ -124,6 +128,10 @@ def render_text(
     body = [
         [text + (ARROWS[flag.direction] if flag else "") for text, flag in headline.cells(row)]
         for row in headline.rows
+    ]
+    body = [
+        line if (note := headline.no_leads(row)) is None else [*line[:2], note]
+        for line, row in zip(body, headline.rows, strict=True)
     ]
     full = [header, *(line for line in body if len(line) == len(header))]
     widths = [max(len(line[i]) for line in full) for i in range(len(header))]
@@ -256,15 +264,15 @@ def _html_header(header: str) -> str:
 
 def _html_row(headline: Headline, row: HeadlineRow) -> str:
     cells = []
-    shown = headline.cells(row)
-    for index, (text, flag) in enumerate(shown):
-        if index == 2 and len(shown) == 3:  # a week without leads: one sentence over the rest
+    note = headline.no_leads(row)
+    for index, (text, flag) in enumerate(headline.cells(row)):
+        if index == 2 and note is not None:  # a week without leads: one sentence over the rest
             span = len(headline.header()) - 2
             style = (
                 "padding:4px 6px;border-bottom:1px solid #ddd;text-align:left;color:#555;font-style:italic"
             )
-            cells.append(f'<td colspan="{span}" style="{style}">{html.escape(text)}</td>')
-            continue
+            cells.append(f'<td colspan="{span}" style="{style}">{html.escape(note)}</td>')
+            break
         style = "padding:4px 6px;border-bottom:1px solid #ddd;white-space:nowrap;" + (
             "text-align:left" if index == 0 else "text-align:right"
         )

@@ -90,6 +90,7 @@ def test_a_week_without_leads_says_so_in_words() -> None:
     )
     lines = render_text(base).splitlines()
     header = next(line for line in lines if line.startswith("cohort"))
+    assert len(base.cells(empty)) == len(base.header())  # other readers (the terminal) get every column
     label_width = len("15.01–21.01.2024 (partial)")  # the widest label; "leads" is 5 wide
     assert next(line for line in lines if line.startswith("01.01")) == (
         f"{'01.01–07.01.2024':<{label_width}}      0  no leads created this week"
