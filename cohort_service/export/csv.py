@@ -1,41 +1,51 @@
 """CSV files of a report (``report --csv DIR``): UTF-8 with BOM, so Excel opens Cyrillic correctly.
 
-Same columns as the workbook's sheets. Dates are ``YYYY-MM-DD``, date-times ``YYYY-MM-DD HH:MM:SS``
-in the report time zone, shares are fractions (0.42 = 42%), flags 0/1, blanks empty.
+Same columns as the workbook's sheets, spelled in one of two dialects (:mod:`csv_dialect`:
+``excel-ru`` with ``;`` and a decimal comma, ``plain`` with ``,`` and a point). Whatever the
+dialect, a number is rounded by its column's kind (:mod:`cohort_service.schema.kinds`,
+``csv_decimals``): whole numbers exactly, shares to 4 decimals of the fraction (0.4229 = 42.29%),
+amounts and money to the kopeck, days and forecasts to 2 decimals, anything else to 10 significant
+digits; never a 16-digit float. Dates are ``YYYY-MM-DD``, date-times ``YYYY-MM-DD HH:MM:SS`` in the
+report time zone (ISO: every Excel reads them as dates, whatever its region), flags 0/1, blanks empty.
 
 Text never becomes a formula: a text cell (or header) starting with ``= + - @``, TAB or CR gets a
 leading ``'`` (OWASP's rule for CSV injection), because a spreadsheet opening the file would run a
-manager's, tag's or field's ``=HYPERLINK(…)``. Numbers are numbers and stay as they are. The files
-of one run are written beside their targets and renamed into place together (:mod:`files`), so a
-full disk or a planted symlink never leaves a truncated or misdirected file.
+manager's, tag's or field's ``=HYPERLINK(…)``. A field holding the separator, a quote or a line
+break is quoted (RFC 4180), so ``;`` in a name stays in its cell. The files of one run are written
+beside their targets and renamed into place together (:mod:`files`), so a full disk or a planted
+symlink never leaves a truncated or misdirected file.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from cohort_service.cohorts import columns as col
 from cohort_service.cohorts.model import CohortReport
 from cohort_service.cohorts.outlook import with_expected
 from cohort_service.config.names import file_slug
+from cohort_service.export.csv_dialect import DIALECTS, CsvDialect
 from cohort_service.export.files import ensure_directory, replacing, sweep_partials
+from cohort_service.export.kinds import (
+    ATTENTION_KINDS,
+    PLAN_KINDS,
+    column_kinds,
+    kinds_for,
+    money_kinds,
+    shape_kinds,
+)
+from cohort_service.export.leads_table import leads_columns
+from cohort_service.schema.kinds import Kind, kind_of
 
 ENCODING = "utf-8-sig"
+DATE_FORMAT = "%Y-%m-%d"
 DATETIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _dates_as_dates(frame: pd.DataFrame) -> pd.DataFrame:
-    """``cohort_week`` columns hold midnights; write them as plain dates."""
-    out = frame.copy()
-    if col.COHORT_WEEK in out.columns:
-        out[col.COHORT_WEEK] = out[col.COHORT_WEEK].dt.date
-    for name in out.columns:
-        if out[name].dtype == bool:
-            out[name] = out[name].astype("int64")
-    return out
+SIGNIFICANT = 10  # what Excel's General format shows at most
 
 
 def inert(value: object) -> object:
@@ -45,19 +55,58 @@ def inert(value: object) -> object:
     return value
 
 
-def _inert_text(frame: pd.DataFrame) -> pd.DataFrame:
-    out = frame.rename(columns=lambda name: inert(str(name)))
-    for i in range(out.shape[1]):
-        column = out.iloc[:, i]
-        if column.dtype == object or pd.api.types.is_string_dtype(column.dtype):
-            out.isetitem(i, column.map(inert, na_action="ignore").to_numpy(dtype=object))
+def rounded(series: pd.Series, kind: Kind) -> pd.Series:
+    """``series`` (numbers, NaN for blank) rounded as a CSV file keeps ``kind``; whole numbers of an
+    integral kind become exact integers (a blank stays blank)."""
+    spec = kind_of(kind)
+    values = series.to_numpy(dtype="float64", na_value=np.nan)
+    finite = values[np.isfinite(values)]
+    if spec.integral and np.array_equal(finite, np.round(finite)) and np.all(np.abs(finite) < 2**53):
+        return pd.Series(pd.array(values, dtype="Int64"), index=series.index, name=series.name)
+    if spec.csv_decimals is not None and not spec.integral:
+        out = np.round(values, spec.csv_decimals)
+    else:
+        out = np.array([float(f"{v:.{SIGNIFICANT}g}") for v in values.tolist()], dtype="float64")
+    return pd.Series(out + 0.0, index=series.index, name=series.name)  # + 0.0: no "-0.0"
+
+
+def _all_numbers(series: pd.Series) -> bool:
+    """An object column whose values are all numbers (a blank aside): written as numbers."""
+    values = series.dropna().tolist()
+    return bool(values) and all(isinstance(v, int | float) and not isinstance(v, bool) for v in values)
+
+
+def _cells(series: pd.Series, kind: Kind) -> pd.Series:
+    """One column as written: numbers rounded, dates ISO, text inert."""
+    spec = kind_of(kind)
+    if pd.api.types.is_bool_dtype(series.dtype):
+        return series.astype("int64")
+    if pd.api.types.is_datetime64_any_dtype(series.dtype):
+        stamps: pd.Series = series.dt.strftime(DATE_FORMAT if spec.write == "date" else DATETIME_FORMAT)
+        return stamps.astype(object).where(series.notna(), None)
+    if pd.api.types.is_numeric_dtype(series.dtype) or (series.dtype == object and _all_numbers(series)):
+        return rounded(series, kind if spec.write == "number" else "number")
+    text: pd.Series = series.map(inert, na_action="ignore").astype(object)
+    return text
+
+
+def csv_cells(frame: pd.DataFrame, kinds: Sequence[Kind]) -> pd.DataFrame:
+    """``frame`` as the CSV holds it, column by column (``kinds`` in frame order); headers inert."""
+    if len(kinds) != frame.shape[1]:
+        raise ValueError(f"{len(kinds)} kinds for {frame.shape[1]} columns")
+    cells = {i: _cells(frame.iloc[:, i], kind) for i, kind in enumerate(kinds)}
+    out = pd.DataFrame(cells, index=frame.index)
+    out.columns = pd.Index([inert(str(name)) for name in frame.columns], dtype=object)
     return out
 
 
-def write_frame(frame: pd.DataFrame, path: Path) -> Path:
-    _inert_text(_dates_as_dates(frame)).to_csv(
-        path, index=False, encoding=ENCODING, date_format=DATETIME_FORMAT, lineterminator="\r\n"
-    )
+def write_frame(
+    frame: pd.DataFrame, path: Path, kinds: Sequence[Kind], dialect: CsvDialect = DIALECTS["plain"]
+) -> Path:
+    csv_cells(frame, kinds).to_csv(
+        path, index=False, sep=dialect.separator, decimal=dialect.decimal, encoding=ENCODING,
+        lineterminator="\r\n",
+    )  # fmt: skip
     return path
 
 
@@ -72,36 +121,43 @@ def maturation_frame(report: CohortReport) -> pd.DataFrame:
     return with_expected(report.maturation, report.forecast)
 
 
-def write_csv(report: CohortReport, directory: Path) -> list[Path]:
-    """cohorts.csv, leads.csv, managers.csv, pipelines.csv, by_<dimension>.csv, timing.csv,
-    maturation.csv, loss_reasons.csv, quality.csv, attention.csv, channels.csv when spend is
-    known and plan.csv when [[plan]] is set; returns the paths written."""
-    frames = [
+def csv_frames(report: CohortReport) -> list[tuple[str, pd.DataFrame, list[Kind]]]:
+    """Each file's name, table and column kinds (as the workbook declares them), in writing order."""
+    known = column_kinds(report)
+    leads = report.leads_table()
+    tables = [
         ("cohorts.csv", report.cohorts),
-        ("leads.csv", report.leads_table()),
         ("managers.csv", report.slices[col.MANAGER]),
         ("pipelines.csv", report.slices[col.PIPELINE]),
-    ]
-    frames += [(f"by_{file_slug(dim.name)}.csv", report.slices[dim.name]) for dim in report.dimensions]
-    frames += [
+        *((f"by_{file_slug(dim.name)}.csv", report.slices[dim.name]) for dim in report.dimensions),
         ("timing.csv", report.timing),
         ("maturation.csv", maturation_frame(report)),
         ("loss_reasons.csv", report.loss_reasons),
         ("quality.csv", quality_frame(report)),
     ]
+    out = [(name, frame, kinds_for(frame, known)) for name, frame in tables]
+    out.insert(1, ("leads.csv", leads, [c.kind for c in leads_columns(leads, report.row_context)]))
     if report.money is not None:
-        frames.append(("channels.csv", report.money.channels))
+        channels = report.money.channels
+        out.append(("channels.csv", channels, kinds_for(channels, money_kinds(report))))
     if report.attention is not None:
-        frames += [
-            ("attention.csv", report.attention.csv_rows()),
-            ("manager_funnels.csv", report.attention.shapes),
-        ]
+        rows, shapes = report.attention.csv_rows(), report.attention.shapes
+        out.append(("attention.csv", rows, kinds_for(rows, ATTENTION_KINDS)))
+        out.append(("manager_funnels.csv", shapes, shape_kinds(report, shapes)))
     if report.plan is not None:
-        frames.append(("plan.csv", report.plan))
+        out.append(("plan.csv", report.plan, kinds_for(report.plan, PLAN_KINDS)))
+    return out
+
+
+def write_csv(report: CohortReport, directory: Path, dialect: CsvDialect = DIALECTS["plain"]) -> list[Path]:
+    """cohorts.csv, leads.csv, managers.csv, pipelines.csv, by_<dimension>.csv, timing.csv,
+    maturation.csv, loss_reasons.csv, quality.csv, attention.csv, channels.csv when spend is
+    known and plan.csv when [[plan]] is set; returns the paths written."""
+    frames = csv_frames(report)
     ensure_directory(directory, "CSV files")
-    targets = [directory / name for name, _ in frames]
-    sweep_partials(directory, {name for name, _ in frames})
+    targets = [directory / name for name, _, _ in frames]
+    sweep_partials(directory, {name for name, _, _ in frames})
     with replacing(targets, "CSV files") as temps:
-        for (_, frame), temp in zip(frames, temps, strict=True):
-            write_frame(frame, temp)
+        for (_, frame, kinds), temp in zip(frames, temps, strict=True):
+            write_frame(frame, temp, kinds, dialect)
     return targets

@@ -7,18 +7,12 @@ window's ``cohort_week``s, which milestone columns to sum), so an analyst can ch
 from __future__ import annotations
 
 from cohort_service.cohorts import attention as att
-from cohort_service.cohorts.attention_shape import LEADS, SHAPE, mark, rate, team_rate
 from cohort_service.cohorts.model import CohortReport
 from cohort_service.export.book import StreamedWorkbook
 from cohort_service.export.cells import Styles, set_widths, write_block, write_lines
-from cohort_service.schema.kinds import Kind
+from cohort_service.export.kinds import ATTENTION_KINDS, shape_kinds
 
 SHEET = "Attention"
-KINDS: dict[str, Kind] = {
-    att.DIMENSION: "text", att.VALUE: "text", att.MILESTONE: "text", att.WINDOW: "text", att.BASE: "count",
-    att.REACHED: "count", att.ACTUAL: "pct", att.EXPECTED: "pct", att.LOW: "pct", att.HIGH: "pct",
-    att.DEALS: "days", att.MONEY: "money", att.KIND: "marker", att.EVIDENCE: "text", att.PIVOT_FILTER: "text",
-}  # fmt: skip
 WIDTHS = {0: 12.0, 1: 26.0, 2: 22.0, 3: 20.0, 13: 60.0, 14: 60.0}
 
 
@@ -47,7 +41,7 @@ def write_attention(book: StreamedWorkbook, styles: Styles, report: CohortReport
         return
     ws = book.add_worksheet(SHEET)
     rows = listed.rows
-    kinds = [KINDS[str(c)] for c in rows.columns]
+    kinds = [ATTENTION_KINDS[str(c)] for c in rows.columns]
     set_widths(ws, kinds, WIDTHS)
     ws.write_string(
         0, 0, f"Where to dig: segments and steps that differ from the rest of the team, as of "
@@ -71,15 +65,4 @@ def write_attention(book: StreamedWorkbook, styles: Styles, report: CohortReport
     window = listed.mature_window
     span = f" (cohorts {window.span})" if window is not None else ""
     ws.write_string(row, 0, f"Funnel shape by manager{span}: each step against the rest", styles.section)
-    shape_kinds: list[Kind] = []
-    for name in shapes.columns:
-        text = str(name)
-        if text == LEADS:
-            shape_kinds.append("count")
-        elif any(text == f(m) for m in report.milestone_names for f in (rate, team_rate)):
-            shape_kinds.append("pct")
-        elif text == SHAPE or any(text == mark(m) for m in report.milestone_names):
-            shape_kinds.append("marker")
-        else:
-            shape_kinds.append("text")
-    write_block(ws, styles, row + 1, shapes, shape_kinds)
+    write_block(ws, styles, row + 1, shapes, shape_kinds(report, shapes))

@@ -11,24 +11,13 @@ from xlsxwriter.worksheet import Worksheet
 
 from cohort_service.cohorts import money as m
 from cohort_service.cohorts import plan as p
-from cohort_service.cohorts.columns import cost_per
 from cohort_service.cohorts.model import CohortReport
 from cohort_service.export.book import StreamedWorkbook
 from cohort_service.export.cells import Styles, set_widths, write_block, write_lines
-from cohort_service.export.kinds import column_kinds, kinds_for
-from cohort_service.schema.kinds import Kind
+from cohort_service.export.kinds import PLAN_KINDS, kinds_for, money_kinds
 
 SHEET = "Channels"
 HEADER_ROW = 3
-
-
-def money_kinds(report: CohortReport) -> dict[str, Kind]:
-    kinds = column_kinds(report)
-    for name in (m.SPEND, m.CPL, m.CAC, m.CAC_FORECAST, *(cost_per(x) for x in report.milestone_names)):
-        kinds[name] = "money"
-    kinds[m.ROMI] = "delta"
-    kinds[m.SOURCE] = "text"
-    return kinds
 
 
 def write_channels(book: StreamedWorkbook, styles: Styles, report: CohortReport) -> None:
@@ -65,7 +54,7 @@ def write_plan(ws: Worksheet, styles: Styles, report: CohortReport, row: int) ->
     if report.plan is None or report.plan.empty:
         return row
     ws.write_string(row, 0, "Plan vs fact (the month's leads; forecast at month end)", styles.section)
-    kinds: list[Kind] = ["text", "text", "money", "money", "money", "pct", "pct"]
+    kinds = [PLAN_KINDS[name] for name in p.PLAN_COLUMNS]
     block = write_block(ws, styles, row + 1, report.plan[p.PLAN_COLUMNS], kinds)
     return write_lines(
         ws,

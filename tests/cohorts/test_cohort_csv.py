@@ -102,7 +102,7 @@ def test_csv_files_match_the_engine(
     )
     assert (first["источник"], first["продукт"], first["теги"]) == ("Яндекс", "Курс, Подписка", "а, б")
     assert (first["won"], first["revenue"], first["manager"]) == (1, 1500.5, "Анна")
-    assert float(first["days to final"]) == 50.0 / 24
+    assert float(first["days to final"]) == 2.08  # 50 h, to the hundredth of a day (2 decimals)
     assert leads["manager"].tolist() == ["Анна", "Борис", "(no manager)"]
     assert leads["lost from stage"].tolist() == ["", "(before целевой)", ""]
 
