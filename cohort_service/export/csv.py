@@ -29,6 +29,7 @@ from cohort_service.cohorts.model import CohortReport
 from cohort_service.cohorts.outlook import with_expected
 from cohort_service.config.names import file_slug
 from cohort_service.export.csv_dialect import DIALECTS, CsvDialect
+from cohort_service.export.csv_numbers import round_all_significant, round_decimals
 from cohort_service.export.files import ensure_directory, replacing, sweep_partials
 from cohort_service.export.kinds import (
     ATTENTION_KINDS,
@@ -45,7 +46,6 @@ ENCODING = "utf-8-sig"
 DATE_FORMAT = "%Y-%m-%d"
 DATETIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-SIGNIFICANT = 10  # what Excel's General format shows at most
 
 
 def inert(value: object) -> object:
@@ -64,10 +64,10 @@ def rounded(series: pd.Series, kind: Kind) -> pd.Series:
     if spec.integral and np.array_equal(finite, np.round(finite)) and np.all(np.abs(finite) < 2**53):
         return pd.Series(pd.array(values, dtype="Int64"), index=series.index, name=series.name)
     if spec.csv_decimals is not None and not spec.integral:
-        out = np.round(values, spec.csv_decimals)
+        out = round_decimals(values, spec.csv_decimals)
     else:
-        out = np.array([float(f"{v:.{SIGNIFICANT}g}") for v in values.tolist()], dtype="float64")
-    return pd.Series(out + 0.0, index=series.index, name=series.name)  # + 0.0: no "-0.0"
+        out = round_all_significant(values)
+    return pd.Series(out, index=series.index, name=series.name)
 
 
 def _all_numbers(series: pd.Series) -> bool:
