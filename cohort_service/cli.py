@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -89,8 +90,13 @@ def db_rebuild_facts(ctx: typer.Context, wait: WaitOption = 0.0) -> None:
 
 @app.command()
 def doctor(ctx: typer.Context) -> None:
-    """Check the config and everything it points at; print a ✓/✗ table with a fix for each ✗."""
+    """Check the config and everything it points at; print a ✓/✗ table with a fix for each ✗.
+
+    A tool left unconfigured is shown as – (skipped), never ✓. Exit 0 when nothing failed, 1 when a
+    check failed, 2 when there is no config file at all (it says where it looked).
+    """
     from cohort_service.app.doctor import run_checks
+    from cohort_service.config import no_config_found
 
     st = state(ctx)
     results = run_checks(st.settings)
@@ -98,13 +104,16 @@ def doctor(ctx: typer.Context) -> None:
         table = Table(show_header=True, header_style="bold")
         for column in ("", "check", "detail", "fix"):
             table.add_column(column)
+        colour = {"✓": "[green]✓[/]", "✗": "[red]✗[/]", "–": "[dim]–[/]"}
         for check in results:
-            table.add_row("[green]✓[/]" if check.ok else "[red]✗[/]", check.name, check.detail, check.fix)
+            table.add_row(colour[check.mark], escape(check.name), escape(check.detail), escape(check.fix))
         st.ui.out.print(table)
     else:  # logs and pipes get one greppable line per check
         for check in results:
             fix = f" — fix: {check.fix}" if check.fix else ""
-            st.ui.out.print(f"{'✓' if check.ok else '✗'} {check.name}: {check.detail}{fix}", markup=False)
+            st.ui.out.print(f"{check.mark} {check.name}: {check.detail}{fix}", markup=False)
+    if no_config_found(st.settings) is not None:
+        raise typer.Exit(2)
     if not all(check.ok for check in results):
         raise typer.Exit(1)
 
@@ -116,6 +125,7 @@ def sync(ctx: typer.Context, wait: WaitOption = 0.0) -> None:
     from cohort_service.sync.runner import run_sync
 
     st = state(ctx)
+    st.require_config()
     before_sync(st.settings)
     with st.ui.progress() as progress:
         st.say(run_sync(st.settings, progress=progress, wait_s=wait).lines())
@@ -134,6 +144,7 @@ def resync(
     from cohort_service.sync.runner import run_sync
 
     st = state(ctx)
+    st.require_config()
     start = parse_day(since, "--since", st.settings.report.timezone) if since else None
     with st.ui.progress() as progress:
         st.say(run_sync(st.settings, repair=True, since=start, progress=progress, wait_s=wait).lines())
@@ -232,6 +243,7 @@ def send(
     from cohort_service.app.send import run_send
 
     st = state(ctx)
+    st.require_config()
     day = optional_day(as_of, "--as-of")
     before_sync(st.settings)
     with st.ui.progress() as progress:

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 import typer
 
-from cohort_service.config import Settings, load_settings
+from cohort_service.config import Settings, load_settings, no_config_found
 from cohort_service.errors import ConfigError
 from cohort_service.ui import UI
 
@@ -40,6 +40,17 @@ class State:
             self._settings = load_settings(self.config_path)
             logging.getLogger("cohort_service").setLevel(self._settings.service.log_level.upper())
         return self._settings
+
+    def require_config(self) -> None:
+        """Commands that talk to amoCRM: with no config file, say so and where it was looked for
+        before anything else can fail (exit 2). Settings from the environment alone (a container's
+        ``COHORT_AMOCRM_BASE_URL`` and token) are allowed, with a note."""
+        missing = no_config_found(self.settings)
+        if missing is None:
+            return
+        if not self.settings.amocrm.configured:
+            raise ConfigError([missing])
+        self.ui.info(f"note: {missing.split('; ')[0]}; using the COHORT_* environment")
 
     def engine(self) -> Engine:
         """The configured database, migrated first: a command that writes must not meet an old schema."""

@@ -11,19 +11,29 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import text
 
-from cohort_service.config import Settings
+from cohort_service.config import Settings, no_config_found
 from cohort_service.errors import CohortServiceError, first_line
 
 if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
     from cohort_service.amocrm.client import AmoClient
 
 
 @dataclass(frozen=True)
 class Check:
+    """One line of the table. ``skipped``: nothing to check (a tool left unconfigured); not a
+    failure, and never shown as a tick, since nothing was proven to work."""
+
     name: str
     ok: bool
     detail: str
     fix: str = ""
+    skipped: bool = False
+
+    @property
+    def mark(self) -> str:
+        return "–" if self.skipped else ("✓" if self.ok else "✗")
 
 
 def check_database(settings: Settings) -> list[Check]:
@@ -66,18 +76,30 @@ def check_database(settings: Settings) -> list[Check]:
 
 
 def config_check(settings: Settings) -> Check:
+    missing = no_config_found(settings)
+    if missing is not None:
+        where, fix = missing.split("; ", 1)
+        return Check("config file", False, where, fix)
     return Check("config valid", True, f"{settings.source}")
 
 
 def _not_configured(name: str, why: str) -> list[Check]:
-    return [Check(name, True, f"not configured ({why}) — skipped")]
+    return [Check(name, True, f"not configured ({why}) — skipped", skipped=True)]
 
 
-def _amo_reachable(settings: Settings) -> Check:
-    """Any HTTP answer (401 included) proves DNS, TLS and routing; only no answer is a failure."""
+def _amo_reachable(settings: Settings, engine: Engine | None) -> Check:
+    """Any HTTP answer (401 included) proves DNS, TLS and routing; only no answer is a failure.
+
+    The probe is a request like any other for amoCRM's limit: it takes its start from the account's
+    limiter (and shared budget), as the client's requests do."""
     import httpx
 
+    from cohort_service.amocrm.budget import SharedBudget
+    from cohort_service.amocrm.ratelimit import limiter_for
+
     url = settings.amocrm.url
+    shared = SharedBudget(engine, url) if engine is not None else None
+    limiter_for(url, settings.amocrm.requests_per_second, shared=shared).acquire()
     try:
         response = httpx.get(f"{url}/api/v4/account", timeout=settings.amocrm.connect_timeout_s + 5)
     except httpx.HTTPError as exc:
@@ -132,17 +154,19 @@ def _amo_admin(client: AmoClient) -> Check:
     return Check("amoCRM admin rights", True, f"users readable ({len(users)} users)")
 
 
-def check_amocrm(settings: Settings) -> list[Check]:
+def check_amocrm(settings: Settings, engine: Engine | None = None) -> list[Check]:
+    """``engine``: the migrated database, whose request budget the checks' requests are taken from
+    (the one a running sync uses), so doctor beside a sync never pushes the account over its limit."""
     if not settings.amocrm.configured:
         return _not_configured("amoCRM", "set amocrm.subdomain or amocrm.base_url")
-    reachable = _amo_reachable(settings)
+    reachable = _amo_reachable(settings, engine)
     if not reachable.ok:
         return [reachable]
     from cohort_service.amocrm.client import build_client
 
     quick = settings.amocrm.model_copy(update={"max_attempts": 2, "max_delay_s": 5.0})
     try:
-        client = build_client(settings.model_copy(update={"amocrm": quick}))
+        client = build_client(settings.model_copy(update={"amocrm": quick}), engine=engine)
     except CohortServiceError as exc:
         return [reachable, Check("amoCRM token valid", False, first_line(exc), _CREDENTIALS_FIX)]
     checks = [reachable]
@@ -228,16 +252,33 @@ def check_spend_folder(settings: Settings) -> list[Check]:
     return [Check("spend folder", True, f"{folder}: {len(spend_files_in(folder))} spend files")]
 
 
-CHECKS: list[Callable[[Settings], list[Check]]] = [
-    check_database,
-    check_amocrm,
-    check_smtp,
-    check_spend_folder,
-]
+CHECKS: list[Callable[[Settings], list[Check]]] = [check_smtp, check_spend_folder]
 
 
 def run_checks(settings: Settings) -> list[Check]:
-    results = [config_check(settings)]
+    """Every check, in order; amoCRM's requests count against the database's shared budget when the
+    database checks passed (the budget's table exists), else against this process's pace alone."""
+    config = config_check(settings)
+    database = _database_checks(settings, config)
+    engine = _budget_engine(settings) if database and all(c.ok and not c.skipped for c in database) else None
+    results = [config, *database, *check_amocrm(settings, engine)]
     for check in CHECKS:
         results.extend(check(settings))
     return results
+
+
+def _database_checks(settings: Settings, config: Check) -> list[Check]:
+    """With no config file the database is the embedded default: checked when it exists already,
+    never created in whatever directory doctor was run from."""
+    if config.ok or settings.database.url is not None:
+        return check_database(settings)
+    pgdata = settings.service.data_dir / "pgdata"
+    if pgdata.is_dir():
+        return check_database(settings)
+    return _not_configured("database", f"no config file, and no embedded database in {pgdata.resolve()}")
+
+
+def _budget_engine(settings: Settings) -> Engine:
+    from cohort_service.db.engine import get_engine
+
+    return get_engine(settings)

@@ -16,8 +16,10 @@ from cohort_service.config.email import EmailSettings
 from cohort_service.config.fields import MAX_AGE_DAYS, MAX_ID, load_zone, parse_duration
 from cohort_service.config.loader import (
     DEFAULT_CONFIG_PATH,
+    DEFAULTS_SOURCE,
     ENV_OVERRIDES,
     load_settings,
+    no_config_found,
     read_toml,
     resolve_config_path,
     settings_from_mapping,
@@ -29,6 +31,7 @@ from cohort_service.config.settings import Settings
 from cohort_service.config.spend import SpendSettings
 
 __all__ = [
+    "DEFAULTS_SOURCE",
     "DEFAULT_CONFIG_PATH",
     "ENV_OVERRIDES",
     "MAX_AGE_DAYS",
@@ -50,6 +53,7 @@ __all__ = [
     "Target",
     "load_settings",
     "load_zone",
+    "no_config_found",
     "parse_duration",
     "read_toml",
     "resolve_config_path",

@@ -15,6 +15,7 @@ from cohort_service.config.settings import Settings, cross_problems
 from cohort_service.errors import ConfigError
 
 DEFAULT_CONFIG_PATH = Path("config.toml")
+DEFAULTS_SOURCE = "<defaults>"  # Settings.source when no config file was found
 
 # Secrets (and the database URL, which may hold a password) can come from the environment
 # so that the TOML file can be committed or mounted read-only.
@@ -94,5 +95,20 @@ def load_settings(explicit: Path | None = None, env: Mapping[str, str] | None = 
     env = os.environ if env is None else env
     path, required = resolve_config_path(explicit, env)
     if not required and not path.exists():
-        return settings_from_mapping({}, source="<defaults>", env=env)
+        return settings_from_mapping({}, source=DEFAULTS_SOURCE, env=env)
     return settings_from_mapping(read_toml(path), source=str(path), env=env)
+
+
+def no_config_found(settings: Settings) -> str | None:
+    """When no config file was read: one line saying where one was looked for, and what to do.
+
+    Only the default place is ever searched (``resolve_config_path``): ``--config`` and
+    ``COHORT_CONFIG`` name a file that must exist, and their absence is what sent us there.
+    """
+    if settings.source != DEFAULTS_SOURCE:
+        return None
+    where = (Path.cwd() / DEFAULT_CONFIG_PATH).resolve()
+    return (
+        f"no config file found: looked for {where} (no --config given, COHORT_CONFIG not set); "
+        "copy config.example.toml to config.toml and fill it in, or pass --config PATH"
+    )

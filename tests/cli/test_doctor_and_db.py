@@ -15,7 +15,8 @@ def _cli(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_db_upgrade_in_empty_directory_then_doctor(outside_tmp: Path) -> None:
-    """Embedded Postgres is created under ./.cohort-service, migrated once, reused, and doctor is all ✓."""
+    """Embedded Postgres is created under ./.cohort-service, migrated once, reused; doctor checks it,
+    and says there is no config file (exit 2) instead of ticking tools nobody configured."""
     tmp_path = outside_tmp
     first = _cli(tmp_path, "db", "upgrade")
     assert first.returncode == 0, first.stderr
@@ -27,11 +28,56 @@ def test_db_upgrade_in_empty_directory_then_doctor(outside_tmp: Path) -> None:
     assert "nothing to do" in second.stdout
 
     doctor = _cli(tmp_path, "doctor")
-    assert doctor.returncode == 0, doctor.stdout + doctor.stderr
-    assert "✗" not in doctor.stdout
-    assert doctor.stdout.count("✓") >= 3
+    assert doctor.returncode == 2, doctor.stdout + doctor.stderr
+    lines = doctor.stdout.splitlines()
+    assert lines[0] == (
+        f"✗ config file: no config file found: looked for {(tmp_path / 'config.toml').resolve()} "
+        "(no --config given, COHORT_CONFIG not set) — fix: copy config.example.toml to config.toml "
+        "and fill it in, or pass --config PATH"
+    )
+    assert lines[1].startswith("✓ database reachable: embedded Postgres")
+    assert lines[2].startswith("✓ database migrated")
+    assert lines[3:] == [
+        "– amoCRM: not configured (set amocrm.subdomain or amocrm.base_url) — skipped",
+        "– SMTP: not configured (no email section in the config) — skipped",
+        "– spend folder: not configured (spend.folder is empty) — skipped",
+    ]
     # the server was stopped when the command exited: nothing keeps running
     assert not (tmp_path / ".cohort-service" / "pgdata" / "postmaster.pid").exists()
+
+
+def test_doctor_in_an_empty_directory_creates_nothing(
+    tmp_path: Path, run_cli: Callable[..., CliResult]
+) -> None:
+    result = run_cli("doctor", cwd=tmp_path)
+    assert result.exit_code == 2
+    assert "✓" not in result.stdout
+    assert result.stdout.splitlines()[0].startswith(
+        f"✗ config file: no config file found: looked for {tmp_path.resolve() / 'config.toml'} "
+    )
+    pgdata = tmp_path.resolve() / ".cohort-service" / "pgdata"
+    assert f"– database: not configured (no config file, and no embedded database in {pgdata}) — skipped" in (
+        result.stdout.splitlines()
+    )
+    assert list(tmp_path.iterdir()) == []  # no embedded Postgres started in a random directory
+
+
+def test_sync_without_a_config_says_so_first(tmp_path: Path, run_cli: Callable[..., CliResult]) -> None:
+    for command in (["sync"], ["resync", "--since", "2026-01-01"], ["send"]):
+        result = run_cli(*command, cwd=tmp_path)
+        assert result.exit_code == 2, (command, result.stderr)
+        assert result.stderr.splitlines() == [
+            f"error: no config file found: looked for {tmp_path.resolve() / 'config.toml'} (no --config "
+            "given, COHORT_CONFIG not set); copy config.example.toml to config.toml and fill it in, or pass "
+            "--config PATH"
+        ]
+        assert result.stdout == ""
+    assert list(tmp_path.iterdir()) == []
+    named = run_cli("sync", cwd=tmp_path, env={"COHORT_CONFIG": str(tmp_path / "prod.toml")})
+    assert named.exit_code == 2
+    assert named.stderr.splitlines() == [
+        f"error: {tmp_path / 'prod.toml'}: file not found (pass --config or set COHORT_CONFIG)"
+    ]
 
 
 def test_doctor_all_good(db_url: str, doctor_with: DoctorWith) -> None:
