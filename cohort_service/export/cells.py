@@ -49,12 +49,16 @@ class Styles:
         self.title = book.format(bold=True, font_size=13)
         self.subtitle = book.format(italic=True, font_color=GREY)
         self.section = book.format(bold=True, font_size=11)
-        self.header = book.format(bold=True, text_wrap=True, valign="top", bg_color="#DDEBF7", border=1)
+        self.header = self.header_in("#DDEBF7")
         self.note = book.format(italic=True, font_color=GREY)
         self.label = book.format(bold=True, valign="top", text_wrap=True)
         self.wrap = book.format(text_wrap=True, valign="top")
         self.green = book.format(font_color=GREEN)
         self.red = book.format(font_color=RED)
+
+    def header_in(self, fill: str) -> Format:
+        """A header cell on ``fill``: bold, wrapping between words, boxed."""
+        return self.book.format(bold=True, text_wrap=True, valign="top", bg_color=fill, border=1)
 
     def shaded(self, kind: str, fill: str) -> Format:
         """The kind's number format on a background colour (same-age colours)."""
@@ -149,9 +153,11 @@ def set_widths(
     return widths
 
 
-def write_header(ws: Worksheet, row: int, names: Sequence[str], styles: Styles) -> None:
+def write_header(
+    ws: Worksheet, row: int, names: Sequence[str], styles: Styles, formats: Sequence[Format] | None = None
+) -> None:
     for col, name in enumerate(names):
-        ws.write_string(row, col, name, styles.header)
+        ws.write_string(row, col, name, formats[col] if formats is not None else styles.header)
 
 
 def write_block(
@@ -165,6 +171,7 @@ def write_block(
     notes: Mapping[str, str] | None = None,
     header_height: float = 30,
     widths: Sequence[float] | None = None,
+    header_formats: Sequence[Format] | None = None,
     cell_formats: Mapping[tuple[int, int], Format] | None = None,
 ) -> Block:
     """The frame's header at row ``top`` (``notes``: header comments) and its rows, typed per ``kinds``.
@@ -177,7 +184,7 @@ def write_block(
     if widths is not None:
         header_height = max(header_height, measured_height(zip(names, widths, strict=False)))
     ws.set_row(top, header_height)
-    write_header(ws, top, names, styles)
+    write_header(ws, top, names, styles, header_formats)
     for name, note in (notes or {}).items():
         if name in names:
             ws.write_comment(top, names.index(name), note, {"x_scale": 2.2, "y_scale": 1.6})

@@ -31,11 +31,13 @@ from cohort_service.export.kinds import column_kinds, kinds_for
 from cohort_service.export.measure import print_pages
 from cohort_service.export.sheets_money import write_plan
 from cohort_service.schema.cohorts import cohort_notes, cohort_widths, coloured
-from cohort_service.schema.cohorts_sheet import SheetColumn, sheet_columns
+from cohort_service.schema.cohorts_sheet import SheetColumn, sections, sheet_columns
 
 SHEET = "Cohorts"
 FILLS = {STRONG_LOW: "#F8696B", LOW: "#FCD5D6", HIGH: "#D5EED9", STRONG_HIGH: "#63BE7B"}
 HEADER_ROW = 2
+# The header's colour says which block a column belongs to, so the eye finds the forecast or the money.
+SECTION_FILLS = {"conversion": "#DDEBF7", "forecast": "#FFF2CC", "money": "#E2EFDA", "outcome": "#EDEDED"}
 PARTIAL_MARK = "yes"
 
 
@@ -105,7 +107,7 @@ def print_setup(ws: Worksheet, widths: Sequence[float], placed: Sequence[SheetCo
     widest section allows, the cohort column and the header row on every page; collapsed detail
     columns are not printed. One page wide would shrink ~35 columns to unreadable type."""
     shown = [0.0 if c.detail else w for w, c in zip(widths, placed, strict=True)]
-    breaks, scale = print_pages(shown, [i for i, c in enumerate(placed) if c.section])
+    breaks, scale = print_pages(shown, [i for i, c in enumerate(placed) if c.section is not None])
     ws.set_margins(left=0.4, right=0.4)
     ws.set_print_scale(scale)
     ws.set_v_pagebreaks(breaks)
@@ -134,9 +136,11 @@ def write_cohorts(
     ws.write_string(0, 0, title(report), styles.title)
     ws.write_string(1, 0, subtitle(report), styles.subtitle)
     partial_rows = [i for i, flag in enumerate(report.cohorts[col.PARTIAL]) if flag]
+    heads = {name: styles.header_in(fill) for name, fill in SECTION_FILLS.items()}
     block = write_block(
         ws, styles, HEADER_ROW, frame, kinds, partial_rows=partial_rows, notes=header_notes(report),
         widths=widths, cell_formats=same_age_formats(report, styles, names, kinds),
+        header_formats=[heads[s] for s in sections(placed)],
     )  # fmt: skip
     complete = block.rows - (1 if partial_rows == [block.rows - 1] else 0)
     for name in coloured(report.milestone_names, report.age_days, "sign"):

@@ -67,7 +67,9 @@ def write_maturation(
     ws = book.add_worksheet(SHEET)
     triangle = report.maturation
     kinds = kinds_for(triangle, column_kinds(report))
-    set_widths(ws, kinds, {0: 20.0})
+    widths = set_widths(
+        ws, kinds, {0: 20.0}, headers=[[str(c) for c in frame.columns] for frame in (triangle, report.timing)]
+    )
     ws.freeze_panes(HEADER_ROW + 1, 1)
     ws.write_string(
         0, 0, f"Maturation of lead→{report.final_name} % — as of {report.as_of:%d.%m.%Y %H:%M} "
@@ -80,7 +82,7 @@ def write_maturation(
         "week (week 0 = the cohort week itself). Blank: that week has not ended by the as-of moment.",
         styles.subtitle,
     )
-    block = write_block(ws, styles, HEADER_ROW, triangle, kinds)
+    block = write_block(ws, styles, HEADER_ROW, triangle, kinds, widths=widths)
     weeks = block.cols("pct")
     if block.rows:  # one scale per column: every cell of a column had the same time to mature
         heat_map(ws, block.first_data_row, block.last_row, weeks)
@@ -101,7 +103,8 @@ def write_maturation(
         end = max(end, row + CHART_ROWS)
     row = end + 2
     ws.write_string(row, 0, "Days from creation to each milestone (leads that reached it)", styles.section)
-    write_block(ws, styles, row + 1, report.timing, kinds_for(report.timing, column_kinds(report)))
+    timing = report.timing
+    write_block(ws, styles, row + 1, timing, kinds_for(timing, column_kinds(report)), widths=widths)
     return mature
 
 

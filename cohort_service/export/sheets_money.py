@@ -28,15 +28,16 @@ def write_channels(book: StreamedWorkbook, styles: Styles, report: CohortReport)
     known = money_kinds(report)
     names = report.milestone_names
     totals = m.source_totals(report.money.channels, names)
-    set_widths(ws, kinds_for(report.money.channels, known), {0: 20.0, 2: 22.0})
+    frame = report.money.channels
+    heads = [[str(c) for c in f.columns] for f in (totals, frame)]
+    widths = set_widths(ws, kinds_for(frame, known), {0: 20.0, 2: 22.0}, headers=heads)
     ws.write_string(0, 0, f"Spend and funnel by source, as of {report.as_of:%d.%m.%Y %H:%M}", styles.title)
     ws.write_string(1, 0, report.money.describe(), styles.subtitle)
     ws.write_string(HEADER_ROW - 1, 0, "All weeks shown, per source (most spend first)", styles.section)
-    block = write_block(ws, styles, HEADER_ROW, totals, kinds_for(totals, known))
+    block = write_block(ws, styles, HEADER_ROW, totals, kinds_for(totals, known), widths=widths)
     row = block.last_row + 3
     ws.write_string(row - 1, 0, "Per cohort week and source", styles.section)
-    frame = report.money.channels
-    weekly = write_block(ws, styles, row, frame, kinds_for(frame, known))
+    weekly = write_block(ws, styles, row, frame, kinds_for(frame, known), widths=widths)
     write_lines(
         ws,
         weekly.last_row + 2,

@@ -22,26 +22,34 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 from cohort_service.cohorts import columns as col
+
+Section = Literal["conversion", "forecast", "money", "outcome"]
 
 
 @dataclass(frozen=True, slots=True)
 class SheetColumn:
     name: str
     detail: bool = False  # in a collapsed outline group after the column it qualifies
-    section: bool = False  # starts a section (forecast, money, outcome): a printed page may start here
+    section: Section | None = None  # the section this column starts: a printed page may start here
+
+
+def sections(placed: Sequence[SheetColumn]) -> list[Section]:
+    """Each column's section: the one the nearest starting column at or before it opened."""
+    out: list[Section] = []
+    for c in placed:
+        out.append(c.section or (out[-1] if out else "conversion"))
+    return out
 
 
 def duplicates(milestones: Sequence[str]) -> dict[str, str]:
     """Column left off the sheet → the column on the sheet that holds the same number."""
     first, final = milestones[0], milestones[-1]
-    kept = {col.of_leads_pct(final): col.lead_to_final(final)}
     if first == final:  # one milestone: its step is leads, so its % is lead→final % too
-        kept[col.step_pct(first)] = col.lead_to_final(final)
-    else:
-        kept[col.of_leads_pct(first)] = col.step_pct(first)
-    return kept
+        return dict.fromkeys((col.step_pct(first), col.of_leads_pct(final)), col.lead_to_final(final))
+    return {col.of_leads_pct(first): col.step_pct(first), col.of_leads_pct(final): col.lead_to_final(final)}
 
 
 def _reading_order(milestones: Sequence[str], ages: Sequence[int]) -> list[SheetColumn]:
@@ -53,15 +61,15 @@ def _reading_order(milestones: Sequence[str], ages: Sequence[int]) -> list[Sheet
     out += [SheetColumn(col.lead_to_final(final)), SheetColumn(col.DELTA)]
     for days in ages:
         out += [SheetColumn(col.equal_age(days)), SheetColumn(col.delta_at(days), True)]
-    out.append(SheetColumn(col.MATURE, section=True))
+    out.append(SheetColumn(col.MATURE, section="forecast"))
     for m in milestones:
         out.append(SheetColumn(col.forecast(m)))
         out += [SheetColumn(col.forecast_low(m), True), SheetColumn(col.forecast_high(m), True)]
     out += [SheetColumn(name) for name in (col.share_forecast(final), col.REVENUE, col.REVENUE_FORECAST)]
-    out += [SheetColumn(col.AVG_CHECK), SheetColumn(col.SPEND, section=True), SheetColumn(col.CPL)]
+    out += [SheetColumn(col.AVG_CHECK), SheetColumn(col.SPEND, section="money"), SheetColumn(col.CPL)]
     out += [SheetColumn(col.cost_per(m), True) for m in milestones]
     out += [SheetColumn(name) for name in (col.CAC, col.CAC_FORECAST, col.ROMI)]
-    out.append(SheetColumn(col.WON, section=True))
+    out.append(SheetColumn(col.WON, section="outcome"))
     out += [SheetColumn(name) for name in (col.LOST, col.OPEN, col.MEDIAN_DAYS_TO_FINAL)]
     out.append(SheetColumn(col.TOP_LOSS_REASONS))
     return out

@@ -16,7 +16,7 @@ from cohort_service.export.measure import (
     wrapped_lines,
 )
 from cohort_service.schema.cohorts import cohort_header
-from cohort_service.schema.cohorts_sheet import duplicates, sheet_columns
+from cohort_service.schema.cohorts_sheet import duplicates, sections, sheet_columns
 
 RU = ["Первичный контакт", "Переговоры", "Отправлено КП", "Продажа"]
 
@@ -38,8 +38,12 @@ def test_the_sheet_shows_every_column_once_in_reading_order() -> None:
     assert detail[:4] == ["cohort_week", "partial", "Δ at 7d", "Δ at 14d"]
     assert names.index("Δ at 7d") == names.index("≤7d %") + 1  # next to what it qualifies
     assert names.index("Продажа forecast high") == names.index("Продажа forecast") + 2
-    sections = [c.name for c in placed if c.section]
-    assert sections == ["mature", "spend", "won"]
+    starts = [(c.name, c.section) for c in placed if c.section is not None]
+    assert starts == [("mature", "forecast"), ("spend", "money"), ("won", "outcome")]
+    blocks = sections(placed)
+    assert blocks[: names.index("mature")] == ["conversion"] * names.index("mature")
+    assert blocks[names.index("CPL")] == "money"
+    assert blocks[-1] == "outcome"
     assert names[-1] == "top loss reasons"
 
 

@@ -206,6 +206,10 @@ def test_cohorts_layout_widths_groups_and_print(book: openpyxl.Workbook) -> None
     assert ws.cell(HEADER, 1).alignment.wrap_text
     assert ws.row_dimensions[HEADER].height >= 2 * 15
     assert ws.freeze_panes == "B4"
+    fills = {name: ws.cell(HEADER, i + 1).fill.fgColor.rgb for i, name in enumerate(head)}
+    assert fills["cohort"] == fills["≤7d %"] == "FFDDEBF7"  # conversion
+    assert fills["mature"] == fills["avg check"] == "FFFFF2CC"  # forecast (with the money it forecasts)
+    assert fills["won"] == fills["top loss reasons"] == "FFEDEDED"  # outcome
     assert ws.sheet_properties.outlinePr.summaryRight is False  # the + sits over the qualified column
     setup = ws.page_setup
     assert (setup.orientation, setup.paperSize) == ("landscape", 9)
@@ -404,6 +408,13 @@ def test_about_says_when_what_and_how(cells: dict[str, list[list[Any]]]) -> None
     assert about["Leads"] == "6 leads, one row per lead: table Leads on sheet Leads"
     assert about["Transitions"].startswith("10 stage changes of these leads up to the as-of moment")
     assert about["All leads as CSV"].endswith("leads.csv")
+    layout = about["On the Cohorts sheet"]
+    assert "target % of leads (= target %), paid % of leads (= lead→paid %)" in layout
+    assert layout.endswith(
+        "(the + over the column before opens them): cohort_week, partial, Δ at 7d, target forecast low, "
+        "target forecast high, qualified forecast low, qualified forecast high, proposal forecast low, "
+        "proposal forecast high, paid forecast low, paid forecast high."
+    )
     slicing = [row[1] for row in cells["About"] if str(row[1]).startswith(("1. ", "2. ", "3. "))]
     assert len(slicing) == 3
     assert "(manager, source, product, pipeline)" in slicing[1]
