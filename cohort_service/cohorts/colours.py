@@ -96,7 +96,11 @@ def segment_colours(
     """(row, column) → ``low``/``high`` for a slice table (one row per manager, source…): a row's
     share against the rest of the table's leads, Fisher's exact test, Benjamini–Hochberg at ``fdr``
     over every cell tested; rows whose base is under ``min_leads`` (or whose rest is) are not tested.
-    Only significant differences are coloured — a manager with 3 leads at 0 % is not red."""
+    Only significant differences are coloured — a manager with 3 leads at 0 % is not red.
+
+    Only the share columns present in ``frame`` are tested: the sheet leaves off the ones that repeat
+    another's number (the first milestone's % of leads, the final one's), and testing the same
+    comparison twice would count it twice in the correction."""
     tested: list[tuple[int, str, float, bool]] = []
     for k, name in enumerate(milestones):
         base = col.LEADS if k == 0 else milestones[k - 1]
@@ -104,6 +108,8 @@ def segment_colours(
         if k == len(milestones) - 1:
             pairs.append((col.lead_to_final(name), name, col.LEADS))
         for column, num, den in pairs:
+            if column not in frame.columns:
+                continue
             xs, ns = frame[num].to_numpy(dtype="int64"), frame[den].to_numpy(dtype="int64")
             total_x, total_n = int(xs.sum()), int(ns.sum())
             for row, (x, n) in enumerate(zip(xs, ns, strict=True)):

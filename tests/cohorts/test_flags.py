@@ -184,7 +184,40 @@ def test_slices_colour_only_significant_rows() -> None:
     )
     frame[col.step_pct("paid")] = frame["paid"] / frame[col.LEADS]
     grades = segment_colours(frame, ["paid"], min_leads=30)
+    assert grades == {(0, "paid %"): LOW, (1, "paid %"): HIGH}  # only the share columns shown are tested
+    frame[col.lead_to_final("paid")] = frame[col.step_pct("paid")]
+    grades = segment_colours(frame, ["paid"], min_leads=30)
     assert grades == {
-        (0, "paid %"): LOW, (0, "paid % of leads"): LOW, (0, "lead→paid %"): LOW,
-        (1, "paid %"): HIGH, (1, "paid % of leads"): HIGH, (1, "lead→paid %"): HIGH,
+        (0, "paid %"): LOW, (0, "lead→paid %"): LOW, (1, "paid %"): HIGH, (1, "lead→paid %"): HIGH,
     }  # fmt: skip
+
+
+def test_slices_correct_over_the_cells_shown_once() -> None:
+    """Benjamini–Hochberg over exactly the shown cells, computed here with scipy: a column the
+    sheet leaves off (the first milestone's % of leads = its %; the final one's = lead→won %) adds no
+    second copy of a test. Counted twice, those copies would leave A's won % (20 of 39) uncoloured."""
+    from scipy.stats import false_discovery_control, fisher_exact
+
+    frame = pd.DataFrame(
+        {"manager": ["A", "B", "C"], col.LEADS: [60, 60, 60], "q": [39, 24, 28], "won": [20, 5, 9]}
+    )
+    for name in (col.step_pct("q"), col.step_pct("won"), col.of_leads_pct("won")):
+        frame[name] = 0.0  # values are not read: the counts are
+    grades = segment_colours(frame, ["q", "won"], min_leads=30)
+    cells = [(col.step_pct("q"), "q", col.LEADS), (col.step_pct("won"), "won", "q")]
+    cells.append((col.of_leads_pct("won"), "won", col.LEADS))
+    tested = []
+    for column, num, den in cells:
+        for row in range(3):
+            x, n = int(frame[num][row]), int(frame[den][row])
+            rx, rn = int(frame[num].sum()) - x, int(frame[den].sum()) - n
+            if n < 30 or rn < 30:  # under the minimum base: B's won % (of 24 q) is not tested
+                continue
+            p_value = float(fisher_exact([[x, n - x], [rx, rn - rx]]).pvalue)
+            tested.append((row, column, p_value, x / n < rx / rn))
+    q = false_discovery_control([t[2] for t in tested], method="bh")
+    expected = {
+        (r, c): LOW if low else HIGH for (r, c, _, low), qv in zip(tested, q, strict=True) if qv <= 0.05
+    }
+    assert grades == expected
+    assert all(column in frame.columns for _, column in grades)
