@@ -26,6 +26,7 @@ from cohort_service.schema.kinds import kind_of
 # Red → yellow → green, Excel's own 3-colour preset: low conversion reads as bad.
 HEAT = {"type": "3_color_scale", "min_color": "#F8696B", "mid_color": "#FFEB84", "max_color": "#63BE7B"}
 GREEN, RED, GREY = "#006100", "#9C0006", "#808080"
+EXTRA_WIDTH = 9.0  # a column only a later block on the sheet has (its kind is not known up front)
 
 
 def plain(value: Any) -> Any:
@@ -126,14 +127,17 @@ def set_widths(
     sheet wide, so a printout or PDF of the sheet stays readable.
 
     A column is as wide as its kind's numbers and as the longest word of every header written in it
-    (``headers``: the name lists of the blocks on the sheet), so a header wraps between words, never
-    inside one; ``overrides`` win. ``detail[i]``: column i goes in a collapsed outline group, opened
-    by the ``+`` over the column left of the group (the one it qualifies). ``fit_width=False``: the
-    caller sets the print scale (a sheet printed section by section). Returns the widths.
+    (``headers``: the name lists of the blocks on the sheet, which may run wider than ``kinds``), so
+    a header wraps between words, never inside one; ``overrides`` win. ``detail[i]``: column i goes
+    in a collapsed outline group, opened by the ``+`` over the column left of the group (the one it
+    qualifies). ``fit_width=False``: the caller sets the print scale (a sheet printed section by
+    section). Returns the widths.
     """
+    heads = [list(names) for names in headers]
     widths = [kind_of(kind).width for kind in kinds]
-    for names in headers:
-        for col, name in enumerate(names[: len(widths)]):
+    widths += [EXTRA_WIDTH] * (max((len(names) for names in heads), default=0) - len(widths))
+    for names in heads:
+        for col, name in enumerate(names):
             widths[col] = max(widths[col], header_width(name, widths[col]))
     widths = [(overrides or {}).get(col, width) for col, width in enumerate(widths)]
     hidden = [bool(flag) for flag in detail] + [False] * (len(widths) - len(detail))

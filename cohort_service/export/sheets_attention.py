@@ -13,7 +13,7 @@ from cohort_service.export.cells import Styles, set_widths, write_block, write_l
 from cohort_service.export.kinds import ATTENTION_KINDS, shape_kinds
 
 SHEET = "Attention"
-WIDTHS = {0: 12.0, 1: 26.0, 2: 22.0, 3: 20.0, 13: 60.0, 14: 60.0}
+WIDTHS = {0: 20.0, 1: 26.0, 2: 22.0, 3: 20.0, 13: 60.0, 14: 60.0}  # col 0 also holds manager names
 
 
 def _method(report: CohortReport, listed: att.Attention) -> list[str]:
@@ -42,14 +42,15 @@ def write_attention(book: StreamedWorkbook, styles: Styles, report: CohortReport
     ws = book.add_worksheet(SHEET)
     rows = listed.rows
     kinds = [ATTENTION_KINDS[str(c)] for c in rows.columns]
-    set_widths(ws, kinds, WIDTHS)
+    heads = [[str(c) for c in frame.columns] for frame in (rows, listed.shapes)]
+    widths = set_widths(ws, kinds, WIDTHS, headers=heads)  # the shape block's columns fit too
     ws.write_string(
         0, 0, f"Where to dig: segments and steps that differ from the rest of the team, as of "
         f"{report.as_of:%d.%m.%Y %H:%M} ({report.timezone})", styles.title
     )  # fmt: skip
     top = write_lines(ws, 1, _method(report, listed), styles.subtitle) + 1
     ws.write_string(top, 0, "Attention list (worst first)", styles.section)
-    block = write_block(ws, styles, top + 1, rows, kinds)
+    block = write_block(ws, styles, top + 1, rows, kinds, widths=widths)
     ws.freeze_panes(top + 2, 2)
     if block.rows:
         col = block.col(att.DEALS)
@@ -65,4 +66,4 @@ def write_attention(book: StreamedWorkbook, styles: Styles, report: CohortReport
     window = listed.mature_window
     span = f" (cohorts {window.span})" if window is not None else ""
     ws.write_string(row, 0, f"Funnel shape by manager{span}: each step against the rest", styles.section)
-    write_block(ws, styles, row + 1, shapes, shape_kinds(report, shapes))
+    write_block(ws, styles, row + 1, shapes, shape_kinds(report, shapes), widths=widths)

@@ -222,6 +222,26 @@ def test_cohorts_layout_widths_groups_and_print(book: openpyxl.Workbook) -> None
     assert setup.cellComments in (None, "none")  # header notes are never printed
 
 
+def test_no_header_breaks_a_word_on_any_sheet(book: openpyxl.Workbook) -> None:
+    """Every header cell (bold, wrapping, boxed) of the human sheets is at least as wide as its
+    longest word, and its row tall enough for the lines its words need at that width."""
+    checked = 0
+    for name in ("Cohorts", "Maturation", "Managers", "Attention"):
+        ws = book[name]
+        widths = column_widths(ws)
+        for row in ws.iter_rows():
+            for cell in row:
+                if not (cell.value and cell.font.b and cell.alignment.wrap_text and cell.border.left.style):
+                    continue
+                words = str(cell.value).split()
+                width = widths.get(cell.column_letter, 8.43)
+                assert width >= max(len(w) for w in words) * 0.9 + 1.5, (name, cell.coordinate, cell.value)
+                lines = 1 + sum(len(w) for w in words) // max(int(width), 1)  # a floor: no word split
+                assert (ws.row_dimensions[cell.row].height or 15) >= 15 * min(lines, 2), (name, cell.value)
+                checked += 1
+    assert checked > 100
+
+
 def test_cohorts_formats_marks_and_notes(book: openpyxl.Workbook) -> None:
     ws = book["Cohorts"]
     head = [c.value for c in ws[HEADER]]
