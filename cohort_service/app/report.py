@@ -21,12 +21,13 @@ from cohort_service.app.zone import report_timezone
 from cohort_service.cohorts.attention_segments import attention_rules, resolve_targets
 from cohort_service.cohorts.catalog import load_catalog
 from cohort_service.cohorts.dimensions import resolve_dimensions
-from cohort_service.cohorts.facts import FactsRequest, compute_facts, events_only_leads, orphan_leads
+from cohort_service.cohorts.facts import FactsRequest, events_only_leads, orphan_leads
 from cohort_service.cohorts.flags import FlagRules
 from cohort_service.cohorts.forecast import ForecastSettings
 from cohort_service.cohorts.labels import label_facts
 from cohort_service.cohorts.milestones import resolve_funnel
 from cohort_service.cohorts.model import CohortReport, build_report
+from cohort_service.cohorts.paths import compute_facts_from_paths
 from cohort_service.cohorts.plan import MonthPlan
 from cohort_service.cohorts.store import TABLE as BI_TABLE
 from cohort_service.cohorts.store import claim_bi_table, describe_bi_table
@@ -166,9 +167,13 @@ def _read_report(
 
 def read_history(conn: Connection, request: FactsRequest, weeks: int, into_bi: bool) -> pd.DataFrame:
     """The facts of the shown weeks and of the ``weeks`` before them (the forecast measures its
-    conversion-time model there), in one pass; ``lead_facts`` keeps only the shown weeks."""
+    conversion-time model there), in one pass; ``lead_facts`` keeps only the shown weeks.
+
+    Read from the kept path summary (``lead_paths``), made current first in this transaction; the
+    facts SQL over the raw history (``compute_facts``) stays as the reference the tests compare with."""
     start = min(request.first_week, monday(request.as_of.date()) - timedelta(weeks=weeks))
-    history = compute_facts(conn, replace(request, first_week=start), BI_TABLE if into_bi else None)
+    table = BI_TABLE if into_bi else None
+    history = compute_facts_from_paths(conn, replace(request, first_week=start), table)
     if into_bi and start < request.first_week:
         older = text(f"DELETE FROM {BI_TABLE} WHERE cohort_week < :first")
         conn.execute(older, {"first": request.first_week})

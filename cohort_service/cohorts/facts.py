@@ -32,7 +32,9 @@ from cohort_service.cohorts.milestones import Funnel
 from cohort_service.cohorts.weeks import local_midnight
 from cohort_service.schema.leads import Fact, at_col, copy_order, dim_col, imputed_col
 
-__all__ = ["FactsRequest", "at_col", "compute_facts", "dim_col", "imputed_col", "read_facts"]
+__all__ = [
+    "FactsRequest", "at_col", "compute_facts", "copy_facts", "dim_col", "imputed_col", "read_facts",
+]  # fmt: skip
 
 SCRATCH = "cohort_facts_scratch"
 WORK_MEM = "256MB"
@@ -114,13 +116,27 @@ def _frame_columns(k: int, n_dims: int) -> list[tuple[str, Fact]]:
 
 def read_facts(conn: Connection, request: FactsRequest, table: str = SCRATCH) -> pd.DataFrame:
     k, n_dims = len(request.funnel.milestones), len(request.dimensions)
+    return copy_facts(conn, request, facts_copy_sql(table, k, n_dims))
+
+
+def copy_facts(
+    conn: Connection, request: FactsRequest, copy_sql: str, params: dict[str, Any] | None = None
+) -> pd.DataFrame:
+    """The frame from a ``COPY … TO STDOUT`` whose rows are in :func:`facts_copy_sql`'s columns.
+
+    ``copy_sql`` may hold SQLAlchemy ``:name`` parameters (``params``): Postgres takes none in a
+    COPY, so they are bound client-side, as literals of their types, by psycopg.
+    """
+    k, n_dims = len(request.funnel.milestones), len(request.dimensions)
     columns = _frame_columns(k, n_dims)
     names = [name for name, _ in columns]
     dtypes = {name: _READ_AS[fact.dtype] for name, fact in columns}
     raw = conn.connection.dbapi_connection
     if raw is None:  # pragma: no cover - an open Connection always has one
         raise RuntimeError("no DBAPI connection")
-    with raw.cursor() as cur, cur.copy(facts_copy_sql(table, k, n_dims)) as copy:  # type: ignore[attr-defined]
+    compiled = text(copy_sql).compile(dialect=conn.dialect)
+    bound = compiled.construct_params(params or {})
+    with raw.cursor() as cur, cur.copy(str(compiled), bound) as copy:  # type: ignore[attr-defined]
         stream = io.BufferedReader(_CopyReader(iter(copy)), buffer_size=1 << 20)
         frame = pd.read_csv(
             stream, header=None, names=names, dtype=dtypes, keep_default_na=False, na_values=[""]

@@ -89,14 +89,19 @@ def _dimension_sql(dim: DimensionSpec, i: int) -> tuple[str, str, str]:
 
 
 def born_cte(dims: Sequence[DimensionSpec]) -> str:
-    """Leads of the window with their dimension values (raw JSON extracted once, in ``src``)."""
+    """Leads of the window with their dimension values (raw JSON extracted once, in ``src``).
+
+    With dimensions, ``src`` ends in OFFSET 0: a subquery computed once per row (each raw value is
+    read several times below), streamed rather than spooled like a MATERIALIZED CTE. Without, no
+    barrier: the planner may then scan and join the leads in parallel workers."""
     parts = [_dimension_sql(d, i) for i, d in enumerate(dims)]
     raws = "".join(f", {lat} AS v{i}" for i, (lat, _, _) in enumerate(parts))
     values = ", ".join(val for _, val, _ in parts)
     joins = "\n  ".join(join for _, _, join in parts if join)
     dims_array = f"ARRAY[{values}]::text[]" if parts else "ARRAY[]::text[]"
     empty = "".join(f", '[]'::jsonb AS v{i}" for i in range(len(parts)))
-    return f"""src AS MATERIALIZED (
+    barrier = "\n  OFFSET 0" if parts else ""
+    return f"""src AS (
   SELECT l.id, l.created_at, l.pipeline_id, l.status_id, l.responsible_user_id, l.price,
          l.loss_reason_id, l.is_deleted, l.deleted_at{raws}
   FROM leads l
@@ -111,7 +116,7 @@ def born_cte(dims: Sequence[DimensionSpec]) -> str:
   FROM lead_events e
   WHERE e.type = 'lead_added' AND NOT EXISTS (SELECT 1 FROM leads l WHERE l.id = e.lead_id)
   GROUP BY e.lead_id
-  HAVING min(e.created_at) >= :from_ts AND min(e.created_at) <= :as_of
+  HAVING min(e.created_at) >= :from_ts AND min(e.created_at) <= :as_of{barrier}
 ),
 born AS (
   SELECT d.id, d.created_at, d.pipeline_id, d.status_id, d.responsible_user_id, d.price,
@@ -211,6 +216,7 @@ y AS (
     CASE WHEN coalesce(x.changes, 0) > 0 THEN x.last_s ELSE x.init_s END AS asof_s
   FROM x LEFT JOIN lv li ON li.pipeline_id = x.init_p AND li.status_id = x.init_s
   WHERE CAST(:pipes AS bigint[]) IS NULL OR x.init_p = ANY(CAST(:pipes AS bigint[]))
+  OFFSET 0
 )"""
 
 
@@ -233,6 +239,10 @@ def facts_copy_sql(table: str, milestones: int, dims: int) -> str:
     microsecond for our dates: PG prints the shortest digits that round-trip, and float64 resolves
     ~0.2 µs at 2^31 seconds, so ``round(seconds · 10^6)`` gets the stored microseconds back.
     """
+    return f"COPY (SELECT {copy_columns(milestones, dims)} FROM {table}) TO STDOUT WITH (FORMAT csv)"
+
+
+def copy_columns(milestones: int, dims: int) -> str:
+    """The select list of :func:`facts_copy_sql` over a row shaped like ``lead_facts``."""
     slots = {"lead": 1, "milestone": milestones, "dimension": dims}
-    cols = [expr for fact in copy_order() for expr in fact.copy_exprs(slots[fact.per])]
-    return f"COPY (SELECT {', '.join(cols)} FROM {table}) TO STDOUT WITH (FORMAT csv)"
+    return ", ".join(expr for fact in copy_order() for expr in fact.copy_exprs(slots[fact.per]))

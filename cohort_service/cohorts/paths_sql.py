@@ -5,8 +5,8 @@ A lead's earliest moment of reaching milestone i (or beyond) and the earliest mo
 at i do not depend on A: as of A, i is reached when that moment is ≤ A, and imputed when the sit
 moment is later than A or never. What does depend on A — the status at A, the number of changes up
 to A, in the trash or not — comes from the lead's change and delete/restore moments, kept as arrays
-in event order (:mod:`cohort_service.db.event_order`); for the common case (the last change is at or
-before A) the status at A is the last slot, with no scan at all.
+in event order (:mod:`cohort_service.db.event_order`), so sorted by time: how many changes are at
+or before A — and so the slot of the status at A — is one binary search (``width_bucket``), no scan.
 
 Both statements reuse the facts SQL's pieces (:mod:`facts_sql`: the level of a change, the window's
 leads, ``y`` and the SELECT of :data:`cohort_service.schema.leads.FACTS`), so each fact is declared
@@ -24,6 +24,7 @@ from cohort_service.cohorts.facts_sql import (
     UNKNOWN_BIT,
     born_cte,
     change_levels,
+    copy_columns,
     highest_level,
     select_facts,
     y_cte,
@@ -36,11 +37,44 @@ PATH_COLUMNS = (
     "last_change_at", "trash_at", "trash_deleted",
 )  # fmt: skip
 _SOME = "(CAST(:ids AS bigint[]) IS NULL OR {col} = ANY(CAST(:ids AS bigint[])))"
+# The leads marked in lead_paths_dirty, taken (deleted) by the same statement that recomputes them.
+_MARKED = "{col} = ANY(ARRAY(SELECT lead_id FROM marked))"
+_UPSERT = "\nON CONFLICT (lead_id) DO UPDATE SET " + ", ".join(
+    f"{c} = EXCLUDED.{c}" for c in PATH_COLUMNS[1:]
+)
 
 
-def paths_insert_sql(milestones: int) -> str:
+def paths_insert_sql(milestones: int, *, upsert: bool = False) -> str:
     """``INSERT INTO lead_paths`` the summary of every lead (``:ids`` NULL) or of the leads in
-    ``:ids``; bind lv_p/lv_s/lv_l. The caller deletes the rows it replaces first."""
+    ``:ids``; bind lv_p/lv_s/lv_l. The caller deletes the rows it replaces first, or (``upsert``)
+    they are replaced in place and the statement returns the leads written."""
+    insert = _paths_insert(milestones, _SOME)
+    return insert + _UPSERT + "\nRETURNING lead_id" if upsert else insert
+
+
+def keep_marked_sql(milestones: int) -> str:
+    """One statement, so a sync page pays one round trip for the upkeep: take the leads marked in
+    ``lead_paths_dirty``, recompute their rows in place when the stored fingerprint is ``:fp`` and
+    there are at most ``:most`` of them, and drop the rows of leads left with no history. Returns
+    (stored fingerprint, leads marked, rows written); bind lv_p/lv_s/lv_l, fp, most. When it wrote
+    nothing though leads were marked (another funnel, too many), the caller rebuilds in full."""
+    guard = "(SELECT count(*) FROM marked) <= :most AND (SELECT fingerprint FROM meta) = :fp"
+    insert = _paths_insert(milestones, _MARKED + f" AND {guard}")
+    return f"""WITH marked AS (DELETE FROM lead_paths_dirty RETURNING lead_id),
+meta AS (SELECT fingerprint FROM lead_paths_meta WHERE id = 1),
+written AS (
+{insert}{_UPSERT}
+RETURNING lead_id
+),
+gone AS (
+  DELETE FROM lead_paths p
+  WHERE p.lead_id = ANY(ARRAY(SELECT lead_id FROM marked EXCEPT SELECT lead_id FROM written)) AND {guard}
+)
+SELECT (SELECT fingerprint FROM meta), (SELECT count(*) FROM marked), (SELECT count(*) FROM written)"""
+
+
+def _paths_insert(milestones: int, some: str) -> str:
+    """The INSERT of the summary rows of the leads ``some`` selects (a filter on ``{col}``)."""
     k = milestones
     reach = ", ".join(f"min(created_at) FILTER (WHERE lvl >= {i})" for i in range(1, k + 1))
     sit = ", ".join(f"min(created_at) FILTER (WHERE bits & {1 << i} <> 0)" for i in range(1, k + 1))
@@ -51,7 +85,7 @@ ch AS (
          s.after_pipeline_id, s.after_status_id, {change_levels(k)}
   FROM lead_status_changes s
   LEFT JOIN lv ON lv.pipeline_id = s.after_pipeline_id AND lv.status_id = s.after_status_id
-  WHERE {_SOME.format(col="s.lead_id")}
+  WHERE {some.format(col="s.lead_id")}
 ),
 path AS (
   SELECT lead_id,
@@ -71,7 +105,7 @@ tr AS (
   SELECT lead_id, array_agg(created_at ORDER BY {ORDER}) AS trash_at,
     array_agg(type = 'lead_deleted' ORDER BY {ORDER}) AS trash_deleted
   FROM lead_events
-  WHERE type IN ('lead_deleted', 'lead_restored') AND {_SOME.format(col="lead_id")}
+  WHERE type IN ('lead_deleted', 'lead_restored') AND {some.format(col="lead_id")}
   GROUP BY lead_id
 )
 SELECT coalesce(p.lead_id, t.lead_id), p.first_bp, p.first_bs, p.first_ap, p.reach_at, p.sit_at,
@@ -82,50 +116,72 @@ FROM path p FULL JOIN tr t ON t.lead_id = p.lead_id"""
 def _in_trash_rule() -> str:
     """Alive at A (the facts SQL's ``trash``/``alive`` rule): the last delete/restore at or before A
     decides; with none, the first one after A (a delete means it was alive); with no such events,
-    ``is_deleted``/``deleted_at``. The subquery runs only for leads with such events."""
+    ``is_deleted``/``deleted_at``. ``trash_at`` is in event order, so sorted by time: ``width_bucket``
+    (a binary search) counts its moments at or before A, the slot of the last of them."""
     return """CASE WHEN p.trash_at IS NULL
       THEN NOT (b.is_deleted AND (b.deleted_at IS NULL OR b.deleted_at <= :as_of))
-    ELSE (SELECT coalesce(NOT (array_agg(u.d ORDER BY u.o DESC) FILTER (WHERE u.t <= :as_of))[1],
-                          (array_agg(u.d ORDER BY u.o))[1])
-          FROM unnest(p.trash_at, p.trash_deleted) WITH ORDINALITY AS u(t, d, o))
+    WHEN width_bucket(:as_of, p.trash_at) > 0 THEN NOT p.trash_deleted[width_bucket(:as_of, p.trash_at)]
+    ELSE p.trash_deleted[1]
   END"""
 
 
 def _bits_at(k: int) -> str:
     """The levels the lead sat at exactly, up to A, as the facts SQL's bitmask."""
     parts = [
-        f"CASE WHEN sit_at[{i}] <= :as_of THEN {1 << i}::bigint ELSE 0::bigint END" for i in range(1, k + 1)
+        f"CASE WHEN p.sit_at[{i}] <= :as_of THEN {1 << i}::bigint ELSE 0::bigint END" for i in range(1, k + 1)
     ]
-    parts.append(f"CASE WHEN unknown_at <= :as_of THEN {UNKNOWN_BIT}::bigint ELSE 0::bigint END")
+    parts.append(f"CASE WHEN p.unknown_at <= :as_of THEN {UNKNOWN_BIT}::bigint ELSE 0::bigint END")
     return " | ".join(parts)
 
 
 def facts_from_paths_sql(table: str, milestones: int, dims: Sequence[DimensionSpec]) -> str:
     """``INSERT INTO <table> (...)`` the facts as of A read from ``lead_paths``; the same binds and
     the same rows as :func:`cohort_service.cohorts.facts_sql.facts_insert_sql`."""
+    return f"INSERT INTO {table} ({_fact_names()})\n" + facts_from_paths_query(milestones, dims)
+
+
+def copy_facts_from_paths_sql(milestones: int, dims: Sequence[DimensionSpec], table: str | None) -> str:
+    """One ``COPY … TO STDOUT`` of the facts as of A in :func:`facts_copy_sql`'s columns, computed
+    while they stream: straight from the query, or (``table``) from the rows it inserts there."""
+    out = copy_columns(milestones, len(dims))
+    query = facts_from_paths_query(milestones, dims)
+    if table is None:
+        # OFFSET 0 keeps the facts a subquery: the outer list reads each array, never rebuilds it.
+        body = f"SELECT {out} FROM ({query}\nOFFSET 0) AS f ({_fact_names()})"
+    else:
+        body = f"INSERT INTO {table} ({_fact_names()})\n{query}\nRETURNING {out}"
+    return f"COPY ({body}) TO STDOUT WITH (FORMAT csv)"
+
+
+def _fact_names() -> str:
+    return ", ".join(fact.name for fact in FACTS)
+
+
+def facts_from_paths_query(milestones: int, dims: Sequence[DimensionSpec]) -> str:
+    """The SELECT of the facts as of A from ``lead_paths``, in :data:`FACTS` order.
+
+    Each CTE ends in ``OFFSET 0`` so it stays a subquery computed once per row: inlined, Postgres
+    would re-evaluate ``bits``, ``n`` and ``reached`` at every reference (4× slower at 300k leads).
+    """
     k = milestones
-    cols = ", ".join(fact.name for fact in FACTS)
     reached = ", ".join(f"CASE WHEN reach_at[{i}] <= :as_of THEN reach_at[{i}] END" for i in range(1, k + 1))
-    return f"""INSERT INTO {table} ({cols})
-WITH {LV_CTE},
+    return f"""WITH {LV_CTE},
 {born_cte(dims)},
 alive AS (
   SELECT b.*, p.first_before_pipeline_id, p.first_before_status_id, p.first_after_pipeline_id,
-    p.reach_at, p.sit_at, p.unknown_at, p.change_at, p.change_pipeline_id, p.change_status_id,
-    CASE WHEN p.change_at IS NULL THEN NULL
-      WHEN p.last_change_at <= :as_of THEN cardinality(p.change_at)
-      ELSE (SELECT count(*) FROM unnest(p.change_at) u WHERE u <= :as_of)::int END AS n
+    p.reach_at, p.change_at, p.change_pipeline_id, p.change_status_id,
+    width_bucket(:as_of, p.change_at) AS n, {_bits_at(k)} AS bits
   FROM born b LEFT JOIN lead_paths p ON p.lead_id = b.id
-  WHERE {_in_trash_rule()}
+  WHERE {_in_trash_rule()} OFFSET 0
 ),
-q AS (SELECT a.*, {_bits_at(k)} AS bits FROM alive a),
 x AS (
-  SELECT q.*, q.n AS changes, ARRAY[{reached}]::timestamptz[] AS reached,
+  SELECT q.id, q.created_at, q.responsible_user_id, q.price, q.loss_reason_id, q.dims, q.bits,
+    q.n AS changes, ARRAY[{reached}]::timestamptz[] AS reached,
     {highest_level("q.bits", k)} AS max_lvl, q.bits & {UNKNOWN_BIT} <> 0 AS unknown,
     q.change_at IS NOT NULL AND q.first_before_status_id IS NULL AS unknown_initial,
     CASE WHEN q.change_at IS NULL THEN q.pipeline_id
       ELSE coalesce(q.first_before_pipeline_id, q.first_after_pipeline_id) END AS init_p,
     CASE WHEN q.change_at IS NULL THEN q.status_id ELSE q.first_before_status_id END AS init_s,
     q.change_pipeline_id[q.n] AS last_p, q.change_status_id[q.n] AS last_s
-  FROM q
+  FROM alive q OFFSET 0
 ){y_cte(k)}{select_facts(k)}"""

@@ -359,3 +359,12 @@ lead_paths_meta = Table(
     Column("fingerprint", Text, nullable=False),
     _ts("built_at", nullable=False),
 )
+
+# Leads whose history changed since their lead_paths row was computed. Filled by statement triggers
+# on lead_status_changes and lead_events (migration 0007), emptied by whoever recomputes them
+# (cohorts/paths.py keep_paths) in the same transaction as the recomputed rows.
+lead_paths_dirty = Table(
+    "lead_paths_dirty",
+    metadata,
+    Column("lead_id", BigInteger, primary_key=True, autoincrement=False),
+)

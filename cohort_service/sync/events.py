@@ -13,7 +13,7 @@ oldest plausible lead, then windows up to now.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -49,8 +49,8 @@ class EventsStream:
     history_start: datetime | None = None
     lead_count: int = 0
     on_progress: Callable[[int], None] = lambda _n: None
-    # Called with the leads whose history a page changed, before it commits (cohorts/paths.py).
-    keep_paths: Callable[[Connection, Iterable[int]], None] = lambda _conn, _ids: None
+    # Called before a page of history commits, with how many leads it touched (cohorts/paths.py).
+    keep_paths: Callable[[Connection, int], None] = lambda _conn, _touched: None
     result: EventsResult = field(default_factory=EventsResult)
     _checkpoint: state.Checkpoint = field(init=False)
     _plan: EventsPlan = field(init=False)
@@ -109,7 +109,7 @@ class EventsStream:
         changes, lifecycle = split_events(events)
         self.result.status_changes += upsert_status_changes(self.conn, changes, repair=self._plan.repair)
         self.result.lead_events += upsert_lead_events(self.conn, lifecycle, repair=self._plan.repair)
-        self.keep_paths(self.conn, {int(row["lead_id"]) for row in changes + lifecycle})
+        self.keep_paths(self.conn, len({row["lead_id"] for row in changes + lifecycle}))
         if self._plan.repair:
             self._seen.setdefault(self._windows[paginator].index, set()).update(e.id for e in events)
         self.conn.commit()
@@ -119,7 +119,9 @@ class EventsStream:
         """The window is complete: mark it done with the same commit as its repair."""
         window = self._windows.pop(paginator)
         if self._plan.repair:
-            self.result.removed += self._remove_unlisted(window, self._seen.pop(window.index, set()))
+            removed = self._remove_unlisted(window, self._seen.pop(window.index, set()))
+            self.result.removed += removed
+            self.keep_paths(self.conn, removed)
         self._plan = bookmarks.mark_done(self._plan, window.index)
         covered = self._plan.covered_until()
         if covered is not None:
@@ -135,13 +137,8 @@ class EventsStream:
         for table in ("lead_status_changes", "lead_events"):
             bound = "" if lower is None else "AND created_at >= :lower"
             result = self.conn.execute(
-                text(
-                    f"DELETE FROM {table} WHERE created_at < :upper {bound} AND NOT (event_id = ANY(:ids))"
-                    " RETURNING lead_id"
-                ),
+                text(f"DELETE FROM {table} WHERE created_at < :upper {bound} AND NOT (event_id = ANY(:ids))"),
                 {"lower": lower, "upper": upper, "ids": sorted(listed)},
             )
-            gone = [int(lead_id) for lead_id in result.scalars()]
-            removed += len(gone)
-            self.keep_paths(self.conn, gone)
+            removed += result.rowcount
         return removed

@@ -191,7 +191,7 @@ def _sync(
             filter_enabled=ref.account.is_api_filter_enabled,
         )
         evts = EventsStream(conn, signpost=now, overlap=amo.events_overlap, repair=repair, since=since)
-        evts.keep_paths = path_keeper(conn, settings)
+        evts.keep_paths = keeper = path_keeper(conn, settings)
         conn.commit()
         lead_queries = leads.queries()
         bar = LeadsProgress(progress)
@@ -229,6 +229,7 @@ def _sync(
         )
         trashed = leads_stream.sync_trash(conn, api, max_in_flight=amo.max_in_flight) if repair else 0
         deleted_by_events = apply_delete_restore_events(conn)
+        keeper.flush(conn)  # the leads still marked: the summary is current when the sync ends
         conn.commit()
 
     return _summarize(
@@ -268,7 +269,7 @@ def _summarize(
 
 def path_keeper(conn: Connection, settings: Settings) -> PathKeeper:
     """The keeper of ``lead_paths`` for this run's funnel (the reference data just stored); without a
-    usable milestone configuration the summary is only marked stale as history changes."""
+    usable milestone configuration the changed leads stay marked for the next reader."""
     try:
         funnel = resolve_funnel(settings.report, load_catalog(conn), source=settings.source)
     except ConfigError:

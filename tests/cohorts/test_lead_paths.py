@@ -3,7 +3,9 @@
 Random small accounts (the property module's generator: ties in time, unknown statuses, moves back,
 deletes and restores, inconsistent stored flags) and random as-of moments: the facts read from the
 summary equal the facts SQL's frame cell for cell; a summary kept up to date lead by lead equals one
-rebuilt in full; a summary built for another milestone configuration is rebuilt before it is read.
+rebuilt in full; a summary built for another milestone configuration is rebuilt before it is read;
+history written behind the summary's back (inserts, updates, deletes, TRUNCATE — any writer) is
+marked by the triggers and recomputed before anyone reads it.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from datetime import datetime
 
 import pandas as pd
 from hypothesis import given
+from hypothesis import strategies as st
 from sqlalchemy import Connection, Engine, text
 
 from cohort_service.cohorts.catalog import load_catalog
@@ -20,6 +23,7 @@ from cohort_service.cohorts.milestones import Funnel, resolve_funnel
 from cohort_service.cohorts.paths import (
     compute_facts_from_paths,
     fingerprint,
+    keep_paths,
     rebuild_paths,
     refresh_paths,
     stored_fingerprint,
@@ -109,4 +113,98 @@ def test_a_milestone_change_rebuilds_the_summary(
         got, want = _both(conn, FactsRequest(as_of, str(TZ), FIRST_WEEK, shorter))
         assert stored_fingerprint(conn) == fingerprint(shorter)
         pd.testing.assert_frame_equal(got, want)
+        conn.rollback()
+
+
+def _edit(conn: Connection, world: World, edits: list[tuple[int, int, int]]) -> None:
+    """UPDATEs behind the summary's back: a change moved to another lead (both leads change), a
+    change's new status replaced, a delete/restore event moved in time."""
+    for kind, i, j in edits:
+        if kind == 0 and world.changes:
+            c, other = world.changes[i % len(world.changes)], world.leads[j % len(world.leads)]
+            conn.execute(text("UPDATE lead_status_changes SET lead_id = :l WHERE event_id = :e"),
+                         {"l": other.id, "e": c.event_id})  # fmt: skip
+        elif kind == 1 and world.changes:
+            c = world.changes[i % len(world.changes)]
+            conn.execute(text("UPDATE lead_status_changes SET after_status_id = 142 WHERE event_id = :e"),
+                         {"e": c.event_id})  # fmt: skip
+        elif kind == 2 and world.events:
+            e = world.events[i % len(world.events)]
+            conn.execute(
+                text(
+                    "UPDATE lead_events SET created_at = created_at + :d * interval '1 day'"
+                    " WHERE event_id = :e"
+                ),
+                {"d": j % 20 - 10, "e": e.event_id},
+            )
+
+
+EDITS = st.lists(st.tuples(st.integers(0, 2), st.integers(0, 50), st.integers(0, 50)), max_size=4)
+
+
+@FAST
+@given(before=worlds(), after=worlds(), edited=st.tuples(EDITS, as_of_days()))
+def test_history_written_behind_the_summary_is_recomputed_before_it_is_read(
+    prop_engine: Engine,  # noqa: F811
+    funnel: Funnel,  # noqa: F811
+    before: World,
+    after: World,
+    edited: tuple[list[tuple[int, int, int]], datetime],
+) -> None:
+    """The summary is built for one account, then the history is rewritten by plain DELETE, INSERT
+    and UPDATE statements (no keeper called): the triggers mark every lead touched, the reader
+    recomputes exactly those, and the result equals a full rebuild and the facts SQL."""
+    edits, as_of = edited
+    with prop_engine.connect() as conn, conn.begin():
+        write(conn, before)
+        rebuild_paths(conn, funnel)
+        write(conn, after)
+        _edit(conn, after, edits)
+        marked = set(conn.execute(text("SELECT lead_id FROM lead_paths_dirty")).scalars())
+        assert {c.lead_id for c in before.changes + after.changes} <= marked
+        keep_paths(conn, funnel)
+        assert conn.execute(text("SELECT count(*) FROM lead_paths_dirty")).scalar_one() == 0
+        kept = _paths(conn)
+        rebuild_paths(conn, funnel)
+        pd.testing.assert_frame_equal(kept, _paths(conn))
+        write(conn, before)  # and once more, read straight away as the report reads it
+        _edit(conn, before, edits)
+        got, want = _both(conn, FactsRequest(as_of, str(TZ), FIRST_WEEK, funnel))
+        pd.testing.assert_frame_equal(got, want)
+        conn.rollback()
+
+
+@FAST
+@given(world=worlds(), as_of=as_of_days())
+def test_the_report_path_writes_the_bi_table_and_reads_the_same_facts(
+    prop_engine: Engine,  # noqa: F811
+    funnel: Funnel,  # noqa: F811
+    world: World,
+    as_of: datetime,
+) -> None:
+    """With a table (the report's ``lead_facts``), the one COPY inserts the rows there and streams
+    the same frame; the stored rows equal the facts SQL's stored rows."""
+    request = FactsRequest(as_of, str(TZ), FIRST_WEEK, funnel)
+    with prop_engine.connect() as conn, conn.begin():
+        write(conn, world)
+        conn.execute(text("TRUNCATE lead_facts"))
+        got = compute_facts_from_paths(conn, request, "lead_facts")
+        stored = conn.execute(text("SELECT * FROM lead_facts ORDER BY lead_id")).all()
+        conn.execute(text("TRUNCATE lead_facts"))
+        want = compute_facts(conn, request, "lead_facts")
+        assert conn.execute(text("SELECT * FROM lead_facts ORDER BY lead_id")).all() == stored
+        by_id = {"by": "lead_id", "ignore_index": True}
+        pd.testing.assert_frame_equal(got.sort_values(**by_id), want.sort_values(**by_id))
+        conn.rollback()
+
+
+def test_truncating_history_forgets_the_summary(prop_engine: Engine, funnel: Funnel) -> None:  # noqa: F811
+    """TRUNCATE fires no row triggers: it forgets the fingerprint, so the next reader rebuilds."""
+    with prop_engine.connect() as conn, conn.begin():
+        rebuild_paths(conn, funnel)
+        assert stored_fingerprint(conn) == fingerprint(funnel)
+        conn.execute(text("TRUNCATE lead_events"))
+        assert stored_fingerprint(conn) is None
+        assert keep_paths(conn, funnel) == conn.execute(text("SELECT count(*) FROM lead_paths")).scalar_one()
+        assert stored_fingerprint(conn) == fingerprint(funnel)
         conn.rollback()
