@@ -6,19 +6,22 @@
 
 Each contender runs in its own child process, so its peak RSS is its own:
 
-* ``engine``: ``build_cohort_report`` as the CLI runs it (facts in Postgres, COPY to pandas, every
-  table, the ``lead_facts`` copy for BI tools, two dimensions).
+* ``engine``: ``build_cohort_report`` as the CLI runs it (facts from ``lead_paths``, COPY to
+  pandas, every table, the ``lead_facts`` copy for BI tools, two dimensions).
 * ``engine-core``: the same without dimensions and without the BI copy (what the baselines compute).
 * ``pandas``: a straightforward implementation: COPY the raw rows (leads, changes, deletion events)
   into pandas, sort, group, merge, and the per-week counts.
-* ``kept``: the facts read from the kept per-lead path summary (``lead_paths``, built before the
-  timer starts; its full rebuild is timed on its own), then the per-week counts — the same work as
-  the baselines. ``upkeep``: recomputing the summary of 1 % of the leads, as a sync does for the
-  leads whose history changed (leads/s).
+* ``kept``: the facts read from the kept per-lead path summary (``lead_paths``) as the report reads
+  them, then the per-week counts — the same work as the baselines. ``reference``: the same from
+  the facts SQL over the raw history (the tests' oracle). ``upkeep``: the summary's full rebuild,
+  and recomputing 1 % of the leads by id (leads/s). ``sync``: an incremental sync's database work
+  page by page (leads re-listed, new stage changes) with and without the upkeep, alternating:
+  changed leads/s of upkeep and its share of the sync's database time.
 * ``duckdb`` (only when ``duckdb`` is importable; ``pip install duckdb``): the same raw rows in
   pandas, the facts computed by DuckDB SQL over those frames.
 
 All contenders must agree on the per-week counts (leads and reached per milestone); the bench says so.
+The last line, ``report/duckdb: X.XX``, is ``kept`` over ``duckdb``, measured in the same run.
 Postgres runs with its defaults; the report sets ``work_mem`` for its own transaction.
 """
 
@@ -27,6 +30,7 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -102,22 +106,39 @@ def kept_request(url: str) -> Any:
     return FactsRequest(as_of, TZ, report_weeks(as_of, WEEKS)[0], funnel)
 
 
+def facts_counts(facts: pd.DataFrame) -> dict[str, list[int]]:
+    f = pd.DataFrame({"cohort_week": facts["cohort_week"]})
+    for m in range(1, len(synthetic.MILESTONES) + 1):
+        f[f"at_{m}"] = facts[f"at_{m}"]
+    return pandas_counts(f)
+
+
 def run_kept(url: str) -> dict[str, Any]:
-    """Facts from ``lead_paths`` (rebuilt untimed first when its fingerprint differs), then counts."""
-    from cohort_service.cohorts.paths import compute_facts_from_paths, ensure_paths
+    """Facts from ``lead_paths`` as the report reads them (made current first, untimed: the sync
+    keeps it), then the per-week counts."""
+    from cohort_service.cohorts.paths import compute_facts_from_paths, keep_paths
 
     request = kept_request(url)
     engine = create_engine(url, poolclass=NullPool)
     with engine.connect() as conn, conn.begin():
-        ensure_paths(conn, request.funnel)
+        keep_paths(conn, request.funnel)
     start = time.perf_counter()
     with engine.connect() as conn, conn.begin():
         facts = compute_facts_from_paths(conn, request)
-    k = len(synthetic.MILESTONES)
-    f = pd.DataFrame({"cohort_week": facts["cohort_week"]})
-    for m in range(1, k + 1):
-        f[f"at_{m}"] = facts[f"at_{m}"]
-    counts = pandas_counts(f)
+    counts = facts_counts(facts)
+    return {"seconds": time.perf_counter() - start, "leads": len(facts), "counts": counts}
+
+
+def run_reference(url: str) -> dict[str, Any]:
+    """The same facts from the facts SQL over the raw history (the tests' reference), then counts."""
+    from cohort_service.cohorts.facts import compute_facts
+
+    request = kept_request(url)
+    engine = create_engine(url, poolclass=NullPool)
+    start = time.perf_counter()
+    with engine.connect() as conn, conn.begin():
+        facts = compute_facts(conn, request)
+    counts = facts_counts(facts)
     return {"seconds": time.perf_counter() - start, "leads": len(facts), "counts": counts}
 
 
@@ -142,6 +163,101 @@ def run_upkeep(url: str) -> dict[str, Any]:
     return {
         "seconds": refresh_s, "changed": len(ids), "rebuild_s": rebuild_s, "built": built,
         "upkeep_leads_per_s": len(ids) / refresh_s, "rebuild_leads_per_s": built / rebuild_s,
+    }  # fmt: skip
+
+
+SYNC_SHARE = 0.005  # leads whose history an incremental sync brings, per round
+SYNC_ROUNDS = 3  # per mode, alternating
+EVENTS_PAGE, LEADS_PAGE = 100, 250  # the API's page sizes: the sync commits once per page
+
+
+def _sync_batch(
+    conn: Any, rng: np.random.Generator, seq: int
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """An incremental sync's rows for a fresh sample of leads: each lead re-listed (newer
+    ``updated_at``) and one or two new stage changes after its last one (after the as-of)."""
+    leads = [dict(r) for r in conn.execute(text(
+        "SELECT * FROM leads TABLESAMPLE BERNOULLI (:pct) WHERE id NOT IN (SELECT lead_id FROM bench_synced)"
+    ), {"pct": SYNC_SHARE * 100}).mappings()]  # fmt: skip
+    conn.execute(text("INSERT INTO bench_synced SELECT unnest(CAST(:ids AS bigint[]))"),
+                 {"ids": [r["id"] for r in leads]})  # fmt: skip
+    changes: list[dict[str, Any]] = []
+    when = pd.Timestamp("2025-01-06", tz="UTC")
+    for lead in leads:
+        before = (lead["pipeline_id"], lead["status_id"])
+        for _ in range(int(rng.integers(1, 3))):
+            stage = int(rng.integers(1, synthetic.STAGES + 1))
+            after = (before[0], 142 if rng.random() < 0.1 else synthetic.status_id(before[0], stage))
+            seq += 1
+            changes.append({
+                "event_id": f"bench-sync-{seq}", "lead_id": lead["id"],
+                "created_at": when + pd.Timedelta(seconds=seq), "before_pipeline_id": before[0],
+                "before_status_id": before[1], "after_pipeline_id": after[0], "after_status_id": after[1],
+            })  # fmt: skip
+            before = after
+        lead["updated_at"] = when + pd.Timedelta(seconds=seq)
+        lead["pipeline_id"], lead["status_id"] = before
+        lead.pop("synced_at", None)
+    return leads, changes
+
+
+def run_sync(url: str) -> dict[str, Any]:
+    """An incremental sync's database work, page by page as the sync commits it, with and without
+    the summary's upkeep (the triggers marking leads, the sync's ``PathKeeper`` recomputing them in
+    batches and at the end; without: ``session_replication_role = replica`` turns the triggers off). Fresh leads each round; the
+    modes alternate so the machine's noise hits both. The leads synced without upkeep are marked
+    at the end, so the summary stays current."""
+    from cohort_service.cohorts.paths import PathKeeper
+    from cohort_service.db.upserts import upsert_leads, upsert_status_changes
+
+    request = kept_request(url)
+    engine = create_engine(url, poolclass=NullPool)
+    rng = np.random.default_rng(7)
+    keeper = PathKeeper(request.funnel)
+    seconds: dict[str, list[float]] = {"plain": [], "kept": []}
+    changed: dict[str, int] = {"plain": 0, "kept": 0}
+    keeping = 0.0
+    with engine.connect() as conn:
+        conn.execute(text("SET synchronous_commit = off"))
+        conn.execute(text("CREATE TEMP TABLE bench_synced (lead_id bigint PRIMARY KEY)"))
+        conn.commit()
+        seq = int(conn.execute(text("SELECT count(*) FROM lead_status_changes")).scalar_one())
+        for _ in range(SYNC_ROUNDS):
+            for mode in ("plain", "kept"):
+                leads, changes = _sync_batch(conn, rng, seq)
+                conn.commit()
+                seq += len(changes)
+                start = time.perf_counter()
+                for i in range(0, len(leads), LEADS_PAGE):
+                    upsert_leads(conn, leads[i : i + LEADS_PAGE])
+                    conn.commit()
+                for i in range(0, len(changes), EVENTS_PAGE):
+                    page = changes[i : i + EVENTS_PAGE]
+                    if mode == "plain":
+                        conn.execute(text("SET LOCAL session_replication_role = replica"))
+                    upsert_status_changes(conn, page)
+                    if mode == "kept":
+                        mark = time.perf_counter()
+                        keeper(conn, len({c["lead_id"] for c in page}))
+                        keeping += time.perf_counter() - mark
+                    conn.commit()
+                if mode == "kept":  # the sync's last commit recomputes what is still marked
+                    mark = time.perf_counter()
+                    keeper.flush(conn)
+                    conn.commit()
+                    keeping += time.perf_counter() - mark
+                seconds[mode].append(time.perf_counter() - start)
+                changed[mode] += len(leads)
+        conn.execute(
+            text("INSERT INTO lead_paths_dirty SELECT lead_id FROM bench_synced ON CONFLICT DO NOTHING")
+        )
+        conn.commit()
+    plain, kept = sum(seconds["plain"]), sum(seconds["kept"])
+    per_lead_plain, per_lead_kept = plain / changed["plain"], kept / changed["kept"]
+    upkeep = per_lead_kept - per_lead_plain
+    return {
+        "seconds": kept, "plain_s": plain, "keeper_s": keeping, "changed": changed["kept"], "changed_plain": changed["plain"],
+        "share": upkeep / per_lead_plain, "upkeep_leads_per_s": 1 / upkeep if upkeep > 0 else float("inf"),
     }  # fmt: skip
 
 
@@ -399,7 +515,9 @@ def main() -> None:
             "pandas": run_pandas,
             "duckdb": run_duckdb,
             "kept": run_kept,
+            "reference": run_reference,
             "upkeep": run_upkeep,
+            "sync": run_sync,
         }
         result = runners[args.child](args.database_url)
         print(json.dumps(result | {"peak_mb": peak_mb()}))
@@ -411,13 +529,30 @@ def main() -> None:
             measure(url, args)
 
 
+def vacuum(url: str) -> None:
+    """Hint bits set and statistics fresh for every table, so no contender pays for a previous one."""
+    engine = create_engine(url, isolation_level="AUTOCOMMIT", poolclass=NullPool)
+    with engine.connect() as conn:
+        conn.execute(text("VACUUM ANALYZE"))
+    engine.dispose()
+
+
 def measure(admin_url: str, args: argparse.Namespace) -> None:
     url, info = prepare(admin_url, args.leads, args.reuse)
     loaded = f", loaded in {info['load_s']:.0f} s" if "load_s" in info else ""
     print(
         f"data: {info['leads']:,} leads, {info['changes']:,} status changes{loaded}; as of {AS_OF}, {WEEKS} weeks"
     )
-    names = ["engine", "engine-core", "pandas", "kept"]
+    print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)
+    upkeep = child("upkeep", url)  # also leaves lead_paths built for this funnel
+    print(
+        f"lead_paths: full rebuild {upkeep['built']:,} leads in {upkeep['rebuild_s']:.1f} s"
+        f" ({upkeep['rebuild_leads_per_s']:,.0f} leads/s); recomputing {upkeep['changed']:,}"
+        f" given leads in {upkeep['seconds']:.2f} s ({upkeep['upkeep_leads_per_s']:,.0f} leads/s)",
+        flush=True,
+    )
+    vacuum(url)
+    names = ["engine", "engine-core", "reference", "pandas", "kept"]
     try:
         import duckdb  # noqa: F401
 
@@ -437,16 +572,19 @@ def measure(admin_url: str, args: argparse.Namespace) -> None:
     print(f"per-week counts agree across contenders: {'yes' if agree else 'NO'}")
     baselines = [n for n in ("pandas", "duckdb") if n in results]
     fastest = min(baselines, key=lambda n: results[n]["seconds"])
-    for name in ("engine", "engine-core", "kept"):
+    for name in ("engine", "engine-core", "reference", "kept"):
         ratio = results[name]["seconds"] / results[fastest]["seconds"]
         mem = results[name]["peak_mb"] / results[fastest]["peak_mb"]
         print(f"{name} / {fastest}: time {ratio:.2f}×, peak memory {mem:.2f}×")
-    upkeep = child("upkeep", url)
+    sync = child("sync", url)
     print(
-        f"lead_paths: full rebuild {upkeep['built']:,} leads in {upkeep['rebuild_s']:.1f} s"
-        f" ({upkeep['rebuild_leads_per_s']:,.0f} leads/s); incremental upkeep of {upkeep['changed']:,}"
-        f" changed leads in {upkeep['seconds']:.2f} s ({upkeep['upkeep_leads_per_s']:,.0f} leads/s)"
+        f"incremental sync, page by page ({sync['changed']:,} changed leads with upkeep,"
+        f" {sync['changed_plain']:,} without): upkeep {sync['upkeep_leads_per_s']:,.0f} changed leads/s,"
+        f" adds {sync['share']:.1%} to the sync's database time (target ≤ 10 %)"
     )
+    report_mb = max(results[n]["peak_mb"] for n in ("engine", "kept"))
+    print(f"peak RSS of a report process: {report_mb:,.0f} MB (target ≤ 1,536 MB)")
+    print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     if "duckdb" in results:
         print(f"report/duckdb: {results['kept']['seconds'] / results['duckdb']['seconds']:.2f}")
 
