@@ -46,13 +46,9 @@ PLAN_KINDS: dict[str, Kind] = {
 
 
 def money_kinds(report: CohortReport) -> dict[str, Kind]:
-    """Channels: spend and the costs per step are money; ROMI a relative change."""
-    kinds = column_kinds(report)
-    for name in (m.SPEND, m.CPL, m.CAC, m.CAC_FORECAST, *(col.cost_per(x) for x in report.milestone_names)):
-        kinds[name] = "money"
-    kinds[m.ROMI] = "delta"
-    kinds[m.SOURCE] = "text"
-    return kinds
+    """Channels: the Cohorts kinds (spend and the costs per step money, ROMI a relative change, as
+    declared in :mod:`cohort_service.schema.cohorts`) and the source."""
+    return column_kinds(report) | {m.SOURCE: "text"}
 
 
 def shape_kinds(report: CohortReport, shapes: pd.DataFrame) -> list[Kind]:

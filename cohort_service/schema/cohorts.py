@@ -156,18 +156,18 @@ COHORTS: tuple[CohortColumn, ...] = (
     ),
     # Money (cohorts/money.py), present when spend is known.
     CohortColumn(col.SPEND, "money", step="money", note="Ad spend of the week's days (imported spend)."),
-    CohortColumn(col.CPL, "amount", step="money", note="spend ÷ leads: cost per lead. Blank at 0 leads."),
+    CohortColumn(col.CPL, "money", step="money", note="spend ÷ leads: cost per lead. Blank at 0 leads."),
     CohortColumn(
-        lambda s: col.cost_per(s.milestone), "amount", "milestone", step="money",
+        lambda s: col.cost_per(s.milestone), "money", "milestone", step="money",
         note=lambda s: f"spend ÷ {s.milestone}. Blank when nobody reached it.",
     ),
-    CohortColumn(col.CAC, "amount", step="money", note=lambda s: f"spend ÷ {s.final}: cost per customer."),
+    CohortColumn(col.CAC, "money", step="money", note=lambda s: f"spend ÷ {s.final}: cost per customer."),
     CohortColumn(
-        col.CAC_FORECAST, "amount", step="money",
+        col.CAC_FORECAST, "money", step="money",
         note=lambda s: f"spend ÷ {s.final} forecast: cost per customer once the cohort is mature.",
     ),
     CohortColumn(
-        col.ROMI, "pct", step="money",
+        col.ROMI, "delta", step="money",
         note="revenue ÷ spend − 1: return on marketing spend (+100 % = revenue twice the spend).",
     ),
 )  # fmt: skip
