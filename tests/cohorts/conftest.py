@@ -6,6 +6,7 @@ import os
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -18,10 +19,11 @@ from cohort_service.app.report import ReportRequest, build_cohort_report
 from cohort_service.cohorts.model import CohortReport
 from cohort_service.config import Settings
 from tests.cohorts.rows import MILESTONES, Account, account
-from tests.conftest import TEMPLATE, make_settings
+from tests.conftest import TEMPLATE, CliResult, make_settings
 
 # Reports in these tests are built "now" = this moment unless they pass an as-of date.
 NOW = datetime(2022, 9, 26, 9, 0, tzinfo=UTC)
+ReportCli = Callable[..., CliResult]
 
 
 @pytest.fixture(scope="module")
@@ -79,6 +81,33 @@ def run(engine: Engine, cohort_settings: Callable[..., Settings]) -> Callable[..
         return build_cohort_report(cohort_settings(**report), request, engine=engine)
 
     return build
+
+
+@pytest.fixture
+def filled(request: pytest.FixtureRequest, acct: Account) -> Account:
+    """``acct`` with the leads the test module's ``fill(acct)`` plants."""
+    request.module.fill(acct)
+    return acct
+
+
+@pytest.fixture
+def config(request: pytest.FixtureRequest, tmp_path: Path) -> Path:
+    """``config.toml`` holding the test module's ``CONFIG`` (a test may rewrite it)."""
+    path = tmp_path / "config.toml"
+    path.write_text(request.module.CONFIG, encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def report_cli(run_cli: Callable[..., CliResult], config: Path, db_url: str) -> ReportCli:
+    """``report_cli(*args)``: ``cohort-service report --as-of 2022-09-26 *args`` through the real
+    entry point, with ``config`` on this test's database."""
+
+    def run_report(*args: str) -> CliResult:
+        env = {"COHORT_DATABASE_URL": db_url}
+        return run_cli("--config", str(config), "report", "--as-of", "2022-09-26", *args, env=env)
+
+    return run_report
 
 
 def lead(report: CohortReport, lead_id: int) -> dict[str, Any]:

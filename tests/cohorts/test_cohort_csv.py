@@ -13,6 +13,7 @@ from sqlalchemy import Engine, text
 
 from cohort_service.cohorts import store
 from cohort_service.cohorts.model import CohortReport
+from tests.cohorts.conftest import ReportCli
 from tests.cohorts.rows import Account
 from tests.conftest import CliResult
 from tests.helpers.report_config import report_toml
@@ -41,30 +42,12 @@ def fill(acct: Account) -> None:
     acct.lead(3, "2022-09-26 10:00", user=None, tags=["а"])
 
 
-@pytest.fixture
-def config(tmp_path: Path) -> Path:
-    path = tmp_path / "config.toml"
-    path.write_text(CONFIG, encoding="utf-8")
-    return path
-
-
-@pytest.fixture
-def filled(acct: Account) -> Account:
-    fill(acct)
-    return acct
-
-
 @pytest.mark.usefixtures("filled")
 def test_csv_files_match_the_engine(
-    run: Callable[..., CohortReport],
-    run_cli: Callable[..., CliResult],
-    config: Path,
-    db_url: str,
-    tmp_path: Path,
+    run: Callable[..., CohortReport], report_cli: ReportCli, tmp_path: Path
 ) -> None:
     out = tmp_path / "csv"
-    result = run_cli("--config", str(config), "report", "--as-of", "2022-09-26", "--csv", str(out),
-                     env={"COHORT_DATABASE_URL": db_url})  # fmt: skip
+    result = report_cli("--csv", str(out))
     assert result.exit_code == 0, result.stderr
     assert "cohorts as of 26.09.2022 23:59 (Europe/Moscow): 2 weeks from 19.09.2022, 3 leads" in result.stdout
     names = sorted(p.name for p in out.iterdir())

@@ -8,7 +8,6 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -16,8 +15,8 @@ from sqlalchemy import text
 
 from cohort_service.export import files
 from cohort_service.export.csv import inert
+from tests.cohorts.conftest import ReportCli
 from tests.cohorts.rows import Account
-from tests.conftest import CliResult
 
 
 def _toml(milestones: dict[str, object], dimensions: dict[str, str]) -> str:
@@ -52,13 +51,6 @@ def hostile(acct: Account) -> Account:
     return acct
 
 
-@pytest.fixture
-def config(tmp_path: Path) -> Path:
-    path = tmp_path / "config.toml"
-    path.write_text(CONFIG, encoding="utf-8")
-    return path
-
-
 def _rows(path: Path) -> list[dict[str, str]]:
     with path.open(encoding="utf-8-sig", newline="") as handle:
         return list(csv.DictReader(handle))
@@ -73,12 +65,9 @@ def _is_number(cell: str) -> bool:
 
 
 @pytest.mark.usefixtures("hostile")
-def test_no_csv_cell_of_amocrm_text_starts_a_formula(
-    run_cli: Callable[..., CliResult], config: Path, db_url: str, tmp_path: Path
-) -> None:
+def test_no_csv_cell_of_amocrm_text_starts_a_formula(report_cli: ReportCli, tmp_path: Path) -> None:
     out = tmp_path / "csv"
-    result = run_cli("--config", str(config), "report", "--as-of", "2022-09-26", "--csv", str(out),
-                     env={"COHORT_DATABASE_URL": db_url})  # fmt: skip
+    result = report_cli("--csv", str(out))
     assert result.exit_code == 0, result.stderr
     leads = {row["lead_id"]: row for row in _rows(out / "leads.csv")}
     assert leads["1"]["manager"] == "'" + HYPERLINK
@@ -100,21 +89,14 @@ def test_inert_only_touches_text() -> None:
     ]  # fmt: skip
 
 
-def _report(run_cli: Callable[..., CliResult], config: Path, db_url: str, *args: str) -> CliResult:
-    return run_cli("--config", str(config), "report", "--as-of", "2022-09-26", *args,
-                   env={"COHORT_DATABASE_URL": db_url})  # fmt: skip
-
-
 def _snapshot(directory: Path) -> dict[str, bytes]:
     return {p.name: p.read_bytes() for p in sorted(directory.iterdir()) if not p.is_symlink()}
 
 
 @pytest.mark.usefixtures("hostile")
-def test_bad_output_paths_get_one_line_and_exit_1(
-    run_cli: Callable[..., CliResult], config: Path, db_url: str, tmp_path: Path
-) -> None:
+def test_bad_output_paths_get_one_line_and_exit_1(report_cli: ReportCli, tmp_path: Path) -> None:
     book = tmp_path / "book.xlsx"
-    assert _report(run_cli, config, db_url, "--out", str(book)).exit_code == 0
+    assert report_cli("--out", str(book)).exit_code == 0
     old = book.read_bytes()
     folder = tmp_path / "folder.xlsx"
     folder.mkdir()
@@ -128,7 +110,7 @@ def test_bad_output_paths_get_one_line_and_exit_1(
         (("--out", "/proc/cohorts.xlsx"), "error: the workbook could not be written to /proc/cohorts.xlsx ("),
     ]
     for args, line in cases:
-        result = _report(run_cli, config, db_url, *args)
+        result = report_cli(*args)
         assert result.exit_code == 1, (args, result.stderr)
         assert result.stderr.strip().startswith(line), (args, result.stderr)
         assert len(result.stderr.strip().splitlines()) == 1
@@ -139,16 +121,14 @@ def test_bad_output_paths_get_one_line_and_exit_1(
 
 
 @pytest.mark.usefixtures("hostile")
-def test_a_planted_symlink_is_replaced_not_followed(
-    run_cli: Callable[..., CliResult], config: Path, db_url: str, tmp_path: Path
-) -> None:
+def test_a_planted_symlink_is_replaced_not_followed(report_cli: ReportCli, tmp_path: Path) -> None:
     out = tmp_path / "csv"
     out.mkdir()
     victim = tmp_path / "victim.txt"
     victim.write_text("keep me")
     (out / "cohorts.csv").symlink_to(victim)
     (tmp_path / "book.xlsx").symlink_to(victim)
-    result = _report(run_cli, config, db_url, "--csv", str(out), "--out", str(tmp_path / "book.xlsx"))
+    result = report_cli("--csv", str(out), "--out", str(tmp_path / "book.xlsx"))
     assert result.exit_code == 0, result.stderr
     assert victim.read_text() == "keep me"
     assert not (out / "cohorts.csv").is_symlink()
@@ -158,10 +138,10 @@ def test_a_planted_symlink_is_replaced_not_followed(
 
 @pytest.mark.usefixtures("hostile")
 def test_a_full_disk_keeps_the_old_files_and_leaves_nothing_partial(
-    run_cli: Callable[..., CliResult], config: Path, db_url: str, tmp_path: Path
+    report_cli: ReportCli, config: Path, db_url: str, tmp_path: Path
 ) -> None:
     out = tmp_path / "csv"
-    assert _report(run_cli, config, db_url, "--csv", str(out)).exit_code == 0
+    assert report_cli("--csv", str(out)).exit_code == 0
     before = _snapshot(out)
     # The file size limit makes every write past 400 bytes fail with EFBIG, as a full disk fails them.
     limit = "import resource; resource.setrlimit(resource.RLIMIT_FSIZE, (400, resource.RLIM_INFINITY))"
@@ -227,7 +207,7 @@ WON_CONFIG = _toml({"Status": "Целевой", "Won": 142}, {"Manager": "utm_so
 
 
 def test_a_milestone_or_dimension_may_share_a_fixed_column_s_name(
-    acct: Account, run_cli: Callable[..., CliResult], db_url: str, tmp_path: Path
+    acct: Account, report_cli: ReportCli, config: Path, tmp_path: Path
 ) -> None:
     """A final milestone named Won, a milestone Status, a dimension Manager: the user's names stay
     exact; the fixed Leads columns they match ignoring case step aside; the pivot still builds."""
@@ -237,10 +217,9 @@ def test_a_milestone_or_dimension_may_share_a_fixed_column_s_name(
         1, "2022-09-19 10:00", [("2022-09-20 10:00", "Целевой"), ("2022-09-21 10:00", "won")], source="ya"
     )
     acct.lead(2, "2022-09-20 10:00", [("2022-09-21 10:00", "lost")], user=8)
-    config = tmp_path / "config.toml"
     config.write_text(WON_CONFIG, encoding="utf-8")
     book, out = tmp_path / "book.xlsx", tmp_path / "csv"
-    result = _report(run_cli, config, db_url, "--out", str(book), "--csv", str(out))
+    result = report_cli("--out", str(book), "--csv", str(out))
     assert result.exit_code == 0, result.stderr
     wb = load_workbook(book, read_only=True)
     try:

@@ -38,12 +38,6 @@ def fill(acct: Account) -> None:
         acct.lead(200 + i, "2022-09-19 10:00")
 
 
-@pytest.fixture
-def filled(acct: Account) -> Account:
-    fill(acct)
-    return acct
-
-
 @pytest.mark.usefixtures("filled")
 def test_young_week_forecast_from_older_weeks(
     run: Callable[..., CohortReport], engine: Engine, tmp_path: Path
