@@ -22,26 +22,17 @@ COHORT_ROWS = [
 ]
 
 
+def _row(cohort: tuple[Any, ...], **rest: Any) -> HeadlineRow:
+    """A headline row from one of COHORT_ROWS: each step over the one before it, final over leads."""
+    label, monday, leads, *counts = cohort
+    steps = tuple(reached / base for reached, base in zip(counts, [leads, *counts[:-1]], strict=True))
+    final = counts[-1] / leads
+    return HeadlineRow(week_start=monday, label=label, leads=leads, steps=steps, final=final, **rest)
+
+
 def headline() -> Headline:
-    first = HeadlineRow(
-        week_start=date(2024, 10, 7),
-        label="07.10–13.10.2024",
-        leads=558,
-        steps=(236 / 558, 126 / 236, 23 / 126),
-        final=23 / 558,
-        delta=None,
-        equal_age=(0.01, None),
-    )
-    second = HeadlineRow(
-        week_start=date(2024, 10, 14),
-        label="14.10–20.10.2024",
-        leads=500,
-        steps=(200 / 500, 60 / 200, 10 / 60),
-        final=10 / 500,
-        delta=(10 / 500) / (23 / 558) - 1,
-        equal_age=(None, None),
-        partial=True,
-    )
+    first = _row(COHORT_ROWS[0], delta=None, equal_age=(0.01, None))
+    second = _row(COHORT_ROWS[1], delta=(10 / 500) / (23 / 558) - 1, equal_age=(None, None), partial=True)
     return Headline(
         milestones=("target", "qualified", "paid"),
         ages=(7, 14),
