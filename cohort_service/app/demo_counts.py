@@ -94,7 +94,7 @@ class DemoCounts:
                 True,
             ),
             ("−", self.after_as_of, "created after the report's moment", False),
-            ("−", self.deleted, "deleted since (their lead_deleted events): not counted", True),
+            ("−", self.deleted, "deleted as of the report (their lead_deleted events): not counted", True),
             ("−", self.left_out, left_out, False),
             (
                 "+",
