@@ -43,3 +43,19 @@ def test_report_without_files_prints_the_table_and_how_to_write_them(
     again = run_cli(*lines[hint + 1].split()[1:], cwd=tmp_path, env={"COHORT_DATABASE_URL": db_url})
     assert again.exit_code == 0, again.stderr
     assert (tmp_path / "cohorts-2022-09-26.xlsx").is_file()
+
+
+def test_quiet_report_prints_only_the_table(
+    acct: Account, run_cli: Callable[..., CliResult], db_url: str, tmp_path: Path
+) -> None:
+    fill(acct)
+    config = tmp_path / "config.toml"
+    config.write_text(CONFIG, encoding="utf-8")
+    result = run_cli("--quiet", "--config", str(config), "report", "--as-of", "2022-09-26",
+                     env={"COHORT_DATABASE_URL": db_url})  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr == ""
+    lines = result.stdout.splitlines()
+    assert lines[0] == "Lead cohorts as of 26.09.2022 23:59 (Europe/Moscow)"
+    assert "19.09–25.09       2      50%     100%   50.00%     –    –" in lines
+    assert not any(line.startswith(("Nothing was written", "cohorts as of")) for line in lines)
