@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -11,8 +12,11 @@ import pytest
 from sqlalchemy import Engine, create_engine, insert, select
 from sqlalchemy.pool import NullPool
 
+from cohort_service.amocrm.schemas import parse_account
 from cohort_service.db.models import account, ad_spend, spend_files
 from cohort_service.spend.importer import import_folder
+from cohort_service.sync.rows import account_row
+from tests.amocrm.conftest import sample
 from tests.conftest import CliResult
 
 HEADER = "date;source;campaign;cost;currency\n"
@@ -105,19 +109,9 @@ def test_bad_file_exits_2_lists_every_line_and_changes_nothing(
 def test_currency_other_than_the_accounts_is_refused(
     tmp_path: Path, engine: Engine, spend: Callable[..., CliResult]
 ) -> None:
+    synced = replace(parse_account(sample("doc_account_fixed.json")), currency="RUB")  # as sync stores it
     with engine.begin() as conn:
-        conn.execute(
-            insert(account).values(
-                id=1,
-                name="a",
-                subdomain="a",
-                timezone="Europe/Moscow",
-                currency="RUB",
-                is_api_filter_enabled=True,
-                is_loss_reason_enabled=True,
-                is_unsorted_on=False,
-            )
-        )
+        conn.execute(insert(account).values(**account_row(synced)))
     usd = tmp_path / "usd.csv"
     usd.write_text(HEADER + "2026-12-01;google;;10;USD\n2026-12-02;google;;10;\n")
     result = spend("import", str(usd))
