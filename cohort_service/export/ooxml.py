@@ -16,9 +16,8 @@ from pathlib import Path
 
 from lxml import etree
 
-from cohort_service.export.package import DOC_REL, WORKBOOK, Package, q, write_package
+from cohort_service.export.package import WORKBOOK, Package, q, write_package
 from cohort_service.export.pivot import (
-    MAIN_NS,
     Layout,
     PivotSpec,
     Ratio,
@@ -33,12 +32,13 @@ from cohort_service.export.pivot_render import Rendered
 from cohort_service.export.rowxml import SpooledRows
 from cohort_service.export.sheet_tail import SheetEdit
 from cohort_service.export.streamed import TablePart
+from cohort_service.export.xmlns import MAIN_NS, REL_NS
 from cohort_service.schema.kinds import KINDS
 
-REL_TABLE = DOC_REL + "/table"
-REL_PIVOT_TABLE = DOC_REL + "/pivotTable"
-REL_PIVOT_CACHE = DOC_REL + "/pivotCacheDefinition"
-REL_PIVOT_RECORDS = DOC_REL + "/pivotCacheRecords"
+REL_TABLE = REL_NS + "/table"
+REL_PIVOT_TABLE = REL_NS + "/pivotTable"
+REL_PIVOT_CACHE = REL_NS + "/pivotCacheDefinition"
+REL_PIVOT_RECORDS = REL_NS + "/pivotCacheRecords"
 _SML = "application/vnd.openxmlformats-officedocument.spreadsheetml."
 CT_TABLE = _SML + "table+xml"
 CT_PIVOT_TABLE = _SML + "pivotTable+xml"
@@ -243,7 +243,7 @@ def _add_cache(  # noqa: PLR0917
         package.add_part(part, CT_PIVOT_CACHE, xml)
     rel_id = package.relate(WORKBOOK, REL_PIVOT_CACHE, part)
     caches = _pivot_caches_element(package.xml[WORKBOOK])
-    etree.SubElement(caches, q(MAIN_NS, "pivotCache"), {"cacheId": str(cache_id), q(DOC_REL, "id"): rel_id})
+    etree.SubElement(caches, q(MAIN_NS, "pivotCache"), {"cacheId": str(cache_id), q(REL_NS, "id"): rel_id})
     return part
 
 

@@ -15,13 +15,10 @@ from dataclasses import dataclass, field
 
 from lxml import etree
 
-from cohort_service.export.pivot import MAIN_NS
 from cohort_service.export.pivot_cache import CacheData
 from cohort_service.export.sheet_tail import CHUNK, SheetEdit, copy_sheet, open_for_copy
+from cohort_service.export.xmlns import CT_NS, MAIN_NS, PKG_REL_NS, REL_NS
 
-PKG_REL_NS = "http://schemas.openxmlformats.org/package/2006/relationships"
-CT_NS = "http://schemas.openxmlformats.org/package/2006/content-types"
-DOC_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 CONTENT_TYPES = "[Content_Types].xml"
 WORKBOOK = "xl/workbook.xml"
 
@@ -93,11 +90,11 @@ class Package:
 
     def sheet_parts(self) -> dict[str, str]:
         """Sheet name → worksheet part, from workbook.xml and its relationships."""
-        targets = self.targets(WORKBOOK, DOC_REL + "/worksheet")
+        targets = self.targets(WORKBOOK, REL_NS + "/worksheet")
         sheets = self.xml[WORKBOOK].find(q(MAIN_NS, "sheets"))
         result: dict[str, str] = {}
         for sheet in sheets if sheets is not None else ():
-            rel_id = sheet.get(q(DOC_REL, "id"), "")
+            rel_id = sheet.get(q(REL_NS, "id"), "")
             if rel_id in targets:
                 result[sheet.get("name", "")] = targets[rel_id]
         return result
@@ -148,7 +145,7 @@ def _write_records(zout: zipfile.ZipFile, name: str, cache: CacheData) -> None:
     with zout.open(_info(name), "w", force_zip64=True) as dst:
         dst.write(
             b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-            + f'<pivotCacheRecords xmlns="{MAIN_NS}" xmlns:r="{DOC_REL}" count="{cache.count}">'.encode()
+            + f'<pivotCacheRecords xmlns="{MAIN_NS}" xmlns:r="{REL_NS}" count="{cache.count}">'.encode()
         )
         with cache.records.open("rb") as src:
             shutil.copyfileobj(src, dst, CHUNK)

@@ -18,13 +18,12 @@ from xml.sax.saxutils import escape
 
 from cohort_service.export.names import check_caption, parse_cell, range_ref
 from cohort_service.export.streamed import TablePart
+from cohort_service.export.xmlns import MAIN_NS, REL_NS
 from cohort_service.schema.kinds import kind_of
 
 Function = Literal[
     "sum", "count", "average", "max", "min", "product", "countNums", "stdDev", "stdDevp", "var", "varp"
 ]
-MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
-REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 _PLACEHOLDER_COLUMNS = '<colItems count="1"><i/></colItems>'
 _VALUES_FIELD = -2  # the "Σ Values" pseudo-field that lays several data fields side by side
 _FUNCTION_LABEL = {"sum": "Sum", "count": "Count", "average": "Average", "countNums": "Count"}

@@ -20,8 +20,8 @@ from lxml import etree
 
 from cohort_service.export.names import cell_ref, parse_cell
 from cohort_service.export.rowxml import SpooledRows
+from cohort_service.export.xmlns import REL_NS
 
-REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 CHUNK = 1 << 20
 _CARRY = 64  # longer than any marker searched across a chunk boundary
 _ROOT = re.compile(rb"<(?:[\w.-]+:)?worksheet\b[^>]*>")
