@@ -48,9 +48,10 @@ class State:
         missing = no_config_found(self.settings)
         if missing is None:
             return
+        where, fix = missing
         if not self.settings.amocrm.configured:
-            raise ConfigError([missing])
-        self.ui.info(f"note: {missing.split('; ')[0]}; using the COHORT_* environment")
+            raise ConfigError([f"{where}; {fix}"])
+        self.ui.info(f"note: {where}; using the COHORT_* environment")
 
     def engine(self) -> Engine:
         """The configured database, migrated first: a command that writes must not meet an old schema."""

@@ -78,7 +78,7 @@ def check_database(settings: Settings) -> list[Check]:
 def config_check(settings: Settings) -> Check:
     missing = no_config_found(settings)
     if missing is not None:
-        where, fix = missing.split("; ", 1)
+        where, fix = missing
         return Check("config file", False, where, fix)
     return Check("config valid", True, f"{settings.source}")
 

@@ -99,8 +99,8 @@ def load_settings(explicit: Path | None = None, env: Mapping[str, str] | None = 
     return settings_from_mapping(read_toml(path), source=str(path), env=env)
 
 
-def no_config_found(settings: Settings) -> str | None:
-    """When no config file was read: one line saying where one was looked for, and what to do.
+def no_config_found(settings: Settings) -> tuple[str, str] | None:
+    """When no config file was read: where one was looked for, and what to do (two phrases).
 
     Only the default place is ever searched (``resolve_config_path``): ``--config`` and
     ``COHORT_CONFIG`` name a file that must exist, and their absence is what sent us there.
@@ -109,6 +109,6 @@ def no_config_found(settings: Settings) -> str | None:
         return None
     where = (Path.cwd() / DEFAULT_CONFIG_PATH).resolve()
     return (
-        f"no config file found: looked for {where} (no --config given, COHORT_CONFIG not set); "
-        "copy config.example.toml to config.toml and fill it in, or pass --config PATH"
+        f"no config file found: looked for {where} (no --config given, COHORT_CONFIG not set)",
+        "copy config.example.toml to config.toml and fill it in, or pass --config PATH",
     )

@@ -32,3 +32,23 @@ def test_doctor_reserves_its_requests_in_the_shared_budget(
             text("SELECT account_url, next_at > now() - interval '1 minute' FROM request_budget")
         ).all()
     assert [tuple(row) for row in rows] == [(account_key(sim.url), True)]
+
+
+def test_sync_from_the_environment_alone_notes_the_missing_file_and_runs(
+    db_url: str, tmp_path: Path, run_cli: Callable[..., CliResult]
+) -> None:
+    """A container may configure everything through COHORT_*: no file is then a note, not an error."""
+    with simulated(seed=4, leads=60, weeks=4) as sim:
+        env = {
+            "COHORT_AMOCRM_BASE_URL": sim.url,
+            "COHORT_AMOCRM_TOKEN": sim.token,
+            "COHORT_DATABASE_URL": db_url,
+        }
+        result = run_cli("sync", cwd=tmp_path, env=env)
+    assert result.exit_code == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0] == (
+        f"note: no config file found: looked for {tmp_path.resolve() / 'config.toml'} (no --config given, "
+        "COHORT_CONFIG not set); using the COHORT_* environment"
+    )
+    assert lines[1].startswith("sync done in ")
