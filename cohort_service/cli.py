@@ -9,7 +9,7 @@ import logging
 import os
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, cast
 
 import typer
 from rich.markup import escape
@@ -19,6 +19,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from cohort_service import __version__
 from cohort_service.cli_state import State, optional_day, parse_day, state
 from cohort_service.errors import CohortServiceError, first_line
+from cohort_service.export.csv_dialect import DIALECT_CHOICES, DialectChoice
 from cohort_service.ui import UI
 
 app = typer.Typer(
@@ -184,6 +185,7 @@ def auth(
 @app.command()
 def report(
     ctx: typer.Context,
+    *,
     as_of: Annotated[
         str | None,
         typer.Option("--as-of", metavar="YYYY-MM-DD", help="As of the end of this local day (default: now)."),
@@ -199,6 +201,14 @@ def report(
         Path | None,
         typer.Option("--out", metavar="FILE.xlsx", help="Write the workbook (Cohorts, Pivot, Leads…) here."),
     ] = None,
+    csv_dialect: Annotated[
+        str | None,
+        typer.Option(
+            "--csv-dialect",
+            metavar="excel-ru|plain|auto",
+            help="excel-ru (';', decimal comma) or plain (',', point); default: report.csv_dialect.",
+        ),
+    ] = None,
 ) -> None:
     """Build the weekly cohort report from the synced data (no amoCRM calls).
 
@@ -213,7 +223,12 @@ def report(
         )
     st = state(ctx)
     request = ReportRequest(as_of=optional_day(as_of, "--as-of"), weeks=weeks)
-    done = run_report(st.settings, request, csv_dir=csv, out=out)
+    if csv_dialect is not None and csv_dialect not in DIALECT_CHOICES:
+        raise typer.BadParameter(
+            f"{csv_dialect!r} is not one of {', '.join(DIALECT_CHOICES)}", param_hint="--csv-dialect"
+        )
+    dialect = cast("DialectChoice | None", csv_dialect)
+    done = run_report(st.settings, request, csv_dir=csv, out=out, csv_dialect=dialect)
     if out is None and csv is None:
         st.show_headline(done.report)
         st.say(done.lines()[:1])

@@ -7,6 +7,8 @@ blocks the next sync. ``build_cohort_report`` is what ``report``, ``send`` and `
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -34,6 +36,7 @@ from cohort_service.cohorts.store import claim_bi_table, describe_bi_table
 from cohort_service.cohorts.weeks import monday, report_weeks, resolve_as_of
 from cohort_service.config import Settings
 from cohort_service.errors import DatabaseError, first_line
+from cohort_service.export.csv_dialect import DialectChoice, DialectDecision, choose_dialect
 from cohort_service.spend.store import read_spend
 
 if TYPE_CHECKING:
@@ -46,9 +49,10 @@ LOCK_PURPOSE = "report"
 class ReportRun:
     report: CohortReport
     files: list[Path] = field(default_factory=list)
+    csv_dialect: DialectDecision | None = None  # when CSV files were written: which dialect and why
 
     def lines(self) -> list[str]:
-        """What the CLI prints: the moment, the size, the files."""
+        """What the CLI prints: the moment, the size, the files (and how the CSV files are spelled)."""
         r = self.report
         leads = int(r.cohorts["leads"].sum())
         head = (
@@ -56,7 +60,8 @@ class ReportRun:
             f"{r.weeks[0]:%d.%m.%Y}, {leads} leads"
         )
         out = [head, *(f"note: {n}" for n in r.notes), *(f"warning: {w}" for w in r.quality.warnings())]
-        return out + [f"wrote {path}" for path in self.files]
+        dialect = [self.csv_dialect.line()] if self.csv_dialect is not None else []
+        return out + dialect + [f"wrote {path}" for path in self.files]
 
 
 def _moment(as_of: date | datetime | None, tz: ZoneInfo, now: datetime | None) -> datetime:
@@ -187,8 +192,13 @@ def run_report(
     csv_dir: Path | None = None,
     out: Path | None = None,
     engine: Engine | None = None,
+    csv_dialect: DialectChoice | None = None,
+    environ: Mapping[str, str] | None = None,
 ) -> ReportRun:
     """Build the report and write the requested files: CSV into ``csv_dir``, the workbook at ``out``.
+
+    ``csv_dialect`` overrides ``report.csv_dialect`` (``report --csv-dialect``); ``auto`` decides by
+    the report's time zone, then the locale in ``environ`` (default: this process's environment).
 
     The workbook's stage history is copied to a temp file under the lock, with the facts; the
     workbook itself is written after the lock is released.
@@ -197,13 +207,22 @@ def run_report(
     from cohort_service.export.workbook import write_workbook
 
     report, history = _read_report(settings, request, engine, with_history=out is not None)
+    environ = os.environ if environ is None else environ
+    decision = None
     try:
         files: list[Path] = []
         if csv_dir is not None:
-            files += write_csv(report, csv_dir)
+            choice, source = (
+                (settings.report.csv_dialect, "report.csv_dialect") if csv_dialect is None
+                else (csv_dialect, "--csv-dialect")
+            )  # fmt: skip
+            decision = choose_dialect(
+                choice, report.timezone, os.environ if environ is None else environ, source
+            )
+            files += write_csv(report, csv_dir, decision.dialect)
         if out is not None:
             files.append(write_workbook(report, out, history=history, csv_dir=csv_dir).path)
     finally:
         if history is not None:
             history.remove()
-    return ReportRun(report=report, files=files)
+    return ReportRun(report=report, files=files, csv_dialect=decision)

@@ -15,6 +15,7 @@ from cohort_service.config.fields import (
     names_or_ids,
 )
 from cohort_service.config.names import check_dimension_name, check_milestone_name, name_clashes
+from cohort_service.export.csv_dialect import DialectChoice
 
 
 class Milestone(Section):
@@ -85,6 +86,8 @@ class ReportSettings(Section):
     mature_after_days: int | None = Field(default=None, ge=1, le=MAX_AGE_DAYS)
     forecast_history_weeks: int = Field(default=52, ge=4, le=520)
     out_dir: Path = Path("reports")
+    # how report --csv spells its files (export/csv_dialect.py): auto = excel-ru for a Russian zone or locale
+    csv_dialect: DialectChoice = "auto"
 
     _out_dir = field_validator("out_dir")(clean_path)
     _pipeline_items = field_validator("pipelines", mode="before")(names_or_ids("pipeline"))

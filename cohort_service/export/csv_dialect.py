@@ -114,12 +114,18 @@ def russian_locale(environ: Mapping[str, str]) -> str | None:
     return None
 
 
-def choose_dialect(choice: DialectChoice, timezone: str, environ: Mapping[str, str]) -> DialectDecision:
-    """The dialect for ``choice``; ``auto`` decides by the report's time zone, then the locale."""
+def choose_dialect(
+    choice: DialectChoice, timezone: str, environ: Mapping[str, str], source: str = "report.csv_dialect"
+) -> DialectDecision:
+    """The dialect for ``choice`` (set by ``source``); ``auto`` decides by the report's time zone,
+    then the locale."""
     if choice != "auto":
-        return DialectDecision(DIALECTS[choice], "as configured")
+        return DialectDecision(DIALECTS[choice], f"set by {source}")
+    change = f"; {source} = plain or excel-ru to choose"
     if is_russian_zone(timezone):
-        return DialectDecision(DIALECTS["excel-ru"], f"the report time zone {timezone} is Russian")
+        return DialectDecision(DIALECTS["excel-ru"], f"the report time zone {timezone} is Russian{change}")
     if (locale := russian_locale(environ)) is not None:
-        return DialectDecision(DIALECTS["excel-ru"], f"the locale {locale} is Russian")
-    return DialectDecision(DIALECTS["plain"], f"neither the time zone {timezone} nor the locale is Russian")
+        return DialectDecision(DIALECTS["excel-ru"], f"the locale {locale} is Russian{change}")
+    return DialectDecision(
+        DIALECTS["plain"], f"neither the time zone {timezone} nor the locale is Russian{change}"
+    )

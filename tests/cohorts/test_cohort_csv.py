@@ -6,6 +6,7 @@ import math
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -42,6 +43,11 @@ def fill(acct: Account) -> None:
     acct.lead(3, "2022-09-26 10:00", user=None, tags=["а"])
 
 
+def _read(path: Path, **options: Any) -> pd.DataFrame:
+    """The config's zone is Europe/Moscow, so ``report.csv_dialect = auto`` writes excel-ru."""
+    return pd.read_csv(path, encoding="utf-8-sig", sep=";", decimal=",", **options)
+
+
 @pytest.mark.usefixtures("filled")
 def test_csv_files_match_the_engine(
     run: Callable[..., CohortReport], report_cli: ReportCli, tmp_path: Path
@@ -56,14 +62,17 @@ def test_csv_files_match_the_engine(
                      "pipelines.csv", "quality.csv", "timing.csv"]  # fmt: skip
     for path in out.iterdir():
         assert path.read_bytes().startswith(b"\xef\xbb\xbf"), path.name
-    attention = pd.read_csv(out / "attention.csv", encoding="utf-8-sig")
+    assert "CSV dialect excel-ru (';' between fields, decimal comma): the report time zone Europe/Moscow" in (
+        result.stdout
+    )
+    attention = _read(out / "attention.csv")
     assert attention.columns.tolist() == ["dimension", "value", "milestone", "window", "base", "reached",
                                           "actual %", "expected %", "low %", "high %", "deals", "money",
                                           "kind", "evidence"]  # fmt: skip
     assert attention.empty  # three leads: no segment reaches the minimum base of 30
 
     engine_report = run(date(2022, 9, 26), weeks=2, milestones=MILESTONES, dimensions=DIMENSIONS)
-    cohorts = pd.read_csv(out / "cohorts.csv", encoding="utf-8-sig")
+    cohorts = _read(out / "cohorts.csv")
     assert cohorts.columns.tolist() == engine_report.cohorts.columns.tolist()
     assert cohorts["cohort"].tolist() == ["19.09–25.09.2022", "26.09–02.10.2022"]
     assert cohorts["cohort_week"].tolist() == ["2022-09-19", "2022-09-26"]
@@ -73,7 +82,7 @@ def test_csv_files_match_the_engine(
             assert got == want or (math.isnan(got) and math.isnan(want)), name
     assert cohorts["top loss reasons"].tolist()[0] == "Дорого (1)"
 
-    leads = pd.read_csv(out / "leads.csv", encoding="utf-8-sig", keep_default_na=False)
+    leads = _read(out / "leads.csv", keep_default_na=False)
     assert leads.columns.tolist() == engine_report.leads_table().columns.tolist()
     first = leads.iloc[0].to_dict()
     assert first["lead_id"] == 1
@@ -85,13 +94,15 @@ def test_csv_files_match_the_engine(
     )
     assert (first["источник"], first["продукт"], first["теги"]) == ("Яндекс", "Курс, Подписка", "а, б")
     assert (first["won"], first["revenue"], first["manager"]) == (1, 1500.5, "Анна")
-    assert float(first["days to final"]) == 2.08  # 50 h, to the hundredth of a day (2 decimals)
+    assert (
+        first["days to final"] == "2,08"
+    )  # 50 h, to the hundredth of a day, decimal comma (a text column here)
     assert leads["manager"].tolist() == ["Анна", "Борис", "(no manager)"]
     assert leads["lost from stage"].tolist() == ["", "(before целевой)", ""]
 
-    managers = pd.read_csv(out / "managers.csv", encoding="utf-8-sig")
+    managers = _read(out / "managers.csv")
     assert managers.set_index("manager")["leads"].to_dict() == {"Анна": 1, "Борис": 1, "(no manager)": 1}
-    products = pd.read_csv(out / "by_продукт.csv", encoding="utf-8-sig")
+    products = _read(out / "by_продукт.csv")
     assert products.set_index("продукт")["leads"].to_dict() == {
         "Курс, Подписка": 1,
         "Подписка": 1,

@@ -51,36 +51,44 @@ def hostile(acct: Account) -> Account:
     return acct
 
 
-def _rows(path: Path) -> list[dict[str, str]]:
+def _rows(path: Path, delimiter: str = ";") -> list[dict[str, str]]:
+    """A CSV file's rows; ``;`` by default: the config's Europe/Moscow makes ``auto`` excel-ru."""
     with path.open(encoding="utf-8-sig", newline="") as handle:
-        return list(csv.DictReader(handle))
+        return list(csv.DictReader(handle, delimiter=delimiter))
 
 
-def _is_number(cell: str) -> bool:
+def _is_number(cell: str, decimal: str) -> bool:
     try:
-        float(cell)
+        float(cell.replace(decimal, "."))
     except ValueError:
         return False
     return True
 
 
 @pytest.mark.usefixtures("hostile")
-def test_no_csv_cell_of_amocrm_text_starts_a_formula(report_cli: ReportCli, tmp_path: Path) -> None:
+@pytest.mark.parametrize("dialect", ["excel-ru", "plain"])
+def test_no_csv_cell_of_amocrm_text_starts_a_formula(
+    report_cli: ReportCli, tmp_path: Path, dialect: str
+) -> None:
+    separator, decimal = {"excel-ru": (";", ","), "plain": (",", ".")}[dialect]
     out = tmp_path / "csv"
-    result = report_cli("--csv", str(out))
+    result = report_cli("--csv", str(out), "--csv-dialect", dialect)
     assert result.exit_code == 0, result.stderr
-    leads = {row["lead_id"]: row for row in _rows(out / "leads.csv")}
+    assert f"CSV dialect {dialect} ('{separator}' between fields" in result.stdout
+    leads = {row["lead_id"]: row for row in _rows(out / "leads.csv", separator)}
     assert leads["1"]["manager"] == "'" + HYPERLINK
     assert (leads["1"]["источник"], leads["1"]["теги"]) == ("'-2+3", "'@SUM(1)")
     assert leads["2"]["источник"] == "'\rtab"
     assert leads["2"]["loss reason"] == "'+cmd|calc"
-    assert leads["1"]["price"] == "-5.0"  # a number stays a number, sign and all
-    assert {row["manager"] for row in _rows(out / "managers.csv")} == {"'" + HYPERLINK}
-    assert _rows(out / "cohorts.csv")[0]["top loss reasons"] == "'+cmd|calc (1)"
+    assert leads["1"]["price"] == f"-5{decimal}0"  # a number stays a number, sign and all
+    assert {row["manager"] for row in _rows(out / "managers.csv", separator)} == {"'" + HYPERLINK}
+    assert _rows(out / "cohorts.csv", separator)[0]["top loss reasons"] == "'+cmd|calc (1)"
     for path in out.glob("*.csv"):
-        for row in _rows(path):
+        for row in _rows(path, separator):
+            assert None not in row, (path.name, row)  # no row split into more fields than the header
             for name, cell in row.items():
-                assert not (cell.startswith(FORMULA_START) and not _is_number(cell)), (path.name, name, cell)
+                formula = cell.startswith(FORMULA_START) and not _is_number(cell, decimal)
+                assert not formula, (path.name, name, cell)
 
 
 def test_inert_only_touches_text() -> None:

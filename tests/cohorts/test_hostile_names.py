@@ -37,7 +37,7 @@ def test_sql_looking_names_are_plain_columns(
     result = run_cli("--config", str(config), "report", "--as-of", "2022-09-26", "--csv", str(out),
                      "--out", str(tmp_path / "r.xlsx"), env={"COHORT_DATABASE_URL": db_url})  # fmt: skip
     assert result.exit_code == 0, result.stderr
-    leads = pd.read_csv(out / "leads.csv", encoding="utf-8-sig", keep_default_na=False)
+    leads = pd.read_csv(out / "leads.csv", encoding="utf-8-sig", sep=";", keep_default_na=False)  # excel-ru
     assert leads[MILESTONES[0]].tolist() == [1, 1]
     assert leads[MILESTONES[1]].tolist() == [1, 0]
     assert leads[f"{MILESTONES[1]} at"].tolist() == ["2022-09-21 12:00:00", ""]

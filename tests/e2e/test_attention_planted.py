@@ -59,16 +59,21 @@ def test_planted_segments_lead_the_attention_list(
         amocrm = f'[amocrm]\nbase_url = "{url}"\ntoken = "{token}"\nrequests_per_second = 50\n'
         plain = _config(tmp_path / "plain.toml", amocrm, db_url, milestones, "")
         book = tmp_path / "book.xlsx"
+        # a program reading the files: plain (the simulator's Europe/Moscow would make auto excel-ru)
         result = run_cli(
-            "--config", str(plain), "report", "--csv", str(tmp_path / "plain"), "--out", str(book)
-        )
+            "--config", str(plain), "report", "--csv", str(tmp_path / "plain"), "--out", str(book),
+            "--csv-dialect", "plain",
+        )  # fmt: skip
         assert result.exit_code == 0, result.stderr
         target = (
             f"[[report.targets]]\nmilestone = {json.dumps(names[2])}\ntarget = 0.7\ntolerance = 0.1\n"
             f"where = {{ manager = {json.dumps(manager)} }}\n"
         )
         with_target = _config(tmp_path / "target.toml", amocrm, db_url, milestones, target)
-        result = run_cli("--config", str(with_target), "report", "--csv", str(tmp_path / "target"))
+        result = run_cli(
+            "--config", str(with_target), "report", "--csv", str(tmp_path / "target"),
+            "--csv-dialect", "plain",
+        )  # fmt: skip
         assert result.exit_code == 0, result.stderr
         report_settings = load_settings(plain, env={})
         mail = render_text(headline_from_report(build_cohort_report(report_settings), report_settings))

@@ -103,19 +103,22 @@ def test_report_csv_equals_truth(db_url: str, tmp_path: Path, run_cli: Callable[
             sim.now().astimezone(tz).date() - timedelta(days=17),
             sim.now().astimezone(tz).date(),
         ):
-            out = tmp_path / f"csv-{as_of_day}"
-            result = run_cli(
-                "--config", str(config), "report", "--as-of", as_of_day.isoformat(), "--csv", str(out)
-            )
-            assert result.exit_code == 0, result.stderr
             as_of = datetime.combine(as_of_day, time.max, tzinfo=tz)
             expected = _expected(account, as_of, tz)
-            with (out / "cohorts.csv").open(encoding="utf-8-sig", newline="") as fh:
-                got = {
-                    date.fromisoformat(row["cohort_week"][:10]): [int(row["leads"])]
-                    + [int(row[name]) for name, _ in MILESTONES]
-                    for row in csv.DictReader(fh)
-                }
-            assert got == expected, f"as of {as_of_day}"
+            # the account's zone is Europe/Moscow: auto writes excel-ru; plain is what programs read
+            for dialect, delimiter in (("auto", ";"), ("plain", ",")):
+                out = tmp_path / f"csv-{as_of_day}-{dialect}"
+                result = run_cli(
+                    "--config", str(config), "report", "--as-of", as_of_day.isoformat(), "--csv", str(out),
+                    "--csv-dialect", dialect,
+                )  # fmt: skip
+                assert result.exit_code == 0, result.stderr
+                with (out / "cohorts.csv").open(encoding="utf-8-sig", newline="") as fh:
+                    got = {
+                        date.fromisoformat(row["cohort_week"][:10]): [int(row["leads"])]
+                        + [int(row[name]) for name, _ in MILESTONES]
+                        for row in csv.DictReader(fh, delimiter=delimiter)
+                    }
+                assert got == expected, f"as of {as_of_day}, {dialect}"
             assert sum(v[0] for v in expected.values()) > 300  # the comparison is about real volume
             assert any(v[3] for v in expected.values())  # and someone paid

@@ -30,8 +30,11 @@ class SofficeError(RuntimeError):
     pass
 
 
-def convert(source: Path, out_dir: Path, target: str, *, timeout: float = 180) -> str:
-    """Run one ``soffice --convert-to``; return its stdout. Raises on failure or timeout."""
+def convert(
+    source: Path, out_dir: Path, target: str, *, timeout: float = 180, infilter: str | None = None
+) -> str:
+    """Run one ``soffice --convert-to`` (``infilter``: how to read the source, e.g. a CSV's
+    separator and language); return its stdout. Raises on failure or timeout."""
     soffice = shutil.which("soffice")
     if soffice is None:
         raise SofficeError("soffice is not on PATH")
@@ -42,6 +45,7 @@ def convert(source: Path, out_dir: Path, target: str, *, timeout: float = 180) -
             f"-env:UserInstallation={Path(profile).as_uri()}",
             "--headless",
             "--norestore",
+            *([f"--infilter={infilter}"] if infilter else []),
             "--convert-to",
             target,
             "--outdir",

@@ -107,7 +107,8 @@ def csv_dir(config: Path, tmp_path: Path, db_url: str, run_cli: Callable[..., Cl
 
 
 def _read(path: Path) -> pd.DataFrame:
-    return pd.read_csv(path, encoding="utf-8-sig")
+    """Europe/Moscow: ``report.csv_dialect = auto`` writes excel-ru."""
+    return pd.read_csv(path, encoding="utf-8-sig", sep=";", decimal=",")
 
 
 def test_cohorts_money_columns_by_hand(csv_dir: Path) -> None:
