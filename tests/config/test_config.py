@@ -24,6 +24,7 @@ def test_example_config_loads_with_every_section() -> None:
     assert settings.report.milestones[3].statuses == [142]
     assert [d.field for d in settings.report.dimensions] == ["UTM_SOURCE", "Продукт"]
     assert settings.report.age_days == [7, 14, 30]
+    assert settings.report.csv_dialect == "auto"
     assert settings.schedule.sync_every == timedelta(hours=1)
     assert settings.service.lock_wait == timedelta(minutes=15)
     assert settings.email is not None

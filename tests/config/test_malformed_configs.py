@@ -58,6 +58,10 @@ CASES: list[tuple[str, str]] = [
     ("[report]\npipelines = [[1]]\n", "report.pipelines: must hold pipeline names or ids, not [1]"),
     ("[report]\npipelines = [0]\n", f"report.pipelines: 0 {NOT_AN_ID}"),
     (
+        "[report]\ncsv_dialect = 'excel'\n",
+        "report.csv_dialect: must be one of 'auto', 'excel-ru' or 'plain'",
+    ),
+    (
         "[service]\nlog_level = 'loud'\n",
         "service.log_level: must be one of 'debug', 'info', 'warning' or 'error'",
     ),
