@@ -173,6 +173,10 @@ def weekly_work(
         }
         if result.sync_error:
             counts["sync_error"] = result.sync_error
+        if result.attachment is not None:  # full | light | none, and why not the full workbook
+            counts["attachment"] = result.attachment.kind
+            if result.attachment.detail:
+                counts["attachment_detail"] = result.attachment.detail
         return counts
 
     return work

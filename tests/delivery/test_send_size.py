@@ -14,6 +14,7 @@ from typing import Any
 
 import openpyxl
 import pytest
+from openxml_audit import OpenXmlValidator, ValidationSeverity
 from sqlalchemy import Engine, select
 
 from cohort_service.app.demo import funnel_of
@@ -29,6 +30,7 @@ from cohort_service.simulator.server import serve
 from tests.conftest import make_settings
 from tests.delivery.conftest import SMTP_PASSWORD, SMTP_USER, SmtpServer
 from tests.delivery.helpers import headline
+from tests.helpers.xlsx_package import package_problems
 
 PLAINTEXT_AUTH = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
 MONDAY = datetime(2026, 11, 16, 8, 0, tzinfo=UTC)  # the last complete week: 09.11–15.11.2026
@@ -112,6 +114,14 @@ def test_full_then_light_then_no_attachment_as_the_limit_shrinks(
     [attachment] = received.iter_attachments()
     assert attachment.get_filename() == FULL
     assert _file_week(FULL) == _subject_week(received) == date(2026, 11, 9)
+    # every time in the message is in the report zone (Europe/Moscow, +03:00), the Date header too
+    assert str(received["Date"]).endswith("+0300")
+    body = received.get_body(preferencelist=("html",))
+    assert body is not None
+    for text in (_text(received), str(body.get_content())):  # type: ignore[attr-defined]
+        assert "(Europe/Moscow)" in text
+        assert "UTC" not in text
+        assert "+00:00" not in text
     on_disk = out / FULL
     file_bytes = on_disk.stat().st_size
     assert attachment.get_content() == on_disk.read_bytes()
@@ -148,6 +158,9 @@ def test_full_then_light_then_no_attachment_as_the_limit_shrinks(
     assert f"attachment: {run.detail}" in light.lines()
     light_sheets = _sheets(attachment.get_content())
     assert "Transitions" not in light_sheets
+    assert package_problems(out / LIGHT) == []  # parts, relationships, the pivot and its records
+    schema = OpenXmlValidator().validate(out / LIGHT)
+    assert [e.description for e in schema.errors if e.severity == ValidationSeverity.ERROR] == []
     assert light_sheets["Leads"] == full_sheets["Leads"]  # the pivot's table is complete
     cohorts = [row for row in light_sheets["Cohorts"] if row != ()]
     assert any("lighter copy" in str(cell) for row in cohorts for cell in row if cell)

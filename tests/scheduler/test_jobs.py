@@ -136,6 +136,8 @@ def test_missed_monday_is_sent_once_at_start_up(
     [line] = [line for line in job_lines(caplog) if line["job"] == "weekly"]
     assert line["outcome"] == "sent"
     assert line["counts"]["week"] == "2026-11-09"
+    assert line["counts"]["attachment"] == "full"  # the small workbook fits the 10 MB default
+    assert "attachment_detail" not in line["counts"]
     with engine.connect() as conn:
         assert conn.execute(select(report_runs.c.week_start, report_runs.c.status)).all() == [
             (date(2026, 11, 9), "sent")
