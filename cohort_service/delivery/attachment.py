@@ -16,6 +16,7 @@ reason goes to the run's record (``report_runs.detail``) and the log.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from email.message import EmailMessage
@@ -24,6 +25,9 @@ from typing import Literal
 
 from cohort_service.delivery.email import message_size
 from cohort_service.delivery.headline import attachment_lines
+from cohort_service.errors import CohortServiceError, first_line
+
+log = logging.getLogger(__name__)
 
 MB = 1_000_000  # mail providers state their limits in decimal megabytes; the smaller unit is safer
 LIGHT_SUFFIX = "-light"
@@ -74,17 +78,18 @@ def fit_attachment(
     limit_bytes: int,
     write_light: Callable[[Path], Path] | None,
 ) -> Fitted:
-    """The first of full / light / none whose message fits ``limit_bytes``."""
+    """The first of full / light / none whose message fits ``limit_bytes``. A light copy that
+    cannot be written (a full disk) does not stop the Monday message: it goes without a file."""
     limit = f"the e-mail limit of {megabytes(limit_bytes)} (email.max_attachment_mb)"
     kept = f"The full workbook is kept on the report server: {full.resolve()}"
     message = compose(full, attachment_lines(full.name))
     size = message_size(message)
     if size <= limit_bytes:
+        light_path(full).unlink(missing_ok=True)  # an earlier run's light copy of this week is stale
         return Fitted(message, Attachment("full", size))
     too_big = f"the full workbook {full.name} makes a {megabytes(size)} message, over {limit}"
-    light_size: int | None = None
-    if write_light is not None:
-        light = write_light(light_path(full))
+    light, why_not = _light_copy(write_light, full)
+    if light is not None:
         about = (
             f"A lighter copy of the workbook is attached: {light.name}. It leaves out {LEFT_OUT}: "
             f"the full workbook makes a {megabytes(size)} message, over {limit}. Every other sheet, "
@@ -97,13 +102,22 @@ def fit_attachment(
             return Fitted(
                 message, Attachment("light", light_size, f"light workbook {light.name} attached: {too_big}")
             )
-    without = "" if light_size is None else f"; without the Transitions sheet {megabytes(light_size)}"
-    about = (
-        f"No workbook is attached: it makes a {megabytes(size)} message{without}, over {limit}.",
-        kept,
-    )
+        why_not = f"without the Transitions sheet still {megabytes(light_size)}"
+    tail = f"; {why_not}" if why_not else ""
+    about = (f"No workbook is attached: it makes a {megabytes(size)} message, over {limit}{tail}.", kept)
     message = compose(None, about)
-    return Fitted(message, Attachment("none", message_size(message), f"no attachment: {too_big}{without}"))
+    return Fitted(message, Attachment("none", message_size(message), f"no attachment: {too_big}{tail}"))
+
+
+def _light_copy(write_light: Callable[[Path], Path] | None, full: Path) -> tuple[Path | None, str]:
+    """The light workbook beside the full one, or why there is none."""
+    if write_light is None:
+        return None, ""
+    try:
+        return write_light(light_path(full)), ""
+    except (OSError, CohortServiceError) as exc:
+        log.warning("the light workbook could not be written: %s", first_line(exc))
+        return None, f"the lighter copy could not be written ({first_line(exc)})"
 
 
 def without_attachment(compose: Compose, full: Path, refusal: str) -> Fitted:

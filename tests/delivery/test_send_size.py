@@ -153,6 +153,7 @@ def test_full_then_light_then_no_attachment_as_the_limit_shrinks(
     run = _last_run(engine)
     assert (run.status, run.attachment) == ("sent", "light")
     assert run.message_bytes <= limit_mb * MB < full_message_bytes
+    run_light_bytes = run.message_bytes
     assert run.file_path == str(on_disk.resolve())
     assert run.detail.startswith(f"light workbook {LIGHT} attached: the full workbook {FULL} makes a")
     assert f"attachment: {run.detail}" in light.lines()
@@ -170,8 +171,12 @@ def test_full_then_light_then_no_attachment_as_the_limit_shrinks(
     received = server.recorder.messages[-1]
     assert list(received.iter_attachments()) == []
     text = _text(received)
-    assert f"No workbook is attached: it makes a {megabytes(full_message_bytes)} message; without" in text
-    assert "over the e-mail limit of 1 kB (email.max_attachment_mb)" in text
+    light_message_bytes = run_light_bytes
+    assert (
+        f"No workbook is attached: it makes a {megabytes(full_message_bytes)} message, over the e-mail "
+        "limit of 1 kB (email.max_attachment_mb); without the Transitions sheet still "
+        f"{megabytes(light_message_bytes)}."
+    ) in text
     assert f"The full workbook is kept on the report server: {on_disk.resolve()}" in text
     run = _last_run(engine)
     assert (run.status, run.attachment) == ("sent", "none")
@@ -179,18 +184,37 @@ def test_full_then_light_then_no_attachment_as_the_limit_shrinks(
     assert none.status == "sent"
     assert len(server.recorder.messages) == 3
 
+    # 4. The light copy cannot be written (a directory stands in its place, as a full disk would
+    # fail it): the Monday message still goes, without a file, and says why.
+    (out / LIGHT).unlink()
+    (out / LIGHT).mkdir()
+    _send(_settings(db_url, account, server, out, max_attachment_mb=limit_mb))
+    received = server.recorder.messages[-1]
+    assert list(received.iter_attachments()) == []
+    assert "; the lighter copy could not be written (" in _text(received)
+    run = _last_run(engine)
+    assert (run.status, run.attachment) == ("sent", "none")
+    assert f"no attachment: the full workbook {FULL} makes a" in run.detail
+    assert "the lighter copy could not be written" in run.detail
 
-def _big_builder(settings: Settings, engine: Engine, as_of: datetime, path: Path) -> ReportOutputs:
-    """A real xlsx of ~200 KB that does not compress (random bytes), and the fixed headline."""
-    del settings, engine, as_of
+
+def _noise_workbook(path: Path, rows: int) -> Path:
+    """A real xlsx of ~130 bytes a row that does not compress (random hex)."""
     import xlsxwriter
 
     book = xlsxwriter.Workbook(str(path))
     sheet = book.add_worksheet("Noise")
-    for row in range(1500):
+    for row in range(rows):
         sheet.write_string(row, 0, os.urandom(60).hex())
     book.close()
-    return ReportOutputs(headline())
+    return path
+
+
+def _big_builder(settings: Settings, engine: Engine, as_of: datetime, path: Path) -> ReportOutputs:
+    """A ~200 KB workbook, the fixed headline, and a light copy a third of its size."""
+    del settings, engine, as_of
+    _noise_workbook(path, 1500)
+    return ReportOutputs(headline(), lambda light: _noise_workbook(light, 500))
 
 
 @PLAINTEXT_AUTH
@@ -239,3 +263,29 @@ def test_a_message_refused_even_without_the_file_is_recorded_failed(
 )  # fmt: skip
 def test_sizes_read_in_decimal_units(size: int, shown: str) -> None:
     assert megabytes(size) == shown
+
+
+@PLAINTEXT_AUTH
+def test_the_light_copy_goes_when_it_fits_and_a_stale_one_is_removed(
+    db_url: str, engine: Engine, account: tuple[SimAccount, str, str], start_smtp: Any, tmp_path: Path
+) -> None:
+    """~270 kB as a message over a 150 kB limit: the ~90 kB light copy goes. Sent again under the
+    default limit, the full one goes and the week's light copy is removed (it would be stale)."""
+    server: SmtpServer = start_smtp()
+    out = tmp_path / "out"
+    first = run_send(
+        _settings(db_url, account, server, out, max_attachment_mb=0.15),
+        builder=_big_builder, clock=lambda: MONDAY, sleep=lambda _s: None,
+    )  # fmt: skip
+    assert first.attachment is not None
+    assert first.attachment.kind == "light"
+    assert (out / LIGHT).exists()
+    [attachment] = server.recorder.messages[-1].iter_attachments()
+    assert attachment.get_filename() == LIGHT
+    second = run_send(
+        _settings(db_url, account, server, out), builder=_big_builder, clock=lambda: MONDAY, force=True
+    )
+    assert second.attachment is not None
+    assert second.attachment.kind == "full"
+    assert not (out / LIGHT).exists()
+    assert (out / FULL).exists()
