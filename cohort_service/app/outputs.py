@@ -7,7 +7,7 @@ workbook on disk plus the headline of the message.
 from __future__ import annotations
 
 import math
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -98,7 +98,9 @@ def build_report_outputs(settings: Settings, engine: Engine, as_of: datetime, pa
     run = run_report(settings, request, out=path, engine=engine)
     report = run.report
 
-    def write_light(target: Path) -> Path:
-        return write_workbook(report, target, omitted=light_note(path)).path
+    def write_light(target: Path, since: date | None) -> Path | None:
+        if since is not None and since <= report.weeks[0]:
+            return None  # the cut keeps every week
+        return write_workbook(report, target, omitted=light_note(path, since), leads_since=since).path
 
     return ReportOutputs(headline_from_report(report, settings), write_light)

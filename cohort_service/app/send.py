@@ -41,6 +41,7 @@ from cohort_service.delivery.attachment import (
     Attachment,
     Compose,
     Fitted,
+    WriteLight,
     fit_attachment,
     without_attachment,
 )
@@ -63,10 +64,10 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class ReportOutputs:
     """What a report builder hands back: the e-mail's headline and, when it can write one, a writer
-    of the lighter workbook (no Transitions sheet) at a given path, from the same report."""
+    of the lighter workbook (no Transitions sheet, Leads from a given week) from the same report."""
 
     headline: Headline
-    write_light: Callable[[Path], Path] | None = None
+    write_light: WriteLight | None = None
 
 
 ReportBuilder = Callable[[Settings, Engine, datetime, Path], ReportOutputs]
@@ -247,9 +248,10 @@ def _deliver(
             return build_message(headline=headline, workbook=workbook, sender=cfg.sender,
                                  recipients=result.recipients, subject=subject, about_file=about)  # fmt: skip
 
-        fitted = fit_attachment(
-            compose, path, limit_bytes=round(cfg.max_attachment_mb * MB), write_light=outputs.write_light
-        )
+        # lighter still: Leads of the weeks in the e-mail's table, then of its last week only
+        cuts = sorted({row.week_start for row in headline.rows[:1] + headline.rows[-1:]})
+        fitted = fit_attachment(compose, path, limit_bytes=round(cfg.max_attachment_mb * MB),
+                                write_light=outputs.write_light, cuts=cuts)  # fmt: skip
         _send_fitted(fitted, compose, path, cfg, result, sleep=sleep, ssl_context=ssl_context)
     except SmtpDeliveryError as exc:
         result.status, result.attempts, result.error = "failed", result.attempts + exc.attempts, str(exc)

@@ -2,16 +2,20 @@
 
 The limit (``email.max_attachment_mb``, decimal megabytes) is compared with the *message* as it
 goes over the wire (:func:`~cohort_service.delivery.email.message_size`: base64 makes the file
-4/3 larger, plus the bodies), not with the file. In order:
+4/3 larger, plus the bodies), not with the file. The first that fits:
 
-1. the full workbook, when the message fits;
-2. a lighter workbook without the Transitions sheet (the stage history of every lead, most of the
-   file's bytes on a big account: at 20k leads 49 MB of its XML), when that message fits; the
-   Leads table, the pivot and every other sheet stay, so the numbers are the same;
-3. no attachment: the body says why and where the files are.
+1. the full workbook;
+2. a lighter copy without the Transitions sheet (the stage history of every lead, about half the
+   file on a big account); the Leads table, the pivot and every other sheet complete, so every
+   number is the same;
+3. the same, with the Leads table (and the pivot over it) cut to the weeks of the e-mail's table;
+4. the same, cut to the last week of the e-mail's table;
+5. no attachment.
 
-The full workbook always stays in ``report.out_dir``; the body names it in cases 2 and 3, and the
-reason goes to the run's record (``report_runs.detail``) and the log.
+Cohorts, Maturation, Managers and the other summary sheets always cover every week. The light
+copy is one file (``…-light.xlsx``) rewritten at each step; the full workbook always stays in
+``report.out_dir``. The body names it from step 2 on, and the reason goes to the run's record
+(``report_runs.detail``) and the log.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import date
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Literal
@@ -36,6 +41,9 @@ LEFT_OUT = "the Transitions sheet (the stage history of every lead)"
 AttachmentKind = Literal["full", "light", "none"]
 Compose = Callable[[Path | None, Sequence[str]], EmailMessage]
 """Build the message with this file attached (None: no file) and these closing lines about it."""
+WriteLight = Callable[[Path, date | None], Path | None]
+"""Write the lighter copy at the path, its Leads table from that cohort week on (None: every
+week); None when that cut would keep every week (nothing lighter than the step before)."""
 
 
 @dataclass(frozen=True)
@@ -63,11 +71,21 @@ def light_path(full: Path) -> Path:
     return full.with_name(f"{full.stem}{LIGHT_SUFFIX}{full.suffix}")
 
 
-def light_note(full: Path) -> str:
+def leads_cut(since: date | None) -> str:
+    """What the light copy's Leads table holds, as the body and the file say it."""
+    if since is None:
+        return "the Leads table and the pivot are complete"
+    return (
+        f"the Leads table (and the pivot over it) holds only the cohort weeks from {since:%d.%m.%Y}; "
+        "Cohorts and the other sheets cover every week"
+    )
+
+
+def light_note(full: Path, since: date | None = None) -> str:
     """The sentence the light workbook itself carries (Cohorts notes, About)."""
     return (
-        f"This is the e-mail's lighter copy: {LEFT_OUT} is left out to keep the message under the "
-        f"mail size limit; every other sheet is complete. The full workbook: {full.name}."
+        f"This is the e-mail's lighter copy, to keep the message under the mail size limit: {LEFT_OUT} "
+        f"is left out and {leads_cut(since)}. The full workbook: {full.name}."
     )
 
 
@@ -76,10 +94,12 @@ def fit_attachment(
     full: Path,
     *,
     limit_bytes: int,
-    write_light: Callable[[Path], Path] | None,
+    write_light: WriteLight | None,
+    cuts: Sequence[date] = (),
 ) -> Fitted:
-    """The first of full / light / none whose message fits ``limit_bytes``. A light copy that
-    cannot be written (a full disk) does not stop the Monday message: it goes without a file."""
+    """The first of full / light / light cut at each of ``cuts`` / none whose message fits
+    ``limit_bytes``. A light copy that cannot be written (a full disk) does not stop the Monday
+    message: it goes without a file."""
     limit = f"the e-mail limit of {megabytes(limit_bytes)} (email.max_attachment_mb)"
     kept = f"The full workbook is kept on the report server: {full.resolve()}"
     message = compose(full, attachment_lines(full.name))
@@ -88,36 +108,59 @@ def fit_attachment(
         light_path(full).unlink(missing_ok=True)  # an earlier run's light copy of this week is stale
         return Fitted(message, Attachment("full", size))
     too_big = f"the full workbook {full.name} makes a {megabytes(size)} message, over {limit}"
-    light, why_not = _light_copy(write_light, full)
-    if light is not None:
-        about = (
-            f"A lighter copy of the workbook is attached: {light.name}. It leaves out {LEFT_OUT}: "
-            f"the full workbook makes a {megabytes(size)} message, over {limit}. Every other sheet, "
-            "the Leads table and the pivot are complete.",
-            kept,
+    why_not = ""
+    if write_light is not None:
+        lighter, why_not = _lighter(
+            compose,
+            full,
+            write_light=write_light,
+            cuts=cuts,
+            limit_bytes=limit_bytes,
+            said=(limit, kept, size),
         )
-        message = compose(light, about)
-        light_size = message_size(message)
-        if light_size <= limit_bytes:
-            return Fitted(
-                message, Attachment("light", light_size, f"light workbook {light.name} attached: {too_big}")
-            )
-        why_not = f"without the Transitions sheet still {megabytes(light_size)}"
+        if lighter is not None:
+            return lighter
     tail = f"; {why_not}" if why_not else ""
     about = (f"No workbook is attached: it makes a {megabytes(size)} message, over {limit}{tail}.", kept)
     message = compose(None, about)
     return Fitted(message, Attachment("none", message_size(message), f"no attachment: {too_big}{tail}"))
 
 
-def _light_copy(write_light: Callable[[Path], Path] | None, full: Path) -> tuple[Path | None, str]:
-    """The light workbook beside the full one, or why there is none."""
-    if write_light is None:
-        return None, ""
-    try:
-        return write_light(light_path(full)), ""
-    except (OSError, CohortServiceError) as exc:
-        log.warning("the light workbook could not be written: %s", first_line(exc))
-        return None, f"the lighter copy could not be written ({first_line(exc)})"
+def _lighter(
+    compose: Compose,
+    full: Path,
+    *,
+    write_light: WriteLight,
+    cuts: Sequence[date],
+    limit_bytes: int,
+    said: tuple[str, str, int],
+) -> tuple[Fitted | None, str]:
+    """The first light copy (every week, then each cut) whose message fits, or why none does."""
+    limit, kept, size = said
+    tried: list[str] = []  # "every week 4.7 MB", "from 19.10.2026 2.1 MB"
+    for since in (None, *cuts):
+        try:
+            light = write_light(light_path(full), since)
+        except (OSError, CohortServiceError) as exc:
+            log.warning("the light workbook could not be written: %s", first_line(exc))
+            return None, f"the lighter copy could not be written ({first_line(exc)})"
+        if light is None:
+            continue  # this cut keeps every week: nothing lighter than the step before
+        about = (
+            f"A lighter copy of the workbook is attached: {light.name}. It leaves out {LEFT_OUT}, and "
+            f"{leads_cut(since)}: the full workbook makes a {megabytes(size)} message, over {limit}.",
+            kept,
+        )
+        message = compose(light, about)
+        light_size = message_size(message)
+        if light_size <= limit_bytes:
+            detail = (
+                f"light workbook {light.name} attached ({leads_cut(since)}): the full workbook "
+                f"{full.name} makes a {megabytes(size)} message, over {limit}"
+            )
+            return Fitted(message, Attachment("light", light_size, detail)), ""
+        tried.append(f"{'every week' if since is None else f'from {since:%d.%m.%Y}'} {megabytes(light_size)}")
+    return None, f"without the Transitions sheet still {', '.join(tried)}" if tried else ""
 
 
 def without_attachment(compose: Compose, full: Path, refusal: str) -> Fitted:

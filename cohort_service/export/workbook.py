@@ -90,6 +90,7 @@ def write_workbook(
     max_rows_per_sheet: int = EXCEL_MAX_ROWS,
     tmpdir: str | os.PathLike[str] | None = None,
     omitted: str | None = None,
+    leads_since: date | None = None,
 ) -> WorkbookResult:
     """Write the workbook at ``path``: into a ``.partial`` file first, renamed when complete, so a
     failure never leaves a half-written file nor touches an older one (:mod:`files`).
@@ -97,12 +98,16 @@ def write_workbook(
     ``history``: the spooled stage history (without it the Transitions table is empty and About
     says so); ``csv_dir``: where this run's CSV files went, named on About. ``omitted``: a lighter
     copy (the e-mail's, under its size limit) without the Transitions sheet; the sentence saying so
-    and naming the full file goes under the Cohorts table and on About.
+    and naming the full file goes under the Cohorts table and on About. ``leads_since``: that copy's
+    Leads table (and so the pivot) holds only the cohort weeks from that Monday on; Cohorts and the
+    other sheets still cover every week.
     """
     target = Path(path)
     check_file_target(target, "workbook")
     sweep_partials(target.parent, {target.name})
     leads = report.leads_table()
+    if leads_since is not None:
+        leads = leads.loc[leads[col.COHORT_WEEK] >= pd.Timestamp(leads_since)].reset_index(drop=True)
     if not leads[col.COHORT_WEEK].is_monotonic_increasing:
         leads = leads.sort_values(col.COHORT_WEEK, kind="stable", ignore_index=True)
     with replacing([target], "workbook") as (partial,):

@@ -155,7 +155,10 @@ def test_full_then_light_then_no_attachment_as_the_limit_shrinks(
     assert run.message_bytes <= limit_mb * MB < full_message_bytes
     run_light_bytes = run.message_bytes
     assert run.file_path == str(on_disk.resolve())
-    assert run.detail.startswith(f"light workbook {LIGHT} attached: the full workbook {FULL} makes a")
+    assert run.detail.startswith(
+        f"light workbook {LIGHT} attached (the Leads table and the pivot are complete): "
+        f"the full workbook {FULL}"
+    )
     assert f"attachment: {run.detail}" in light.lines()
     light_sheets = _sheets(attachment.get_content())
     assert "Transitions" not in light_sheets
@@ -166,23 +169,47 @@ def test_full_then_light_then_no_attachment_as_the_limit_shrinks(
     cohorts = [row for row in light_sheets["Cohorts"] if row != ()]
     assert any("lighter copy" in str(cell) for row in cohorts for cell in row if cell)
 
-    # 3. A limit not even the light copy fits: no attachment, the body says why and where.
+    # 2b. 3 % under that light message (a message's size varies by a few bytes between runs: its
+    # boundary and Message-ID): the Leads table (and the pivot) cut to the weeks of the e-mail's
+    # table (the last 6 of the report's 8: from 05.10.2026); Cohorts keeps all 8.
+    _send(_settings(db_url, account, server, out, max_attachment_mb=run_light_bytes * 0.97 / MB))
+    received = server.recorder.messages[-1]
+    [attachment] = received.iter_attachments()
+    assert attachment.get_filename() == LIGHT
+    assert (
+        "It leaves out the Transitions sheet (the stage history of every lead), and the Leads table (and "
+        "the pivot over it) holds only the cohort weeks from 05.10.2026; Cohorts and the other sheets "
+        "cover every week"
+    ) in " ".join(_text(received).split())
+    run = _last_run(engine)
+    assert (run.status, run.attachment) == ("sent", "light")
+    assert run.message_bytes < run_light_bytes
+    cut_sheets = _sheets(attachment.get_content())
+    week_col = full_sheets["Leads"][0].index("cohort_week")
+    assert cut_sheets["Leads"][0] == full_sheets["Leads"][0]
+    assert cut_sheets["Leads"][1:] == [
+        r for r in full_sheets["Leads"][1:] if r[week_col].date() >= date(2026, 10, 5)
+    ]
+    assert len(cut_sheets["Leads"]) < len(full_sheets["Leads"])
+    assert cut_sheets["Cohorts"] != []
+    assert package_problems(out / LIGHT) == []
+
+    # 3. A limit not even the lightest copy fits: no attachment, the body says why and where.
     none = _send(_settings(db_url, account, server, out, max_attachment_mb=0.001))
     received = server.recorder.messages[-1]
     assert list(received.iter_attachments()) == []
-    text = _text(received)
-    light_message_bytes = run_light_bytes
+    text = " ".join(_text(received).split())
     assert (
         f"No workbook is attached: it makes a {megabytes(full_message_bytes)} message, over the e-mail "
-        "limit of 1 kB (email.max_attachment_mb); without the Transitions sheet still "
-        f"{megabytes(light_message_bytes)}."
+        f"limit of 1 kB (email.max_attachment_mb); without the Transitions sheet still every week "
+        f"{megabytes(run_light_bytes)}, from 05.10.2026 {megabytes(run.message_bytes)}, from 09.11.2026 "
     ) in text
     assert f"The full workbook is kept on the report server: {on_disk.resolve()}" in text
     run = _last_run(engine)
     assert (run.status, run.attachment) == ("sent", "none")
     assert run.detail.startswith(f"no attachment: the full workbook {FULL} makes a")
     assert none.status == "sent"
-    assert len(server.recorder.messages) == 3
+    assert len(server.recorder.messages) == 4
 
     # 4. The light copy cannot be written (a directory stands in its place, as a full disk would
     # fail it): the Monday message still goes, without a file, and says why.
@@ -214,7 +241,7 @@ def _big_builder(settings: Settings, engine: Engine, as_of: datetime, path: Path
     """A ~200 KB workbook, the fixed headline, and a light copy a third of its size."""
     del settings, engine, as_of
     _noise_workbook(path, 1500)
-    return ReportOutputs(headline(), lambda light: _noise_workbook(light, 500))
+    return ReportOutputs(headline(), lambda light, _since: _noise_workbook(light, 500))
 
 
 @PLAINTEXT_AUTH
