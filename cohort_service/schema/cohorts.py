@@ -156,14 +156,14 @@ COHORTS: tuple[CohortColumn, ...] = (
     ),
     # Money (cohorts/money.py), present when spend is known.
     CohortColumn(col.SPEND, "money", step="money", note="Ad spend of the week's days (imported spend)."),
-    CohortColumn(col.CPL, "money", step="money", note="spend ÷ leads: cost per lead. Blank at 0 leads."),
+    CohortColumn(col.CPL, "cost", step="money", note="spend ÷ leads: cost per lead. Blank at 0 leads."),
     CohortColumn(
-        lambda s: col.cost_per(s.milestone), "money", "milestone", step="money",
+        lambda s: col.cost_per(s.milestone), "cost", "milestone", step="money",
         note=lambda s: f"spend ÷ {s.milestone}. Blank when nobody reached it.",
     ),
-    CohortColumn(col.CAC, "money", step="money", note=lambda s: f"spend ÷ {s.final}: cost per customer."),
+    CohortColumn(col.CAC, "cost", step="money", note=lambda s: f"spend ÷ {s.final}: cost per customer."),
     CohortColumn(
-        col.CAC_FORECAST, "money", step="money",
+        col.CAC_FORECAST, "cost", step="money",
         note=lambda s: f"spend ÷ {s.final} forecast: cost per customer once the cohort is mature.",
     ),
     CohortColumn(

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from typing import Literal
 
 Kind = Literal[
-    "text", "marker", "int", "count", "estimate", "number", "amount", "money", "days", "pct", "delta", "flag",
-    "date", "datetime", "iso_date", "iso_datetime", "iso_seconds",
+    "text", "marker", "int", "count", "estimate", "number", "amount", "money", "cost", "days", "pct", "delta",
+    "flag", "date", "datetime", "iso_date", "iso_datetime", "iso_seconds",
 ]  # fmt: skip
 Write = Literal["text", "number", "date", "datetime"]
 
@@ -48,6 +48,9 @@ KINDS: dict[str, CellKind] = {
     "estimate": CellKind("#,##0.0", 9, "number", csv_decimals=2),
     "amount": CellKind("#,##0.00", 12, "number", csv_decimals=2),  # a lead's price, to the kopeck
     "money": CellKind("#,##0", 12, "number", csv_decimals=2),  # sums of kopeck amounts: exact in CSV
+    # money per unit (spend ÷ a count: CPL, CAC): shown to the ruble like money; a ratio, not a sum of
+    # kopecks, so CSV keeps its 10 significant digits and spend ÷ count reproduces it
+    "cost": CellKind("#,##0", 12, "number"),
     "number": CellKind(None, 10, "number"),  # General: 10 significant digits in CSV
     "days": CellKind("0.0", 8, "number", csv_decimals=2),
     # a fraction: 0.42 shows as 42.0%; CSV: 4 decimals (0.01 percentage point)

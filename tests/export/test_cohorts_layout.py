@@ -3,10 +3,14 @@ workbook: which columns the sheet shows, which it leaves off as duplicates, and 
 
 from __future__ import annotations
 
+import math
+
+import pandas as pd
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from cohort_service.export.csv import rounded
 from cohort_service.export.measure import (
     header_width,
     pixels,
@@ -15,8 +19,9 @@ from cohort_service.export.measure import (
     word_width,
     wrapped_lines,
 )
-from cohort_service.schema.cohorts import cohort_header
+from cohort_service.schema.cohorts import cohort_header, cohort_kinds
 from cohort_service.schema.cohorts_sheet import duplicates, sections, sheet_columns
+from cohort_service.schema.kinds import kind_of
 
 RU = ["Первичный контакт", "Переговоры", "Отправлено КП", "Продажа"]
 
@@ -100,3 +105,16 @@ def test_print_pages_by_section() -> None:
     assert breaks == [4, 7]
     hidden = [20.0, 10.0, 0.0, 0.0, 10.0, 10.0, 10.0, 10.0, 10.0, 10.0]
     assert print_pages(hidden, [4, 7], page=450) == ([7], 100)  # collapsed columns take no room
+
+
+def test_money_per_unit_shows_to_the_ruble_and_keeps_its_digits_in_csv() -> None:
+    """CPL, cost per <m>, CAC: `#,##0` on the sheets like money, but a ratio, so cohorts.csv keeps
+    10 significant digits (spend ÷ leads reproduces it) where a sum of money keeps kopecks."""
+    kinds = cohort_kinds(RU, [7])
+    assert {kinds[n] for n in ("CPL", "cost per Переговоры", "CAC", "CAC forecast")} == {"cost"}
+    assert (kinds["spend"], kinds["ROMI"]) == ("money", "delta")
+    assert kind_of("cost").excel_format == kind_of("money").excel_format == "#,##0"
+    values = pd.Series([69195.2 / 64, 69195.2 / 14, float("nan")])
+    assert rounded(values, "cost").tolist()[:2] == [1081.175, 4942.514286]
+    assert rounded(values, "money").tolist()[:2] == [1081.18, 4942.51]
+    assert math.isnan(rounded(values, "cost").tolist()[2])
