@@ -21,7 +21,7 @@ from cohort_service.cohorts.facts import WORK_MEM, FactsRequest, copy_facts
 from cohort_service.cohorts.milestones import Funnel
 from cohort_service.cohorts.paths_sql import copy_facts_from_paths_sql, keep_marked_sql, paths_insert_sql
 
-# More marked leads than this are rebuilt in one pass (≈ 6× faster per lead than by id).
+# More marked leads than this are rebuilt in one pass (3–6× faster per lead than by id).
 REBUILD_ABOVE = 100_000
 PARALLEL = {"parallel_setup_cost": 10, "parallel_tuple_cost": 0.001}  # defaults 1000, 0.1
 
@@ -96,15 +96,6 @@ def keep_paths(conn: Connection, funnel: Funnel, funnel_fingerprint: str | None 
     if stored != want or marked > REBUILD_ABOVE:  # a bulk load: one pass beats lead by lead
         return rebuild_paths(conn, funnel)
     return int(written)
-
-
-def ensure_paths(conn: Connection, funnel: Funnel) -> bool:
-    """Rebuild the summary when it was built for another funnel (or never); True when it did.
-    (:func:`keep_paths` also recomputes the leads whose history changed.)"""
-    if stored_fingerprint(conn) == fingerprint(funnel):
-        return False
-    rebuild_paths(conn, funnel)
-    return True
 
 
 def compute_facts_from_paths(
