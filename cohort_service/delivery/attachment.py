@@ -121,7 +121,11 @@ def fit_attachment(
         if lighter is not None:
             return lighter
     tail = f"; {why_not}" if why_not else ""
-    about = (f"No workbook is attached: it makes a {megabytes(size)} message, over {limit}{tail}.", kept)
+    about = (
+        "No workbook is attached.",
+        f"It makes a {megabytes(size)} message, over {limit}{tail}.",
+        kept,
+    )
     message = compose(None, about)
     return Fitted(message, Attachment("none", message_size(message), f"no attachment: {too_big}{tail}"))
 
@@ -146,9 +150,10 @@ def _lighter(
             return None, f"the lighter copy could not be written ({first_line(exc)})"
         if light is None:
             continue  # this cut keeps every week: nothing lighter than the step before
-        about = (
-            f"A lighter copy of the workbook is attached: {light.name}. It leaves out {LEFT_OUT}, and "
-            f"{leads_cut(since)}: the full workbook makes a {megabytes(size)} message, over {limit}.",
+        about = (  # the first line is the one the reader needs; the body shows it in bold
+            f"A lighter copy of the workbook is attached: {light.name}.",
+            f"It leaves out {LEFT_OUT}, and {leads_cut(since)}: the full workbook makes a "
+            f"{megabytes(size)} message, over {limit}.",
             kept,
         )
         message = compose(light, about)
@@ -166,7 +171,8 @@ def _lighter(
 def without_attachment(compose: Compose, full: Path, refusal: str) -> Fitted:
     """The message again, with no file, after the server refused it for its size."""
     about = (
-        f"No workbook is attached: the mail server refused the message with it ({refusal}).",
+        "No workbook is attached.",
+        f"The mail server refused the message with it ({refusal}).",
         f"The full workbook is kept on the report server: {full.resolve()}",
     )
     message = compose(None, about)

@@ -161,3 +161,11 @@ def test_delta_vs_prev_is_explained_in_both_bodies() -> None:
     assert legend in render_text(base)
     assert legend in render_html(base)
     assert "Shown only once the week is mature" in render_text(base)
+
+
+def test_numbers_do_not_break_inside_on_a_phone() -> None:
+    """In the HTML's sentences a number keeps its thousands separators and its "%" on one line."""
+    money = ("spend 2 020 546, CPL 1 184; 1 2 3 of 12 %",)
+    page = render_html(dataclasses.replace(headline(), money=money))
+    assert "<li>spend 2&nbsp;020&nbsp;546, CPL 1&nbsp;184; 1&nbsp;2&nbsp;3 of 12&nbsp;%</li>" in page
+    assert render_text(dataclasses.replace(headline(), money=money)).count("2 020 546") == 1  # text as is
