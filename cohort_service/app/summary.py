@@ -91,8 +91,11 @@ def forecast_line(report: CohortReport) -> str | None:
     )
     actual = float(young[final].sum())
     low, high = max(actual, expected - Z80 * sd), expected + Z80 * sd
+    days = round(report.forecast.mature_days)
+    # with no conversion time measured (0 days) only the week still running can be young
+    why = f"not yet {days} days old" if days >= 1 else "the week still running"
     line = (
-        f"Young weeks ({len(young)}, not yet {report.forecast.mature_days:.0f} days old): {final} expected "
+        f"Young weeks ({len(young)}, {why}): {final} expected "
         f"{expected:.0f} when mature (80 %: {low:.0f}–{high:.0f}; {actual:.0f} so far)"
     )
     if col.REVENUE_FORECAST in young.columns and report.forecast.avg_check is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 from collections.abc import Iterator
@@ -149,3 +150,21 @@ def test_the_last_weeks_same_age_range_only_above_the_minimum_base(
     share = reached / leads * 100
     expected_word = "below usual" if share < float(low) else "above usual" if share > float(high) else "usual"
     assert word == expected_word
+
+
+def test_young_weeks_line_names_the_age_they_wait_for(
+    db_url: str, account: tuple[SimAccount, str, str]
+) -> None:
+    """'not yet N days old' with N the measured mature age; with no conversion time measured (0
+    days) only the running week can be young, and the line says so instead of 'not yet 0 days old'."""
+    from cohort_service.app.summary import forecast_line
+
+    _settings, report = _report(db_url, account)
+    assert report.forecast is not None
+    young = int((~report.cohorts[col.MATURE].astype(bool)).sum())
+    days = round(report.forecast.mature_days)
+    assert young > 0
+    assert days >= 1
+    assert (forecast_line(report) or "").startswith(f"Young weeks ({young}, not yet {days} days old): ")
+    instant = dataclasses.replace(report, forecast=dataclasses.replace(report.forecast, mature_days=0.2))
+    assert (forecast_line(instant) or "").startswith(f"Young weeks ({young}, the week still running): ")
