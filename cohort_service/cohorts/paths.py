@@ -83,17 +83,23 @@ def _recompute(conn: Connection, funnel: Funnel, lead_ids: Iterable[int]) -> int
     return len(written)
 
 
-def keep_paths(conn: Connection, funnel: Funnel, funnel_fingerprint: str | None = None) -> int:
+def keep_paths(
+    conn: Connection,
+    funnel: Funnel,
+    funnel_fingerprint: str | None = None,
+    *,
+    rebuild_above: int = REBUILD_ABOVE,
+) -> int:
     """Make ``lead_paths`` current for ``funnel`` in the caller's transaction, so it can be read:
     the leads the triggers marked in ``lead_paths_dirty`` (their history changed since, whoever
     wrote it) recomputed, or everything rebuilt when the summary was built for another funnel (or
-    never) or too many leads are marked. Returns the summary rows written. One statement, so one
-    round trip, when it is current (a sync calls it for every page; ``funnel_fingerprint`` saves
-    hashing the funnel each time)."""
+    never) or more than ``rebuild_above`` leads are marked. Returns the summary rows written. One
+    statement, so one round trip, when it is current (a sync calls it often;
+    ``funnel_fingerprint`` saves hashing the funnel each time)."""
     want = funnel_fingerprint or fingerprint(funnel)
-    binds = _binds(funnel, None) | {"fp": want, "most": REBUILD_ABOVE}
+    binds = _binds(funnel, None) | {"fp": want, "most": rebuild_above}
     stored, marked, written = conn.execute(text(keep_marked_sql(len(funnel.milestones))), binds).one()
-    if stored != want or marked > REBUILD_ABOVE:  # a bulk load: one pass beats lead by lead
+    if stored != want or marked > rebuild_above:  # a bulk load: one pass beats lead by lead
         return rebuild_paths(conn, funnel)
     return int(written)
 
@@ -134,11 +140,14 @@ class PathKeeper:
         self.fingerprint = None if funnel is None else fingerprint(funnel)
         self.kept = 0
         self.pending = 0
+        # A pull of the whole history marks most leads: recompute once at the end (a full rebuild
+        # when more than REBUILD_ABOVE are marked), not batch by batch.
+        self.defer = False
 
     def __call__(self, conn: Connection, touched: int) -> None:
         """A page touching ``touched`` leads is about to commit in ``conn``'s transaction."""
         self.pending += touched
-        if self.pending >= self.BATCH:
+        if self.pending >= self.BATCH and not self.defer:
             self.flush(conn)
 
     def flush(self, conn: Connection) -> None:

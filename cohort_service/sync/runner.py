@@ -198,6 +198,7 @@ def _sync(
         bar.start(*_leads_expected(conn, leads))
         evts.on_progress = lambda _n: progress.update("events", extra=rate_text(api, before))
         event_queries, history_note = _event_queries(conn, api, evts, progress)
+        keeper.defer = evts.reads_all_history
         if history_note:
             summary.warnings.append(history_note)
         # A quiet incremental run expects a page or two per query: never guess at pages that may
