@@ -1,11 +1,4 @@
-"""Schema v1: reference data, leads, stage history, lead events, sync state, tokens, report runs.
-
-Revision ID: 0001
-Revises:
-Create Date: 2026-11-22 10:36:54.342433
-"""
-
-from collections.abc import Sequence
+"""Schema v1: reference data, leads, stage history, lead events, sync state, tokens, report runs."""
 
 import sqlalchemy as sa
 from alembic import op
@@ -13,8 +6,6 @@ from sqlalchemy.dialects import postgresql
 
 revision: str = "0001"
 down_revision: str | None = None
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:

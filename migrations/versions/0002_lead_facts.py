@@ -1,11 +1,4 @@
-"""Per-lead facts of the latest report for BI tools: lead_facts (unlogged) and lead_facts_meta.
-
-Revision ID: 0002
-Revises: 0001
-Create Date: 2026-11-22 12:00:00.000000
-"""
-
-from collections.abc import Sequence
+"""Per-lead facts of the latest report for BI tools: lead_facts (unlogged) and lead_facts_meta."""
 
 import sqlalchemy as sa
 from alembic import op
@@ -13,8 +6,6 @@ from sqlalchemy.dialects import postgresql
 
 revision: str = "0002"
 down_revision: str | None = "0001"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:

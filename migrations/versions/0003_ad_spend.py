@@ -1,19 +1,10 @@
-"""Ad spend per day × source × campaign, and the spend files imported (by content hash).
-
-Revision ID: 0003_ad_spend
-Revises: 0002
-Create Date: 2026-12-06 01:45:00.000000
-"""
-
-from collections.abc import Sequence
+"""Ad spend per day × source × campaign, and the spend files imported (by content hash)."""
 
 import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0003_ad_spend"
 down_revision: str | None = "0002"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:

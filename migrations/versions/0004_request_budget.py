@@ -1,19 +1,10 @@
-"""One request budget per amoCRM account shared by every process: request_budget.
-
-Revision ID: 0004_request_budget
-Revises: 0003_ad_spend
-Create Date: 2026-12-06 02:00:00.000000
-"""
-
-from collections.abc import Sequence
+"""One request budget per amoCRM account shared by every process: request_budget."""
 
 import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0004_request_budget"
 down_revision: str | None = "0003_ad_spend"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:

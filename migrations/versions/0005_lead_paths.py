@@ -1,11 +1,4 @@
-"""Per-lead path summary for facts as of any moment: lead_paths, lead_paths_meta (issue 15).
-
-Revision ID: 0005_lead_paths
-Revises: 0004_request_budget
-Create Date: 2026-12-06 03:15:00.000000
-"""
-
-from collections.abc import Sequence
+"""Per-lead path summary for facts as of any moment: lead_paths, lead_paths_meta (issue 15)."""
 
 import sqlalchemy as sa
 from alembic import op
@@ -13,8 +6,6 @@ from sqlalchemy.dialects import postgresql
 
 revision: str = "0005_lead_paths"
 down_revision: str | None = "0004_request_budget"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
 _MOMENTS = postgresql.ARRAY(sa.DateTime(timezone=True))
 

@@ -1,19 +1,10 @@
-"""What each send attached and why: report_runs.attachment, message_bytes, detail.
-
-Revision ID: 0006_send_attachment
-Revises: 0005_lead_paths
-Create Date: 2026-12-06 05:00:00.000000
-"""
-
-from collections.abc import Sequence
+"""What each send attached and why: report_runs.attachment, message_bytes, detail."""
 
 import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0006_send_attachment"
 down_revision: str | None = "0005_lead_paths"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:

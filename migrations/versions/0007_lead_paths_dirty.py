@@ -5,21 +5,13 @@ Any writer of the history (the sync, a resync's removals, an import, a test, a h
 leads it touched in the same statement, so a reader of lead_paths recomputes exactly those first
 and never reads a stale summary. TRUNCATE of a history table forgets the summary's fingerprint: the
 next reader rebuilds it in full.
-
-Revision ID: 0007_lead_paths_dirty
-Revises: 0006_send_attachment
-Create Date: 2026-12-06 04:30:00.000000
 """
-
-from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0007_lead_paths_dirty"
 down_revision: str | None = "0006_send_attachment"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
 _HISTORY = ("lead_status_changes", "lead_events")
 # One function per transition-table shape (a trigger with transition tables serves one event).
