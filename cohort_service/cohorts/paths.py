@@ -19,7 +19,13 @@ from sqlalchemy import Connection, text
 
 from cohort_service.cohorts.facts import WORK_MEM, FactsRequest, copy_facts
 from cohort_service.cohorts.milestones import Funnel
-from cohort_service.cohorts.paths_sql import copy_facts_from_paths_sql, keep_marked_sql, paths_insert_sql
+from cohort_service.cohorts.paths_sql import (
+    APPEND_FUNCTION,
+    append_function_sql,
+    copy_facts_from_paths_sql,
+    keep_marked_sql,
+    paths_insert_sql,
+)
 
 # More marked leads than this are rebuilt in one pass (3–6× faster per lead than by id).
 REBUILD_ABOVE = 100_000
@@ -57,7 +63,22 @@ def rebuild_paths(conn: Connection, funnel: Funnel) -> int:
         {"f": fingerprint(funnel)},
     )
     conn.execute(text("ANALYZE lead_paths"))  # the planner sizes the report's join by it
+    _install_append(conn, funnel)
     return int(written)
+
+
+def _install_append(conn: Connection, funnel: Funnel) -> None:
+    """The insert trigger's function written for this funnel (its fingerprint kept as the
+    function's comment, so a rebuild for the same funnel leaves it be). Replaced in the rebuild's
+    transaction, under the run lock every rebuild takes: a writer sees the old summary with the old
+    function or the new with the new."""
+    want = fingerprint(funnel)
+    installed = conn.execute(
+        text("SELECT obj_description(CAST(:f AS regprocedure), 'pg_proc')"), {"f": f"{APPEND_FUNCTION}()"}
+    ).scalar_one_or_none()
+    if installed != want:
+        conn.exec_driver_sql(append_function_sql(len(funnel.milestones), want, funnel.level_arrays()))
+        conn.exec_driver_sql(f"COMMENT ON FUNCTION {APPEND_FUNCTION}() IS '{want}'")
 
 
 def refresh_paths(conn: Connection, funnel: Funnel, lead_ids: Iterable[int]) -> int:
@@ -126,12 +147,13 @@ def compute_facts_from_paths(
 
 
 class PathKeeper:
-    """The sync's upkeep of ``lead_paths``. The triggers mark every lead a page changes in that
-    page's transaction, so the summary plus its marks always describe the committed history (a
+    """The sync's upkeep of ``lead_paths``. In each page's transaction the insert trigger extends
+    the rows of leads whose new changes come after their last one and the triggers mark every other
+    lead the page touches, so the summary plus its marks always describe the committed history (a
     killed sync leaves nothing a reader would miss); the keeper recomputes the marked leads once
-    ``BATCH`` have piled up and at the end of the run (:meth:`flush`). In batches the upkeep costs
-    a third per lead of what it costs page by page (see docs/metrics.md). Without a usable funnel
-    nothing is recomputed: the leads stay marked for the next reader."""
+    ``BATCH`` touched leads have piled up and at the end of the run (:meth:`flush`). In batches
+    a recompute costs a third per lead of what it costs page by page (see docs/metrics.md).
+    Without a usable funnel nothing is recomputed: the leads stay marked for the next reader."""
 
     BATCH = 2_000
 

@@ -26,10 +26,14 @@ from cohort_service.cohorts.facts_sql import (
     change_levels,
     copy_columns,
     highest_level,
+    lv_cte,
     select_facts,
     y_cte,
 )
 from cohort_service.schema.leads import FACTS
+
+LevelArrays = tuple[list[int], list[int], list[int]]  # Funnel.level_arrays(): pipelines, statuses, levels
+APPEND_FUNCTION = "lead_paths_append"  # the trigger function of INSERT INTO lead_status_changes
 
 PATH_COLUMNS = (
     "lead_id", "first_before_pipeline_id", "first_before_status_id", "first_after_pipeline_id",
@@ -73,21 +77,21 @@ gone AS (
 SELECT (SELECT fingerprint FROM meta), (SELECT count(*) FROM marked), (SELECT count(*) FROM written)"""
 
 
-def _paths_insert(milestones: int, some: str) -> str:
-    """The INSERT of the summary rows of the leads ``some`` selects (a filter on ``{col}``)."""
-    k = milestones
-    reach = ", ".join(f"min(created_at) FILTER (WHERE lvl >= {i})" for i in range(1, k + 1))
-    sit = ", ".join(f"min(created_at) FILTER (WHERE bits & {1 << i} <> 0)" for i in range(1, k + 1))
-    return f"""INSERT INTO lead_paths ({", ".join(PATH_COLUMNS)})
-WITH {LV_CTE},
-ch AS (
+def _changes_cte(k: int, source: str, where: str = "") -> str:
+    """``ch``: the stage changes of ``source`` (aliased ``s``) with their ``lvl`` and ``bits``."""
+    return f"""ch AS (
   SELECT s.lead_id, s.created_at, s.event_id, s.before_pipeline_id, s.before_status_id,
          s.after_pipeline_id, s.after_status_id, {change_levels(k)}
-  FROM lead_status_changes s
-  LEFT JOIN lv ON lv.pipeline_id = s.after_pipeline_id AND lv.status_id = s.after_status_id
-  WHERE {some.format(col="s.lead_id")}
-),
-path AS (
+  FROM {source} s
+  LEFT JOIN lv ON lv.pipeline_id = s.after_pipeline_id AND lv.status_id = s.after_status_id{where}
+)"""
+
+
+def _path_cte(k: int) -> str:
+    """``path``: one row per lead of ``ch``, the summary of its stage changes."""
+    reach = ", ".join(f"min(created_at) FILTER (WHERE lvl >= {i})" for i in range(1, k + 1))
+    sit = ", ".join(f"min(created_at) FILTER (WHERE bits & {1 << i} <> 0)" for i in range(1, k + 1))
+    return f"""path AS (
   SELECT lead_id,
     (array_agg(before_pipeline_id ORDER BY {ORDER}))[1] AS first_bp,
     (array_agg(before_status_id ORDER BY {ORDER}))[1] AS first_bs,
@@ -100,7 +104,17 @@ path AS (
     array_agg(after_status_id ORDER BY {ORDER}) AS change_s,
     max(created_at) AS last_at
   FROM ch GROUP BY lead_id
-),
+)"""
+
+
+def _paths_insert(milestones: int, some: str) -> str:
+    """The INSERT of the summary rows of the leads ``some`` selects (a filter on ``{col}``)."""
+    k = milestones
+    where = f"\n  WHERE {some.format(col='s.lead_id')}"
+    return f"""INSERT INTO lead_paths ({", ".join(PATH_COLUMNS)})
+WITH {LV_CTE},
+{_changes_cte(k, "lead_status_changes", where)},
+{_path_cte(k)},
 tr AS (
   SELECT lead_id, array_agg(created_at ORDER BY {ORDER}) AS trash_at,
     array_agg(type = 'lead_deleted' ORDER BY {ORDER}) AS trash_deleted
@@ -111,6 +125,80 @@ tr AS (
 SELECT coalesce(p.lead_id, t.lead_id), p.first_bp, p.first_bs, p.first_ap, p.reach_at, p.sit_at,
   p.unknown_at, p.change_at, p.change_p, p.change_s, p.last_at, t.trash_at, t.trash_deleted
 FROM path p FULL JOIN tr t ON t.lead_id = p.lead_id"""
+
+
+def _int_array(values: Sequence[int], sql_type: str) -> str:
+    return f"ARRAY[{', '.join(str(int(v)) for v in values)}]::{sql_type}[]"
+
+
+def append_function_sql(milestones: int, funnel_fingerprint: str, levels: LevelArrays) -> str:
+    """``lead_paths_append()``, the trigger function of ``INSERT INTO lead_status_changes``
+    (migration 0008), for one funnel: its level map and milestone count written in, so it runs the
+    same ``ch``/``path`` pieces as the full build.
+
+    New changes that all come after a lead's last summarised change (strictly later: a tie in
+    time is ordered by event id, which the row does not keep) extend its row in place: the change
+    arrays get them appended, and the earliest-moment arrays keep their old moments (every new one
+    is later) and fill their gaps from the new ones. A lead with no row yet and no mark has no
+    history, so its new changes are its whole summary. Every other lead — marked already, a
+    change out of order or tied, the summary built for another funnel (the fingerprint check) —
+    is marked in ``lead_paths_dirty`` for the keeper, as before. So a sync that receives changes
+    in time order pays a row update per lead, not a recompute reading its whole history."""
+    k = milestones
+    lv_p, lv_s, lv_l = levels
+    lv = lv_cte(_int_array(lv_p, "bigint"), _int_array(lv_s, "bigint"), _int_array(lv_l, "int"))
+    fill = ", ".join(f"coalesce(lead_paths.{{a}}[{i}], EXCLUDED.{{a}}[{i}])" for i in range(1, k + 1))
+    first = [
+        f"{c} = CASE WHEN lead_paths.change_at IS NULL THEN EXCLUDED.{c} ELSE lead_paths.{c} END"
+        for c in PATH_COLUMNS[1:4]
+    ]
+    sets = ",\n      ".join([
+        *first,
+        f"reach_at = ARRAY[{fill.format(a='reach_at')}]::timestamptz[]",
+        f"sit_at = ARRAY[{fill.format(a='sit_at')}]::timestamptz[]",
+        "unknown_at = coalesce(lead_paths.unknown_at, EXCLUDED.unknown_at)",
+        *(f"{c} = lead_paths.{c} || EXCLUDED.{c}" for c in PATH_COLUMNS[7:10]),
+        "last_change_at = EXCLUDED.last_change_at",
+    ])  # fmt: skip
+    return f"""CREATE OR REPLACE FUNCTION {APPEND_FUNCTION}() RETURNS trigger LANGUAGE plpgsql AS $fn$
+BEGIN
+  IF EXISTS (SELECT 1 FROM lead_paths_meta WHERE id = 1 AND fingerprint = '{_hex(funnel_fingerprint)}') THEN
+    WITH {lv},
+    {_changes_cte(k, "new_rows")},
+    {_path_cte(k)},
+    fresh AS (  -- a probe of the marks' index per lead: the marks may be most of the account
+      SELECT p.* FROM path p
+      LEFT JOIN LATERAL (
+        SELECT 1 AS hit FROM lead_paths_dirty d WHERE d.lead_id = p.lead_id LIMIT 1
+      ) m ON true
+      WHERE m.hit IS NULL
+    ),
+    extended AS (
+      INSERT INTO lead_paths ({", ".join(PATH_COLUMNS[:11])})
+      SELECT lead_id, first_bp, first_bs, first_ap, reach_at, sit_at, unknown_at, change_at, change_p,
+        change_s, last_at
+      FROM fresh ORDER BY lead_id
+      ON CONFLICT (lead_id) DO UPDATE SET
+      {sets}
+      WHERE lead_paths.change_at IS NULL OR lead_paths.last_change_at < EXCLUDED.change_at[1]
+      RETURNING lead_id
+    )
+    INSERT INTO lead_paths_dirty (lead_id)
+    SELECT lead_id FROM path WHERE lead_id NOT IN (SELECT lead_id FROM extended) ORDER BY lead_id
+    ON CONFLICT DO NOTHING;
+  ELSE
+    INSERT INTO lead_paths_dirty (lead_id)
+    SELECT DISTINCT lead_id FROM new_rows ORDER BY lead_id ON CONFLICT DO NOTHING;
+  END IF;
+  RETURN NULL;
+END $fn$"""
+
+
+def _hex(value: str) -> str:
+    """A fingerprint is a sha256 hex digest: anything else must not reach the function's text."""
+    if not value or any(ch not in "0123456789abcdef" for ch in value):
+        raise ValueError("a funnel fingerprint is a lowercase hex digest")
+    return value
 
 
 def _in_trash_rule() -> str:

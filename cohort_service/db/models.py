@@ -361,8 +361,10 @@ lead_paths_meta = Table(
 )
 
 # Leads whose history changed since their lead_paths row was computed. Filled by statement triggers
-# on lead_status_changes and lead_events (migration 0007), emptied by whoever recomputes them
-# (cohorts/paths.py keep_paths) in the same transaction as the recomputed rows.
+# (migrations 0007, 0008): on lead_status_changes for every lead a statement touches, except new
+# changes after a lead's last one, which the insert trigger appends to its row instead; on
+# lead_events for delete/restore events. Emptied by whoever recomputes them (cohorts/paths.py
+# keep_paths) in the same transaction as the recomputed rows.
 lead_paths_dirty = Table(
     "lead_paths_dirty",
     metadata,

@@ -5,17 +5,18 @@ deletes and restores, inconsistent stored flags) and random as-of moments: the f
 summary equal the facts SQL's frame cell for cell; a summary kept up to date lead by lead equals one
 rebuilt in full; a summary built for another milestone configuration is rebuilt before it is read;
 history written behind the summary's back (inserts, updates, deletes, TRUNCATE — any writer) is
-marked by the triggers and recomputed before anyone reads it.
+either extended in place by the insert trigger (changes after the lead's last one) or marked by the
+triggers and recomputed before anyone reads it: the rows of unmarked leads are always current.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pandas as pd
 from hypothesis import given
 from hypothesis import strategies as st
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Connection, Engine, insert, text
 
 from cohort_service.cohorts.catalog import load_catalog
 from cohort_service.cohorts.facts import FactsRequest, compute_facts
@@ -29,8 +30,11 @@ from cohort_service.cohorts.paths import (
     stored_fingerprint,
 )
 from cohort_service.config import ReportSettings
+from cohort_service.db import models
 from tests.cohorts.rows import MILESTONES
 from tests.cohorts.test_cohort_properties import (  # noqa: F401 - fixtures used by name
+    ANY_STATUS,
+    BASE,
     FAST,
     FIRST_WEEK,
     TZ,
@@ -50,7 +54,15 @@ def _both(conn: Connection, request: FactsRequest) -> tuple[pd.DataFrame, pd.Dat
 
 
 def _paths(conn: Connection) -> pd.DataFrame:
-    return pd.DataFrame(conn.execute(text("SELECT * FROM lead_paths ORDER BY lead_id")).mappings().all())
+    result = conn.execute(text("SELECT * FROM lead_paths ORDER BY lead_id"))
+    return pd.DataFrame(result.all(), columns=list(result.keys()))
+
+
+def _without(paths: pd.DataFrame, leads: set[int]) -> pd.DataFrame:
+    """The summary rows of every lead but ``leads``, compared by value (an all-empty column of one
+    frame and a filled one of the other have different dtypes)."""
+    kept = paths[~paths["lead_id"].isin(leads)].reset_index(drop=True)
+    return kept.astype(object).where(kept.notna(), None)
 
 
 @FAST
@@ -161,7 +173,7 @@ def test_history_written_behind_the_summary_is_recomputed_before_it_is_read(
         write(conn, after)
         _edit(conn, after, edits)
         marked = set(conn.execute(text("SELECT lead_id FROM lead_paths_dirty")).scalars())
-        assert {c.lead_id for c in before.changes + after.changes} <= marked
+        unmarked = _paths(conn)  # what the summary says of the leads nobody marked
         with conn.begin_nested() as bulk:  # so many marked that it rebuilds instead: the same
             keep_paths(conn, funnel, rebuild_above=len(marked) - 1)
             rebuilt = _paths(conn)
@@ -172,6 +184,7 @@ def test_history_written_behind_the_summary_is_recomputed_before_it_is_read(
         pd.testing.assert_frame_equal(kept, rebuilt)
         rebuild_paths(conn, funnel)
         pd.testing.assert_frame_equal(kept, _paths(conn))
+        pd.testing.assert_frame_equal(_without(unmarked, marked), _without(kept, marked))
         write(conn, before)  # and once more, read straight away as the report reads it
         _edit(conn, before, edits)
         got, want = _both(conn, FactsRequest(as_of, str(TZ), FIRST_WEEK, funnel))
@@ -200,6 +213,114 @@ def test_the_report_path_writes_the_bi_table_and_reads_the_same_facts(
         assert conn.execute(text("SELECT * FROM lead_facts ORDER BY lead_id")).all() == stored
         by_id = {"by": "lead_id", "ignore_index": True}
         pd.testing.assert_frame_equal(got.sort_values(**by_id), want.sort_values(**by_id))
+        conn.rollback()
+
+
+# Later stage changes, a statement per batch: (lead 1000 + n — beyond the world's leads a lead with no
+# history yet, minutes after that lead's latest change — 0 a tie, below 0 out of order, new status).
+BATCHES = st.lists(
+    st.lists(st.tuples(st.integers(0, 12), st.integers(-120, 3 * 24 * 60), st.sampled_from(ANY_STATUS)),
+             min_size=1, max_size=5),
+    min_size=1, max_size=4,
+)  # fmt: skip
+
+
+def _insert_changes(
+    conn: Connection, world: World, batches: list[list[tuple[int, int, tuple[int, int]]]]
+) -> None:
+    latest = {c.lead_id: c.created_at for c in sorted(world.changes, key=lambda c: c.created_at)}
+    status: dict[int, tuple[int, int]] = {}
+    for b, batch in enumerate(batches):
+        rows = []
+        for i, (n, minutes, after) in enumerate(batch):
+            lead_id = 1000 + n
+            at = latest.get(lead_id, BASE) + timedelta(minutes=minutes)
+            latest[lead_id] = max(at, latest.get(lead_id, at))
+            before = status.get(lead_id, (10, 101))
+            rows.append({"event_id": f"x{b}{i:03d}", "lead_id": lead_id, "created_at": at,
+                         "before_pipeline_id": before[0], "before_status_id": before[1],
+                         "after_pipeline_id": after[0], "after_status_id": after[1]})  # fmt: skip
+            status[lead_id] = after
+        conn.execute(insert(models.lead_status_changes), rows)
+
+
+@FAST
+@given(world=worlds(), batches=BATCHES, as_of=as_of_days())
+def test_new_changes_extend_the_summary_as_a_rebuild_would(
+    prop_engine: Engine,  # noqa: F811
+    funnel: Funnel,  # noqa: F811
+    world: World,
+    batches: list[list[tuple[int, int, tuple[int, int]]]],
+    as_of: datetime,
+) -> None:
+    """What a sync does: new stage changes inserted statement by statement after the summary is
+    built. Leads whose new changes all come after their last one are extended in place (no mark),
+    the rest are marked; either way the unmarked rows equal a full rebuild's, and once the keeper
+    has run, the whole table and the facts do."""
+    with prop_engine.connect() as conn, conn.begin():
+        write(conn, world)
+        rebuild_paths(conn, funnel)
+        _insert_changes(conn, world, batches)
+        marked = set(conn.execute(text("SELECT lead_id FROM lead_paths_dirty")).scalars())
+        extended = _paths(conn)
+        keep_paths(conn, funnel)
+        kept = _paths(conn)
+        rebuild_paths(conn, funnel)
+        pd.testing.assert_frame_equal(_without(extended, marked), _without(_paths(conn), marked))
+        pd.testing.assert_frame_equal(kept, _paths(conn))
+        got, want = _both(conn, FactsRequest(as_of, str(TZ), FIRST_WEEK, funnel))
+        pd.testing.assert_frame_equal(got, want)
+        conn.rollback()
+
+
+def test_a_change_after_the_last_extends_the_row_and_a_tie_marks_it(
+    prop_engine: Engine,  # noqa: F811
+    funnel: Funnel,  # noqa: F811
+) -> None:
+    """The two branches of the insert trigger on one lead: a later change is appended to its row
+    without a mark; a change in the same second as the last one (ordered by an event id the row does
+    not keep) marks the lead; a lead with no history gets its first row; another funnel's summary
+    (fingerprint gone) only marks."""
+    nothing = World([], [], [])  # the leads' rows are not needed: history alone makes a summary
+    world_changes = [(BASE, (10, 101)), (BASE + timedelta(hours=1), (10, 102))]
+
+    def change(event: str, lead_id: int, at: datetime, after: tuple[int, int]) -> None:
+        row = {
+            "event_id": event,
+            "lead_id": lead_id,
+            "created_at": at,
+            "before_pipeline_id": 10,
+            "before_status_id": 101,
+            "after_pipeline_id": after[0],
+            "after_status_id": after[1],
+        }
+        conn.execute(insert(models.lead_status_changes), [row])
+
+    def marked() -> set[int]:
+        return set(conn.execute(text("SELECT lead_id FROM lead_paths_dirty")).scalars())
+
+    def changes_of(lead_id: int) -> list[datetime]:
+        row = conn.execute(text("SELECT change_at FROM lead_paths WHERE lead_id = :l"), {"l": lead_id})
+        return list(row.scalar_one())
+
+    with prop_engine.connect() as conn, conn.begin():
+        write(conn, nothing)
+        for i, (at, after) in enumerate(world_changes):
+            change(f"a{i}", 1000, at, after)
+        rebuild_paths(conn, funnel)
+        later = BASE + timedelta(hours=2)
+        change("a2", 1000, later, (10, 142))
+        assert marked() == set()
+        assert changes_of(1000) == [BASE, BASE + timedelta(hours=1), later]
+        change("b0", 2000, BASE, (10, 101))
+        assert marked() == set()
+        assert changes_of(2000) == [BASE]
+        change("a3", 1000, later, (10, 143))
+        assert marked() == {1000}
+        conn.execute(text("DELETE FROM lead_paths_meta"))
+        change("b1", 2000, later, (10, 102))
+        assert marked() == {1000, 2000}
+        assert changes_of(2000) == [BASE]
         conn.rollback()
 
 
