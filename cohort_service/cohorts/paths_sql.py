@@ -87,6 +87,13 @@ def _changes_cte(k: int, source: str, where: str = "") -> str:
 )"""
 
 
+# What ``path`` calls the row's first eleven columns (PATH_COLUMNS[:11]), in that order.
+_PATH_CTE_COLUMNS = (
+    "lead_id", "first_bp", "first_bs", "first_ap", "reach_at", "sit_at", "unknown_at", "change_at",
+    "change_p", "change_s", "last_at",
+)  # fmt: skip
+
+
 def _path_cte(k: int) -> str:
     """``path``: one row per lead of ``ch``, the summary of its stage changes."""
     reach = ", ".join(f"min(created_at) FILTER (WHERE lvl >= {i})" for i in range(1, k + 1))
@@ -147,18 +154,14 @@ def append_function_sql(milestones: int, funnel_fingerprint: str, levels: LevelA
     k = milestones
     lv_p, lv_s, lv_l = levels
     lv = lv_cte(_int_array(lv_p, "bigint"), _int_array(lv_s, "bigint"), _int_array(lv_l, "int"))
-    fill = ", ".join(f"coalesce(lead_paths.{{a}}[{i}], EXCLUDED.{{a}}[{i}])" for i in range(1, k + 1))
-    first = [
-        f"{c} = CASE WHEN lead_paths.change_at IS NULL THEN EXCLUDED.{c} ELSE lead_paths.{c} END"
-        for c in PATH_COLUMNS[1:4]
-    ]
-    sets = ",\n      ".join([
-        *first,
-        f"reach_at = ARRAY[{fill.format(a='reach_at')}]::timestamptz[]",
-        f"sit_at = ARRAY[{fill.format(a='sit_at')}]::timestamptz[]",
-        "unknown_at = coalesce(lead_paths.unknown_at, EXCLUDED.unknown_at)",
-        *(f"{c} = lead_paths.{c} || EXCLUDED.{c}" for c in PATH_COLUMNS[7:10]),
-        "last_change_at = EXCLUDED.last_change_at",
+    new = dict(zip(PATH_COLUMNS[:11], _PATH_CTE_COLUMNS, strict=True))  # the row's column -> path's
+    fill = ", ".join(f"coalesce(p.{{a}}[{i}], f.{{b}}[{i}])" for i in range(1, k + 1))
+    sets = ",\n        ".join([
+        *(f"{c} = CASE WHEN p.change_at IS NULL THEN f.{new[c]} ELSE p.{c} END" for c in PATH_COLUMNS[1:4]),
+        *(f"{c} = ARRAY[{fill.format(a=c, b=new[c])}]::timestamptz[]" for c in ("reach_at", "sit_at")),
+        "unknown_at = coalesce(p.unknown_at, f.unknown_at)",
+        *(f"{c} = p.{c} || f.{new[c]}" for c in PATH_COLUMNS[7:10]),
+        "last_change_at = f.last_at",
     ])  # fmt: skip
     return f"""CREATE OR REPLACE FUNCTION {APPEND_FUNCTION}() RETURNS trigger LANGUAGE plpgsql AS $fn$
 BEGIN
@@ -174,17 +177,24 @@ BEGIN
       WHERE m.hit IS NULL
     ),
     extended AS (
+      UPDATE lead_paths p SET
+        {sets}
+      FROM fresh f
+      WHERE p.lead_id = f.lead_id AND (p.change_at IS NULL OR p.last_change_at < f.change_at[1])
+      RETURNING p.lead_id
+    ),
+    started AS (  -- no row and no mark: no history before these changes
       INSERT INTO lead_paths ({", ".join(PATH_COLUMNS[:11])})
-      SELECT lead_id, first_bp, first_bs, first_ap, reach_at, sit_at, unknown_at, change_at, change_p,
-        change_s, last_at
-      FROM fresh ORDER BY lead_id
-      ON CONFLICT (lead_id) DO UPDATE SET
-      {sets}
-      WHERE lead_paths.change_at IS NULL OR lead_paths.last_change_at < EXCLUDED.change_at[1]
+      SELECT {", ".join(_PATH_CTE_COLUMNS)} FROM fresh f
+      WHERE NOT EXISTS (SELECT 1 FROM lead_paths p WHERE p.lead_id = f.lead_id)
+      ORDER BY lead_id
+      ON CONFLICT (lead_id) DO NOTHING
       RETURNING lead_id
     )
     INSERT INTO lead_paths_dirty (lead_id)
-    SELECT lead_id FROM path WHERE lead_id NOT IN (SELECT lead_id FROM extended) ORDER BY lead_id
+    SELECT lead_id FROM path
+    WHERE lead_id NOT IN (SELECT lead_id FROM extended UNION ALL SELECT lead_id FROM started)
+    ORDER BY lead_id
     ON CONFLICT DO NOTHING;
   ELSE
     INSERT INTO lead_paths_dirty (lead_id)
