@@ -3,7 +3,8 @@
 The summary depends on the funnel (which status is which milestone level, how many milestones), so
 beside it ``lead_paths_meta`` holds a fingerprint of those levels; a different fingerprint means
 the whole table is rebuilt before it is read. It depends on the history too: triggers on
-``lead_status_changes`` and ``lead_events`` (migration 0007) mark every lead a statement touches in
+``lead_status_changes`` and ``lead_events`` (migrations 0007, 0008) extend a lead's row when its
+new changes come after its last one and mark every other lead a statement touches in
 ``lead_paths_dirty``, whoever wrote it, and each reader or keeper recomputes those first — so a
 report never reads a stale summary. ``cohort-service db rebuild-facts`` rebuilds it regardless.
 """
@@ -12,10 +13,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from collections.abc import Iterable
 
 import pandas as pd
 from sqlalchemy import Connection, text
+from sqlalchemy.exc import DBAPIError
 
 from cohort_service.cohorts.facts import WORK_MEM, FactsRequest, copy_facts
 from cohort_service.cohorts.milestones import Funnel
@@ -26,6 +29,8 @@ from cohort_service.cohorts.paths_sql import (
     keep_marked_sql,
     paths_insert_sql,
 )
+
+log = logging.getLogger(__name__)
 
 # More marked leads than this are rebuilt in one pass (3–6× faster per lead than by id).
 REBUILD_ABOVE = 100_000
@@ -76,9 +81,20 @@ def _install_append(conn: Connection, funnel: Funnel) -> None:
     installed = conn.execute(
         text("SELECT obj_description(CAST(:f AS regprocedure), 'pg_proc')"), {"f": f"{APPEND_FUNCTION}()"}
     ).scalar_one_or_none()
-    if installed != want:
-        conn.exec_driver_sql(append_function_sql(len(funnel.milestones), want, funnel.level_arrays()))
-        conn.exec_driver_sql(f"COMMENT ON FUNCTION {APPEND_FUNCTION}() IS '{want}'")
+    if installed == want:
+        return
+    try:
+        with conn.begin_nested():
+            conn.exec_driver_sql(append_function_sql(len(funnel.milestones), want, funnel.level_arrays()))
+            conn.exec_driver_sql(f"COMMENT ON FUNCTION {APPEND_FUNCTION}() IS '{want}'")
+    except DBAPIError as exc:
+        if getattr(exc.orig, "sqlstate", None) != "42501":  # insufficient_privilege
+            raise
+        # A role that does not own the function (migrations run by another): the installed one
+        # checks its own fingerprint, so for this summary it only marks — slower, never wrong.
+        log.warning(
+            "lead_paths: cannot replace %s() (not its owner); new changes will be marked", APPEND_FUNCTION
+        )
 
 
 def refresh_paths(conn: Connection, funnel: Funnel, lead_ids: Iterable[int]) -> int:

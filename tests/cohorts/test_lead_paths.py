@@ -14,6 +14,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import pandas as pd
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy import Connection, Engine, insert, text
@@ -333,4 +334,35 @@ def test_truncating_history_forgets_the_summary(prop_engine: Engine, funnel: Fun
         assert stored_fingerprint(conn) is None
         assert keep_paths(conn, funnel) == conn.execute(text("SELECT count(*) FROM lead_paths")).scalar_one()
         assert stored_fingerprint(conn) == fingerprint(funnel)
+        conn.rollback()
+
+
+def test_a_role_that_does_not_own_the_trigger_function_still_rebuilds(
+    prop_engine: Engine,  # noqa: F811
+    funnel: Funnel,  # noqa: F811
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Migrations run by an owner role, the service by another: the rebuild cannot replace
+    ``lead_paths_append()``. It still rebuilds and says why in the log; the installed function was
+    not written for this summary, so it marks new changes, and the reader's summary is still right."""
+    with prop_engine.connect() as conn, conn.begin():
+        conn.execute(text("COMMENT ON FUNCTION lead_paths_append() IS 'written for another funnel'"))
+        conn.execute(text("CREATE ROLE cohort_reader_test NOLOGIN"))
+        conn.execute(text("GRANT USAGE ON SCHEMA public TO cohort_reader_test"))
+        conn.execute(text("GRANT ALL ON ALL TABLES IN SCHEMA public TO cohort_reader_test"))
+        conn.execute(text("SET LOCAL ROLE cohort_reader_test"))
+        conn.execute(insert(models.lead_status_changes), [{
+            "event_id": "r0", "lead_id": 1000, "created_at": BASE, "before_pipeline_id": 10,
+            "before_status_id": 101, "after_pipeline_id": 10, "after_status_id": 102}])  # fmt: skip
+        with caplog.at_level("WARNING", logger="cohort_service.cohorts.paths"):
+            assert rebuild_paths(conn, funnel) == 1
+        assert "not its owner" in caplog.text
+        conn.execute(insert(models.lead_status_changes), [{
+            "event_id": "r1", "lead_id": 1000, "created_at": BASE + timedelta(hours=1),
+            "before_pipeline_id": 10, "before_status_id": 102, "after_pipeline_id": 10,
+            "after_status_id": 103}])  # fmt: skip
+        keep_paths(conn, funnel)
+        kept = _paths(conn)
+        rebuild_paths(conn, funnel)
+        pd.testing.assert_frame_equal(kept, _paths(conn))
         conn.rollback()
