@@ -60,24 +60,24 @@ def rebuild_paths(conn: Connection, funnel: Funnel) -> int:
     conn.execute(text("DELETE FROM lead_paths"))
     conn.execute(text("DELETE FROM lead_paths_dirty"))
     written = conn.execute(text(paths_insert_sql(len(funnel.milestones))), _binds(funnel, None)).rowcount
+    want = fingerprint(funnel)
     conn.execute(
         text(
             "INSERT INTO lead_paths_meta (id, fingerprint, built_at) VALUES (1, :f, now())"
             " ON CONFLICT (id) DO UPDATE SET fingerprint = EXCLUDED.fingerprint, built_at = EXCLUDED.built_at"
         ),
-        {"f": fingerprint(funnel)},
+        {"f": want},
     )
     conn.execute(text("ANALYZE lead_paths"))  # the planner sizes the report's join by it
-    _install_append(conn, funnel)
+    _install_append(conn, funnel, want)
     return int(written)
 
 
-def _install_append(conn: Connection, funnel: Funnel) -> None:
+def _install_append(conn: Connection, funnel: Funnel, want: str) -> None:
     """The insert trigger's function written for this funnel (its fingerprint kept as the
     function's comment, so a rebuild for the same funnel leaves it be). Replaced in the rebuild's
     transaction, under the run lock every rebuild takes: a writer sees the old summary with the old
     function or the new with the new."""
-    want = fingerprint(funnel)
     installed = conn.execute(
         text("SELECT obj_description(CAST(:f AS regprocedure), 'pg_proc')"), {"f": f"{APPEND_FUNCTION}()"}
     ).scalar_one_or_none()

@@ -87,29 +87,23 @@ def _changes_cte(k: int, source: str, where: str = "") -> str:
 )"""
 
 
-# What ``path`` calls the row's first eleven columns (PATH_COLUMNS[:11]), in that order.
-_PATH_CTE_COLUMNS = (
-    "lead_id", "first_bp", "first_bs", "first_ap", "reach_at", "sit_at", "unknown_at", "change_at",
-    "change_p", "change_s", "last_at",
-)  # fmt: skip
-
-
 def _path_cte(k: int) -> str:
-    """``path``: one row per lead of ``ch``, the summary of its stage changes."""
+    """``path``: one row per lead of ``ch``, the summary of its stage changes, named as the row's
+    columns (``PATH_COLUMNS[:11]``)."""
     reach = ", ".join(f"min(created_at) FILTER (WHERE lvl >= {i})" for i in range(1, k + 1))
     sit = ", ".join(f"min(created_at) FILTER (WHERE bits & {1 << i} <> 0)" for i in range(1, k + 1))
     return f"""path AS (
   SELECT lead_id,
-    (array_agg(before_pipeline_id ORDER BY {ORDER}))[1] AS first_bp,
-    (array_agg(before_status_id ORDER BY {ORDER}))[1] AS first_bs,
-    (array_agg(after_pipeline_id ORDER BY {ORDER}))[1] AS first_ap,
+    (array_agg(before_pipeline_id ORDER BY {ORDER}))[1] AS first_before_pipeline_id,
+    (array_agg(before_status_id ORDER BY {ORDER}))[1] AS first_before_status_id,
+    (array_agg(after_pipeline_id ORDER BY {ORDER}))[1] AS first_after_pipeline_id,
     ARRAY[{reach}]::timestamptz[] AS reach_at,
     ARRAY[{sit}]::timestamptz[] AS sit_at,
     min(created_at) FILTER (WHERE bits & {UNKNOWN_BIT} <> 0) AS unknown_at,
     array_agg(created_at ORDER BY {ORDER}) AS change_at,
-    array_agg(after_pipeline_id ORDER BY {ORDER}) AS change_p,
-    array_agg(after_status_id ORDER BY {ORDER}) AS change_s,
-    max(created_at) AS last_at
+    array_agg(after_pipeline_id ORDER BY {ORDER}) AS change_pipeline_id,
+    array_agg(after_status_id ORDER BY {ORDER}) AS change_status_id,
+    max(created_at) AS last_change_at
   FROM ch GROUP BY lead_id
 )"""
 
@@ -129,8 +123,8 @@ tr AS (
   WHERE type IN ('lead_deleted', 'lead_restored') AND {some.format(col="lead_id")}
   GROUP BY lead_id
 )
-SELECT coalesce(p.lead_id, t.lead_id), p.first_bp, p.first_bs, p.first_ap, p.reach_at, p.sit_at,
-  p.unknown_at, p.change_at, p.change_p, p.change_s, p.last_at, t.trash_at, t.trash_deleted
+SELECT coalesce(p.lead_id, t.lead_id), {", ".join(f"p.{c}" for c in PATH_COLUMNS[1:11])},
+  t.trash_at, t.trash_deleted
 FROM path p FULL JOIN tr t ON t.lead_id = p.lead_id"""
 
 
@@ -154,14 +148,13 @@ def append_function_sql(milestones: int, funnel_fingerprint: str, levels: LevelA
     k = milestones
     lv_p, lv_s, lv_l = levels
     lv = lv_cte(_int_array(lv_p, "bigint"), _int_array(lv_s, "bigint"), _int_array(lv_l, "int"))
-    new = dict(zip(PATH_COLUMNS[:11], _PATH_CTE_COLUMNS, strict=True))  # the row's column -> path's
-    fill = ", ".join(f"coalesce(p.{{a}}[{i}], f.{{b}}[{i}])" for i in range(1, k + 1))
+    fill = ", ".join(f"coalesce(p.{{a}}[{i}], f.{{a}}[{i}])" for i in range(1, k + 1))
     sets = ",\n        ".join([
-        *(f"{c} = CASE WHEN p.change_at IS NULL THEN f.{new[c]} ELSE p.{c} END" for c in PATH_COLUMNS[1:4]),
-        *(f"{c} = ARRAY[{fill.format(a=c, b=new[c])}]::timestamptz[]" for c in ("reach_at", "sit_at")),
+        *(f"{c} = CASE WHEN p.change_at IS NULL THEN f.{c} ELSE p.{c} END" for c in PATH_COLUMNS[1:4]),
+        *(f"{c} = ARRAY[{fill.format(a=c)}]::timestamptz[]" for c in ("reach_at", "sit_at")),
         "unknown_at = coalesce(p.unknown_at, f.unknown_at)",
-        *(f"{c} = p.{c} || f.{new[c]}" for c in PATH_COLUMNS[7:10]),
-        "last_change_at = f.last_at",
+        *(f"{c} = p.{c} || f.{c}" for c in PATH_COLUMNS[7:10]),
+        "last_change_at = f.last_change_at",
     ])  # fmt: skip
     return f"""CREATE OR REPLACE FUNCTION {APPEND_FUNCTION}() RETURNS trigger LANGUAGE plpgsql AS $fn$
 BEGIN
@@ -185,7 +178,7 @@ BEGIN
     ),
     started AS (  -- no row and no mark: no history before these changes
       INSERT INTO lead_paths ({", ".join(PATH_COLUMNS[:11])})
-      SELECT {", ".join(_PATH_CTE_COLUMNS)} FROM fresh f
+      SELECT {", ".join(PATH_COLUMNS[:11])} FROM fresh f
       WHERE NOT EXISTS (SELECT 1 FROM lead_paths p WHERE p.lead_id = f.lead_id)
       ORDER BY lead_id
       ON CONFLICT (lead_id) DO NOTHING
