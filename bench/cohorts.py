@@ -208,21 +208,22 @@ MODES = ("plain", "triggers", "kept")
 def run_sync(url: str) -> dict[str, Any]:
     """An incremental sync's database work, page by page as the sync commits it, three ways: plain
     (``session_replication_role = replica`` turns the triggers off), triggers (the insert trigger
-    appends the new changes to the summary rows, or marks a lead, nothing recomputed) and kept
-    (triggers + the sync's ``PathKeeper``: batches and a flush at the end, as ``sync`` does). Fresh leads each time; the modes run back to back in each round and
-    each round's ratio to its own plain run counts (median over rounds), so the machine's noise
-    hits all three alike. That ratio moves by ±10 points between runs on a shared machine, so the
-    upkeep is also measured directly: the time Postgres counts inside the trigger functions
-    (``track_functions``) plus the keeper's, over the plain runs' database time. The leads synced
-    without triggers are marked at the end, so the summary stays current."""
-    from cohort_service.cohorts.paths import PathKeeper
+    copies the new changes to ``lead_paths_tail``) and kept (triggers + the sync's keeper at its
+    end, as ``sync`` does: a check that the tail is still worth a fold). Fresh leads each time; the modes
+    run back to back in each round and each round's ratio to its own plain run counts (median over
+    rounds), so the machine's noise hits all three alike. That ratio moves by ±10 points between
+    runs on a shared machine, so the upkeep is also measured directly: the time Postgres counts
+    inside the trigger functions (``track_functions``) plus the keeper's, over the plain runs'
+    database time. Then the next reader's fold of everything the rounds left, per lead: the cost
+    the sync does not pay. The leads synced without triggers are marked at the end, so the summary
+    stays current."""
+    from cohort_service.cohorts.paths import keep_paths
 
     request = kept_request(url)
     engine = create_engine(url, poolclass=NullPool)
     rng = np.random.default_rng(7)
-    keeper = PathKeeper(request.funnel)
     per_lead: dict[str, list[float]] = {m: [] for m in MODES}
-    kept_leads, keeping, marked, appended_to, in_triggers = 0, 0.0, 0, 0, 0.0
+    kept_leads, keeping, copied_for, in_triggers = 0, 0.0, 0, 0.0
     untriggered: list[int] = []
     with engine.connect() as conn:
         conn.execute(text("SET synchronous_commit = off"))
@@ -237,19 +238,19 @@ def run_sync(url: str) -> dict[str, Any]:
                 seq += len(changes)
                 functions_ms = _functions_ms(conn)
                 start = time.perf_counter()
-                keeping += _sync_pages(conn, mode, leads, changes, keeper)
-                if mode == "kept":
-                    kept_leads += len(leads)
+                keeping += _sync_pages(conn, mode, leads, changes)
                 per_lead[mode].append((time.perf_counter() - start) / len(leads))
                 if mode == "plain":
                     untriggered += [lead["id"] for lead in leads]
                 else:
                     in_triggers += (_functions_ms(conn) - functions_ms) / 1000
-                if mode == "triggers":  # untimed: the next mode's flush must not pay for these
-                    marked += int(conn.execute(text("SELECT count(*) FROM lead_paths_dirty")).scalar_one())
-                    appended_to += len(leads)
-                    keeper.flush(conn)
-                    conn.commit()
+                    copied_for += len(leads)
+                kept_leads += len(leads) if mode == "kept" else 0
+        pending = conn.execute(text("SELECT count(DISTINCT lead_id) FROM lead_paths_tail")).scalar_one()
+        start = time.perf_counter()
+        folded = keep_paths(conn, request.funnel)
+        conn.commit()
+        fold_s = time.perf_counter() - start
         conn.execute(
             text("INSERT INTO lead_paths_dirty SELECT unnest(CAST(:ids AS bigint[])) ON CONFLICT DO NOTHING"),
             {"ids": untriggered},
@@ -261,42 +262,36 @@ def run_sync(url: str) -> dict[str, Any]:
     }
     plain_ms = 1000 * float(np.mean(per_lead["plain"]))
     # The upkeep's own database time per changed lead: inside the triggers (both modes that fire
-    # them) and the keeper's recomputing.
-    upkeep_ms = 1000 * (in_triggers + keeping) / (appended_to + kept_leads)
+    # them) and the keeper's.
+    upkeep_ms = 1000 * (in_triggers / copied_for + keeping / kept_leads)
     return {
-        "seconds": keeping, "changed": kept_leads, "rounds": SYNC_ROUNDS, "marked": marked,
-        "appended_to": appended_to, "plain_ms_per_lead": plain_ms, "upkeep_ms_per_lead": upkeep_ms,
-        "upkeep_share": upkeep_ms / plain_ms, "upkeep_leads_per_s": 1000 / upkeep_ms,
-        "triggers_share": share["triggers"], "kept_share": share["kept"],
+        "seconds": keeping, "changed": kept_leads, "rounds": SYNC_ROUNDS, "plain_ms_per_lead": plain_ms,
+        "upkeep_ms_per_lead": upkeep_ms, "upkeep_share": upkeep_ms / plain_ms,
+        "upkeep_leads_per_s": 1000 / upkeep_ms, "triggers_share": share["triggers"],
+        "kept_share": share["kept"], "folded": folded, "pending": pending,
+        "fold_ms_per_lead": 1000 * fold_s / max(folded, 1),
     }  # fmt: skip
 
 
-def _sync_pages(
-    conn: Any, mode: str, leads: list[dict[str, Any]], changes: list[dict[str, Any]], keeper: Any
-) -> float:
+def _sync_pages(conn: Any, mode: str, leads: list[dict[str, Any]], changes: list[dict[str, Any]]) -> float:
     """One mode's sync of the batch, a commit per page; returns the seconds the keeper took."""
+    from cohort_service.cohorts.paths import keep_after_sync
     from cohort_service.db.upserts import upsert_leads, upsert_status_changes
 
-    keeping = 0.0
     for i in range(0, len(leads), LEADS_PAGE):
         upsert_leads(conn, leads[i : i + LEADS_PAGE])
         conn.commit()
     for i in range(0, len(changes), EVENTS_PAGE):
-        page = changes[i : i + EVENTS_PAGE]
         if mode == "plain":
             conn.execute(text("SET LOCAL session_replication_role = replica"))
-        upsert_status_changes(conn, page)
-        if mode == "kept":
-            mark = time.perf_counter()
-            keeper(conn, len({c["lead_id"] for c in page}))
-            keeping += time.perf_counter() - mark
+        upsert_status_changes(conn, changes[i : i + EVENTS_PAGE])
         conn.commit()
-    if mode == "kept":  # the sync's last commit recomputes what is still marked
-        mark = time.perf_counter()
-        keeper.flush(conn)
-        conn.commit()
-        keeping += time.perf_counter() - mark
-    return keeping
+    if mode != "kept":
+        return 0.0
+    start = time.perf_counter()  # the sync's last commit: its keeper
+    keep_after_sync(conn)
+    conn.commit()
+    return time.perf_counter() - start
 
 
 def _functions_ms(conn: Any) -> float:
@@ -596,12 +591,12 @@ def main() -> None:
 def print_sync(sync: dict[str, Any]) -> None:
     print(
         f"incremental sync, page by page ({sync['rounds']} rounds of ~{SYNC_SHARE:.1%} of the leads,"
-        f" {sync['plain_ms_per_lead']:.3f} ms of database time per changed lead without upkeep;"
-        f" {sync['marked']:,} of {sync['appended_to']:,} leads marked rather than extended in place):"
+        f" {sync['plain_ms_per_lead']:.3f} ms of database time per changed lead without upkeep):"
         f" upkeep {sync['upkeep_ms_per_lead']:.4f} ms per changed lead ({sync['upkeep_leads_per_s']:,.0f}"
         f" leads/s, trigger functions + keeper), {sync['upkeep_share']:.1%} of the sync's database time"
         f" (target ≤ 10 %); by wall time, median of rounds: the triggers add {sync['triggers_share']:.1%},"
-        f" triggers + keeper {sync['kept_share']:.1%}",
+        f" triggers + keeper {sync['kept_share']:.1%}; the next reader folds what the rounds left"
+        f" ({sync['pending']:,} leads) in {sync['fold_ms_per_lead']:.4f} ms per lead",
         flush=True,
     )
 

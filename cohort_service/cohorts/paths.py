@@ -2,11 +2,13 @@
 
 The summary depends on the funnel (which status is which milestone level, how many milestones), so
 beside it ``lead_paths_meta`` holds a fingerprint of those levels; a different fingerprint means
-the whole table is rebuilt before it is read. It depends on the history too: triggers on
-``lead_status_changes`` and ``lead_events`` (migrations 0007, 0008) extend a lead's row when its
-new changes come after its last one and mark every other lead a statement touches in
-``lead_paths_dirty``, whoever wrote it, and each reader or keeper recomputes those first — so a
-report never reads a stale summary. ``cohort-service db rebuild-facts`` rebuilds it regardless.
+the whole table is rebuilt before it is read. It depends on the history too, whoever writes it:
+the insert trigger of ``lead_status_changes`` copies new stage changes to ``lead_paths_tail``
+(migration 0009), and the other triggers mark the leads whose history an update, a delete or a
+delete/restore event changed in ``lead_paths_dirty`` (0007, 0008). The summary, its tail and its
+marks together always describe the committed history; a reader makes the summary current first
+(:func:`keep_paths`: the tail folded in, the marked leads recomputed), so a report never reads a
+stale one. ``cohort-service db rebuild-facts`` rebuilds it regardless.
 """
 
 from __future__ import annotations
@@ -18,14 +20,12 @@ from collections.abc import Iterable
 
 import pandas as pd
 from sqlalchemy import Connection, text
-from sqlalchemy.exc import DBAPIError
 
 from cohort_service.cohorts.facts import WORK_MEM, FactsRequest, copy_facts
 from cohort_service.cohorts.milestones import Funnel
 from cohort_service.cohorts.paths_sql import (
-    APPEND_FUNCTION,
-    append_function_sql,
     copy_facts_from_paths_sql,
+    fold_tail_sql,
     keep_marked_sql,
     paths_insert_sql,
 )
@@ -34,6 +34,12 @@ log = logging.getLogger(__name__)
 
 # More marked leads than this are rebuilt in one pass (3–6× faster per lead than by id).
 REBUILD_ABOVE = 100_000
+# A reader folds at most this many tail changes, or this share of the summary's rows when that is
+# more; beyond it one rebuild is cheaper (a fold costs ~2.5× per lead what a rebuild costs per lead
+# of the whole account: docs/metrics.md), and a sync forgets the summary rather than let the tail
+# grow (:func:`keep_after_sync`).
+FOLD_AT_LEAST = 200_000
+FOLD_SHARE = 0.4
 PARALLEL = {"parallel_setup_cost": 10, "parallel_tuple_cost": 0.001}  # defaults 1000, 0.1
 
 
@@ -59,42 +65,20 @@ def rebuild_paths(conn: Connection, funnel: Funnel) -> int:
     conn.execute(text(f"SET LOCAL work_mem = '{WORK_MEM}'"))
     conn.execute(text("DELETE FROM lead_paths"))
     conn.execute(text("DELETE FROM lead_paths_dirty"))
+    # Writers copying changes to the tail finish first, and later ones wait for this commit: each
+    # change is either read below or left in the tail for the next fold, never dropped unread.
+    conn.execute(text("LOCK TABLE lead_paths_tail IN SHARE ROW EXCLUSIVE MODE"))
+    conn.execute(text("DELETE FROM lead_paths_tail"))
     written = conn.execute(text(paths_insert_sql(len(funnel.milestones))), _binds(funnel, None)).rowcount
-    want = fingerprint(funnel)
     conn.execute(
         text(
             "INSERT INTO lead_paths_meta (id, fingerprint, built_at) VALUES (1, :f, now())"
             " ON CONFLICT (id) DO UPDATE SET fingerprint = EXCLUDED.fingerprint, built_at = EXCLUDED.built_at"
         ),
-        {"f": want},
+        {"f": fingerprint(funnel)},
     )
     conn.execute(text("ANALYZE lead_paths"))  # the planner sizes the report's join by it
-    _install_append(conn, funnel, want)
     return int(written)
-
-
-def _install_append(conn: Connection, funnel: Funnel, want: str) -> None:
-    """The insert trigger's function written for this funnel (its fingerprint kept as the
-    function's comment, so a rebuild for the same funnel leaves it be). Replaced in the rebuild's
-    transaction, under the run lock every rebuild takes: a writer sees the old summary with the old
-    function or the new with the new."""
-    installed = conn.execute(
-        text("SELECT obj_description(CAST(:f AS regprocedure), 'pg_proc')"), {"f": f"{APPEND_FUNCTION}()"}
-    ).scalar_one_or_none()
-    if installed == want:
-        return
-    try:
-        with conn.begin_nested():
-            conn.exec_driver_sql(append_function_sql(len(funnel.milestones), want, funnel.level_arrays()))
-            conn.exec_driver_sql(f"COMMENT ON FUNCTION {APPEND_FUNCTION}() IS '{want}'")
-    except DBAPIError as exc:
-        if getattr(exc.orig, "sqlstate", None) != "42501":  # insufficient_privilege
-            raise
-        # A role that does not own the function (migrations run by another): the installed one
-        # checks its own fingerprint, so for this summary it only marks — slower, never wrong.
-        log.warning(
-            "lead_paths: cannot replace %s() (not its owner); new changes will be marked", APPEND_FUNCTION
-        )
 
 
 def refresh_paths(conn: Connection, funnel: Funnel, lead_ids: Iterable[int]) -> int:
@@ -120,6 +104,23 @@ def _recompute(conn: Connection, funnel: Funnel, lead_ids: Iterable[int]) -> int
     return len(written)
 
 
+def _pending(conn: Connection, rebuild_above: int) -> tuple[str | None, int, int, int]:
+    """(stored fingerprint, marked leads up to ``rebuild_above`` + 1, tail changes up to the fold
+    limit + 1, the fold limit), in one round trip; the counts stop where the decision is made."""
+    row = conn.execute(
+        text(
+            "WITH lim AS (SELECT greatest(:least, (SELECT reltuples * :share FROM pg_class"
+            "  WHERE oid = CAST('lead_paths' AS regclass)))::bigint AS n)"
+            " SELECT (SELECT fingerprint FROM lead_paths_meta WHERE id = 1),"
+            " (SELECT count(*) FROM (SELECT 1 FROM lead_paths_dirty LIMIT :marks) m),"
+            " (SELECT count(*) FROM (SELECT 1 FROM lead_paths_tail LIMIT (SELECT n + 1 FROM lim)) t),"
+            " (SELECT n FROM lim)"
+        ),
+        {"least": FOLD_AT_LEAST, "share": FOLD_SHARE, "marks": rebuild_above + 1},
+    ).one()
+    return row[0], int(row[1]), int(row[2]), int(row[3])
+
+
 def keep_paths(
     conn: Connection,
     funnel: Funnel,
@@ -128,17 +129,42 @@ def keep_paths(
     rebuild_above: int = REBUILD_ABOVE,
 ) -> int:
     """Make ``lead_paths`` current for ``funnel`` in the caller's transaction, so it can be read:
-    the leads the triggers marked in ``lead_paths_dirty`` (their history changed since, whoever
-    wrote it) recomputed, or everything rebuilt when the summary was built for another funnel (or
-    never) or more than ``rebuild_above`` leads are marked. Returns the summary rows written. One
-    statement, so one round trip, when it is current (a sync calls it often;
-    ``funnel_fingerprint`` saves hashing the funnel each time)."""
+    the tail folded in, then the leads marked in ``lead_paths_dirty`` (by the triggers or by the
+    fold) recomputed — or everything rebuilt when the summary was built for another funnel (or
+    never), more than ``rebuild_above`` leads are marked or the tail is longer than a fold is
+    worth. Returns the summary rows written (``funnel_fingerprint`` saves hashing the funnel)."""
     want = funnel_fingerprint or fingerprint(funnel)
+    stored, marked, tail, fold_limit = _pending(conn, rebuild_above)
+    if stored != want or marked > rebuild_above or tail > fold_limit:
+        return rebuild_paths(conn, funnel)  # a bulk load: one pass beats lead by lead
+    written, k = 0, len(funnel.milestones)
+    if tail:
+        written, newly_marked = conn.execute(text(fold_tail_sql(k)), _binds(funnel, None)).one()
+        marked += newly_marked
+    if not marked:
+        return int(written)
     binds = _binds(funnel, None) | {"fp": want, "most": rebuild_above}
-    stored, marked, written = conn.execute(text(keep_marked_sql(len(funnel.milestones))), binds).one()
-    if stored != want or marked > rebuild_above:  # a bulk load: one pass beats lead by lead
+    _, marked, recomputed = conn.execute(text(keep_marked_sql(k)), binds).one()
+    if marked > rebuild_above:  # none recomputed (the fold marked that many): one pass instead
         return rebuild_paths(conn, funnel)
-    return int(written)
+    return int(written) + int(recomputed)
+
+
+def keep_after_sync(conn: Connection) -> bool:
+    """A sync's upkeep of ``lead_paths`` before its last commit: none, as long as a reader could
+    still fold the tail. The sync pays for copying its changes, not for summarising them
+    (docs/metrics.md); the report folds what every sync since the last one left, each lead once.
+    Once the tail is longer than a fold is worth (a pull of the whole history, or months without a
+    reader), the summary is forgotten instead — its fingerprint, tail and marks deleted — and the
+    next reader rebuilds it, as it would have anyway. Returns whether it was forgotten."""
+    stored, _, tail, fold_limit = _pending(conn, REBUILD_ABOVE)
+    if tail <= fold_limit:
+        return False
+    if stored is not None:
+        log.info("lead_paths: %s+ changes pending; the next reader rebuilds the summary", f"{tail:,}")
+    for table in ("lead_paths_meta", "lead_paths_tail", "lead_paths_dirty"):
+        conn.execute(text(f"DELETE FROM {table}"))
+    return True
 
 
 def compute_facts_from_paths(
@@ -160,35 +186,3 @@ def compute_facts_from_paths(
     for name in PARALLEL:
         conn.execute(text(f"SET LOCAL {name} TO DEFAULT"))
     return facts
-
-
-class PathKeeper:
-    """The sync's upkeep of ``lead_paths``. In each page's transaction the insert trigger extends
-    the rows of leads whose new changes come after their last one and the triggers mark every other
-    lead the page touches, so the summary plus its marks always describe the committed history (a
-    killed sync leaves nothing a reader would miss); the keeper recomputes the marked leads once
-    ``BATCH`` touched leads have piled up and at the end of the run (:meth:`flush`). In batches
-    a recompute costs a third per lead of what it costs page by page (see docs/metrics.md).
-    Without a usable funnel nothing is recomputed: the leads stay marked for the next reader."""
-
-    BATCH = 2_000
-
-    def __init__(self, funnel: Funnel | None) -> None:
-        self.funnel = funnel
-        self.fingerprint = None if funnel is None else fingerprint(funnel)
-        self.kept = 0
-        self.pending = 0
-        # A pull of the whole history marks most leads: recompute once at the end (a full rebuild
-        # when more than REBUILD_ABOVE are marked), not batch by batch.
-        self.defer = False
-
-    def __call__(self, conn: Connection, touched: int) -> None:
-        """A page touching ``touched`` leads is about to commit in ``conn``'s transaction."""
-        self.pending += touched
-        if self.pending >= self.BATCH and not self.defer:
-            self.flush(conn)
-
-    def flush(self, conn: Connection) -> None:
-        if self.funnel is not None:
-            self.kept += keep_paths(conn, self.funnel, self.fingerprint)
-        self.pending = 0

@@ -1,5 +1,5 @@
-"""Facts as of any A from the kept per-lead path summary (``lead_paths``), and the statement that
-builds it (issue 15; DESIGN §5).
+"""Facts as of any A from the kept per-lead path summary (``lead_paths``), and the statements that
+build it, recompute marked leads and fold new stage changes into it (issue 15; DESIGN §5).
 
 A lead's earliest moment of reaching milestone i (or beyond) and the earliest moment it sat exactly
 at i do not depend on A: as of A, i is reached when that moment is ≤ A, and imputed when the sit
@@ -26,14 +26,10 @@ from cohort_service.cohorts.facts_sql import (
     change_levels,
     copy_columns,
     highest_level,
-    lv_cte,
     select_facts,
     y_cte,
 )
 from cohort_service.schema.leads import FACTS
-
-LevelArrays = tuple[list[int], list[int], list[int]]  # Funnel.level_arrays(): pipelines, statuses, levels
-APPEND_FUNCTION = "lead_paths_append"  # the trigger function of INSERT INTO lead_status_changes
 
 PATH_COLUMNS = (
     "lead_id", "first_before_pipeline_id", "first_before_status_id", "first_after_pipeline_id",
@@ -128,80 +124,53 @@ SELECT coalesce(p.lead_id, t.lead_id), {", ".join(f"p.{c}" for c in PATH_COLUMNS
 FROM path p FULL JOIN tr t ON t.lead_id = p.lead_id"""
 
 
-def _int_array(values: Sequence[int], sql_type: str) -> str:
-    return f"ARRAY[{', '.join(str(int(v)) for v in values)}]::{sql_type}[]"
+def fold_tail_sql(milestones: int) -> str:
+    """One statement that folds ``lead_paths_tail`` (the stage changes inserted since, copied by
+    the insert trigger) into the summary and empties it; bind lv_p/lv_s/lv_l. Returns (leads
+    extended or started, leads marked).
 
-
-def append_function_sql(milestones: int, funnel_fingerprint: str, levels: LevelArrays) -> str:
-    """``lead_paths_append()``, the trigger function of ``INSERT INTO lead_status_changes``
-    (migration 0008), for one funnel: its level map and milestone count written in, so it runs the
-    same ``ch``/``path`` pieces as the full build.
-
-    New changes that all come after a lead's last summarised change (strictly later: a tie in
-    time is ordered by event id, which the row does not keep) extend its row in place: the change
-    arrays get them appended, and the earliest-moment arrays keep their old moments (every new one
-    is later) and fill their gaps from the new ones. A lead with no row yet and no mark has no
-    history, so its new changes are its whole summary. Every other lead — marked already, a
-    change out of order or tied, the summary built for another funnel (the fingerprint check) —
-    is marked in ``lead_paths_dirty`` for the keeper, as before. So a sync that receives changes
-    in time order pays a row update per lead, not a recompute reading its whole history."""
+    A lead whose tail changes all come after its last summarised one (strictly later: a tie in
+    time is ordered by event id, which the row does not keep) gets them appended: the change arrays
+    grow, the earliest-moment arrays keep their old moments (every new one is later) and fill their
+    gaps from the new ones. A lead with no row and no mark had no history, so its tail is its whole
+    summary. Every other lead — marked already, a change out of order or tied, or one already in its
+    row (a recompute read the history after the copy was made) — is marked for the recompute that
+    follows, which reads its whole history. Rows a concurrent writer has not committed yet are not
+    seen, so not deleted: the next fold takes them."""
     k = milestones
-    lv_p, lv_s, lv_l = levels
-    lv = lv_cte(_int_array(lv_p, "bigint"), _int_array(lv_s, "bigint"), _int_array(lv_l, "int"))
-    fill = ", ".join(f"coalesce(p.{{a}}[{i}], f.{{a}}[{i}])" for i in range(1, k + 1))
-    sets = ",\n        ".join([
-        *(f"{c} = CASE WHEN p.change_at IS NULL THEN f.{c} ELSE p.{c} END" for c in PATH_COLUMNS[1:4]),
+    fill = ", ".join(f"coalesce(p.{{a}}[{i}], EXCLUDED.{{a}}[{i}])" for i in range(1, k + 1))
+    sets = ",\n    ".join([
+        *(f"{c} = CASE WHEN p.change_at IS NULL THEN EXCLUDED.{c} ELSE p.{c} END" for c in PATH_COLUMNS[1:4]),
         *(f"{c} = ARRAY[{fill.format(a=c)}]::timestamptz[]" for c in ("reach_at", "sit_at")),
-        "unknown_at = coalesce(p.unknown_at, f.unknown_at)",
-        *(f"{c} = p.{c} || f.{c}" for c in PATH_COLUMNS[7:10]),
-        "last_change_at = f.last_change_at",
+        "unknown_at = coalesce(p.unknown_at, EXCLUDED.unknown_at)",
+        *(f"{c} = p.{c} || EXCLUDED.{c}" for c in PATH_COLUMNS[7:10]),
+        "last_change_at = EXCLUDED.last_change_at",
     ])  # fmt: skip
-    return f"""CREATE OR REPLACE FUNCTION {APPEND_FUNCTION}() RETURNS trigger LANGUAGE plpgsql AS $fn$
-BEGIN
-  IF EXISTS (SELECT 1 FROM lead_paths_meta WHERE id = 1 AND fingerprint = '{_hex(funnel_fingerprint)}') THEN
-    WITH {lv},
-    {_changes_cte(k, "new_rows")},
-    {_path_cte(k)},
-    fresh AS (  -- a probe of the marks' index per lead: the marks may be most of the account
-      SELECT p.* FROM path p
-      LEFT JOIN LATERAL (
-        SELECT 1 AS hit FROM lead_paths_dirty d WHERE d.lead_id = p.lead_id LIMIT 1
-      ) m ON true
-      WHERE m.hit IS NULL
-    ),
-    extended AS (
-      UPDATE lead_paths p SET
-        {sets}
-      FROM fresh f
-      WHERE p.lead_id = f.lead_id AND (p.change_at IS NULL OR p.last_change_at < f.change_at[1])
-      RETURNING p.lead_id
-    ),
-    started AS (  -- no row and no mark: no history before these changes
-      INSERT INTO lead_paths ({", ".join(PATH_COLUMNS[:11])})
-      SELECT {", ".join(PATH_COLUMNS[:11])} FROM fresh f
-      WHERE NOT EXISTS (SELECT 1 FROM lead_paths p WHERE p.lead_id = f.lead_id)
-      ORDER BY lead_id
-      ON CONFLICT (lead_id) DO NOTHING
-      RETURNING lead_id
-    )
-    INSERT INTO lead_paths_dirty (lead_id)
-    SELECT lead_id FROM path
-    WHERE lead_id NOT IN (SELECT lead_id FROM extended UNION ALL SELECT lead_id FROM started)
-    ORDER BY lead_id
-    ON CONFLICT DO NOTHING;
-  ELSE
-    INSERT INTO lead_paths_dirty (lead_id)
-    SELECT DISTINCT lead_id FROM new_rows ORDER BY lead_id ON CONFLICT DO NOTHING;
-  END IF;
-  RETURN NULL;
-END $fn$"""
-
-
-def _hex(value: str) -> str:
-    """A fingerprint is a sha256 hex digest: anything else must not reach the function's text."""
-    if not value or any(ch not in "0123456789abcdef" for ch in value):
-        raise ValueError("a funnel fingerprint is a lowercase hex digest")
-    return value
+    columns = ", ".join(PATH_COLUMNS[:11])
+    return f"""WITH taken AS (DELETE FROM lead_paths_tail RETURNING *),
+{LV_CTE},
+{_changes_cte(k, "taken")},
+{_path_cte(k)},
+fresh AS (  -- a probe of the marks' index per lead: the marks may be most of the account
+  SELECT p.* FROM path p
+  LEFT JOIN LATERAL (SELECT 1 AS hit FROM lead_paths_dirty d WHERE d.lead_id = p.lead_id LIMIT 1) m ON true
+  WHERE m.hit IS NULL
+),
+done AS (
+  INSERT INTO lead_paths AS p ({columns})
+  SELECT {columns} FROM fresh ORDER BY lead_id
+  ON CONFLICT (lead_id) DO UPDATE SET
+    {sets}
+  WHERE p.change_at IS NULL OR p.last_change_at < EXCLUDED.change_at[1]
+  RETURNING p.lead_id
+),
+marked AS (
+  INSERT INTO lead_paths_dirty (lead_id)
+  SELECT lead_id FROM path WHERE lead_id NOT IN (SELECT lead_id FROM done) ORDER BY lead_id
+  ON CONFLICT DO NOTHING
+  RETURNING lead_id
+)
+SELECT (SELECT count(*) FROM done), (SELECT count(*) FROM marked)"""
 
 
 def _in_trash_rule() -> str:

@@ -360,13 +360,29 @@ lead_paths_meta = Table(
     _ts("built_at", nullable=False),
 )
 
-# Leads whose history changed since their lead_paths row was computed. Filled by statement triggers
-# (migrations 0007, 0008): on lead_status_changes for every lead a statement touches, except new
-# changes after a lead's last one, which the insert trigger appends to its row instead; on
-# lead_events for delete/restore events. Emptied by whoever recomputes them (cohorts/paths.py
-# keep_paths) in the same transaction as the recomputed rows.
+# Leads whose history changed since their lead_paths row was computed in a way a fold cannot
+# append: filled by statement triggers (migrations 0007, 0008) on updates and deletes of
+# lead_status_changes and on delete/restore events in lead_events, and by the fold for changes
+# that do not come strictly after a lead's last one. Emptied by whoever recomputes them
+# (cohorts/paths.py keep_paths) in the same transaction as the recomputed rows.
 lead_paths_dirty = Table(
     "lead_paths_dirty",
     metadata,
     Column("lead_id", BigInteger, primary_key=True, autoincrement=False),
+)
+
+# New stage changes not yet in lead_paths: the insert trigger of lead_status_changes copies every
+# inserted row here (migration 0009), unexamined and unindexed, so a sync pays a copy, not a
+# summary update; the reader folds them in (keep_paths) and deletes them in the same statement.
+# The stage change's own columns, as lead_status_changes has them.
+lead_paths_tail = Table(
+    "lead_paths_tail",
+    metadata,
+    Column("event_id", Text, nullable=False),
+    Column("lead_id", BigInteger, nullable=False),
+    _ts("created_at", nullable=False),
+    Column("before_pipeline_id", BigInteger),
+    Column("before_status_id", BigInteger),
+    Column("after_pipeline_id", BigInteger, nullable=False),
+    Column("after_status_id", BigInteger, nullable=False),
 )

@@ -49,8 +49,6 @@ class EventsStream:
     history_start: datetime | None = None
     lead_count: int = 0
     on_progress: Callable[[int], None] = lambda _n: None
-    # Called before a page of history commits, with how many leads it touched (cohorts/paths.py).
-    keep_paths: Callable[[Connection, int], None] = lambda _conn, _touched: None
     result: EventsResult = field(default_factory=EventsResult)
     _checkpoint: state.Checkpoint = field(init=False)
     _plan: EventsPlan = field(init=False)
@@ -109,7 +107,6 @@ class EventsStream:
         changes, lifecycle = split_events(events)
         self.result.status_changes += upsert_status_changes(self.conn, changes, repair=self._plan.repair)
         self.result.lead_events += upsert_lead_events(self.conn, lifecycle, repair=self._plan.repair)
-        self.keep_paths(self.conn, len({row["lead_id"] for row in changes + lifecycle}))
         if self._plan.repair:
             self._seen.setdefault(self._windows[paginator].index, set()).update(e.id for e in events)
         self.conn.commit()
@@ -121,7 +118,6 @@ class EventsStream:
         if self._plan.repair:
             removed = self._remove_unlisted(window, self._seen.pop(window.index, set()))
             self.result.removed += removed
-            self.keep_paths(self.conn, removed)
         self._plan = bookmarks.mark_done(self._plan, window.index)
         covered = self._plan.covered_until()
         if covered is not None:

@@ -21,16 +21,13 @@ from cohort_service.amocrm.pagination import Page, Paginator
 from cohort_service.amocrm.prefetch import run_paged
 from cohort_service.amocrm.queries import leads_list
 from cohort_service.amocrm.stats import StatsSnapshot
-from cohort_service.cohorts.catalog import load_catalog
-from cohort_service.cohorts.milestones import resolve_funnel
-from cohort_service.cohorts.paths import PathKeeper
+from cohort_service.cohorts.paths import keep_after_sync
 from cohort_service.config import Settings
 from cohort_service.db import models
 from cohort_service.db.engine import get_engine
 from cohort_service.db.lock import run_lock
 from cohort_service.db.migrate import upgrade
 from cohort_service.db.upserts import apply_delete_restore_events
-from cohort_service.errors import ConfigError
 from cohort_service.sync import leads as leads_stream
 from cohort_service.sync.bookmarks import history_start
 from cohort_service.sync.events import EventsStream
@@ -191,14 +188,12 @@ def _sync(
             filter_enabled=ref.account.is_api_filter_enabled,
         )
         evts = EventsStream(conn, signpost=now, overlap=amo.events_overlap, repair=repair, since=since)
-        evts.keep_paths = keeper = path_keeper(conn, settings)
         conn.commit()
         lead_queries = leads.queries()
         bar = LeadsProgress(progress)
         bar.start(*_leads_expected(conn, leads))
         evts.on_progress = lambda _n: progress.update("events", extra=rate_text(api, before))
         event_queries, history_note = _event_queries(conn, api, evts, progress)
-        keeper.defer = evts.reads_all_history
         if history_note:
             summary.warnings.append(history_note)
         # A quiet incremental run expects a page or two per query: never guess at pages that may
@@ -230,7 +225,7 @@ def _sync(
         )
         trashed = leads_stream.sync_trash(conn, api, max_in_flight=amo.max_in_flight) if repair else 0
         deleted_by_events = apply_delete_restore_events(conn)
-        keeper.flush(conn)  # the leads still marked: the summary is current when the sync ends
+        keep_after_sync(conn)  # the report folds what the sync copied, unless that is a rebuild's work
         conn.commit()
 
     return _summarize(
@@ -266,16 +261,6 @@ def _summarize(
     summary.pace_rps = round(api.limiter.rate, 2)
     summary.seconds = time.monotonic() - started
     return summary
-
-
-def path_keeper(conn: Connection, settings: Settings) -> PathKeeper:
-    """The keeper of ``lead_paths`` for this run's funnel (the reference data just stored); without a
-    usable milestone configuration the changed leads stay marked for the next reader."""
-    try:
-        funnel = resolve_funnel(settings.report, load_catalog(conn), source=settings.source)
-    except ConfigError:
-        return PathKeeper(None)
-    return PathKeeper(funnel)
 
 
 def _event_queries(

@@ -5,16 +5,18 @@ deletes and restores, inconsistent stored flags) and random as-of moments: the f
 summary equal the facts SQL's frame cell for cell; a summary kept up to date lead by lead equals one
 rebuilt in full; a summary built for another milestone configuration is rebuilt before it is read;
 history written behind the summary's back (inserts, updates, deletes, TRUNCATE — any writer) is
-either extended in place by the insert trigger (changes after the lead's last one) or marked by the
-triggers and recomputed before anyone reads it: the rows of unmarked leads are always current.
+either copied to the tail by the insert trigger or marked by the other triggers, and before anyone
+reads the summary the tail is folded in (appended to rows when it comes after a lead's last change,
+else marked) and the marked leads are recomputed: the rows of leads with nothing pending are always
+current, and a change a concurrent writer has not committed is never dropped.
 """
 
 from __future__ import annotations
 
+import threading
 from datetime import datetime, timedelta
 
 import pandas as pd
-import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy import Connection, Engine, insert, text
@@ -23,6 +25,7 @@ from cohort_service.cohorts.catalog import load_catalog
 from cohort_service.cohorts.facts import FactsRequest, compute_facts
 from cohort_service.cohorts.milestones import Funnel, resolve_funnel
 from cohort_service.cohorts.paths import (
+    _binds,
     compute_facts_from_paths,
     fingerprint,
     keep_paths,
@@ -30,6 +33,7 @@ from cohort_service.cohorts.paths import (
     refresh_paths,
     stored_fingerprint,
 )
+from cohort_service.cohorts.paths_sql import fold_tail_sql
 from cohort_service.config import ReportSettings
 from cohort_service.db import models
 from tests.cohorts.rows import MILESTONES
@@ -57,6 +61,21 @@ def _both(conn: Connection, request: FactsRequest) -> tuple[pd.DataFrame, pd.Dat
 def _paths(conn: Connection) -> pd.DataFrame:
     result = conn.execute(text("SELECT * FROM lead_paths ORDER BY lead_id"))
     return pd.DataFrame(result.all(), columns=list(result.keys()))
+
+
+def _marked(conn: Connection) -> set[int]:
+    return set(conn.execute(text("SELECT lead_id FROM lead_paths_dirty")).scalars())
+
+
+def _pending(conn: Connection) -> set[int]:
+    """Leads whose row a reader must make current first: marked, or with changes in the tail."""
+    return _marked(conn) | set(conn.execute(text("SELECT lead_id FROM lead_paths_tail")).scalars())
+
+
+def _fold(conn: Connection, funnel: Funnel) -> tuple[int, int]:  # noqa: F811
+    """The fold statement alone: (leads appended or started, leads marked)."""
+    done, marked = conn.execute(text(fold_tail_sql(len(funnel.milestones))), _binds(funnel, None)).one()
+    return int(done), int(marked)
 
 
 def _without(paths: pd.DataFrame, leads: set[int]) -> pd.DataFrame:
@@ -165,27 +184,29 @@ def test_history_written_behind_the_summary_is_recomputed_before_it_is_read(
     edited: tuple[list[tuple[int, int, int]], datetime],
 ) -> None:
     """The summary is built for one account, then the history is rewritten by plain DELETE, INSERT
-    and UPDATE statements (no keeper called): the triggers mark every lead touched, the reader
-    recomputes exactly those, and the result equals a full rebuild and the facts SQL."""
+    and UPDATE statements (no keeper called): the triggers copy every insert to the tail and mark
+    every lead an update or delete touched, the reader folds and recomputes exactly those, and the
+    result equals a full rebuild and the facts SQL."""
     edits, as_of = edited
     with prop_engine.connect() as conn, conn.begin():
         write(conn, before)
         rebuild_paths(conn, funnel)
         write(conn, after)
         _edit(conn, after, edits)
-        marked = set(conn.execute(text("SELECT lead_id FROM lead_paths_dirty")).scalars())
-        unmarked = _paths(conn)  # what the summary says of the leads nobody marked
+        marked = _marked(conn)
+        pending = _pending(conn)
+        unmarked = _paths(conn)  # what the summary says of the leads nothing is pending for
         with conn.begin_nested() as bulk:  # so many marked that it rebuilds instead: the same
             keep_paths(conn, funnel, rebuild_above=len(marked) - 1)
             rebuilt = _paths(conn)
             bulk.rollback()
         keep_paths(conn, funnel)
-        assert conn.execute(text("SELECT count(*) FROM lead_paths_dirty")).scalar_one() == 0
+        assert _pending(conn) == set()
         kept = _paths(conn)
         pd.testing.assert_frame_equal(kept, rebuilt)
         rebuild_paths(conn, funnel)
         pd.testing.assert_frame_equal(kept, _paths(conn))
-        pd.testing.assert_frame_equal(_without(unmarked, marked), _without(kept, marked))
+        pd.testing.assert_frame_equal(_without(unmarked, pending), _without(kept, pending))
         write(conn, before)  # and once more, read straight away as the report reads it
         _edit(conn, before, edits)
         got, want = _both(conn, FactsRequest(as_of, str(TZ), FIRST_WEEK, funnel))
@@ -247,7 +268,7 @@ def _insert_changes(
 
 @FAST
 @given(world=worlds(), batches=BATCHES, as_of=as_of_days())
-def test_new_changes_extend_the_summary_as_a_rebuild_would(
+def test_new_changes_are_folded_in_as_a_rebuild_would(
     prop_engine: Engine,  # noqa: F811
     funnel: Funnel,  # noqa: F811
     world: World,
@@ -255,73 +276,90 @@ def test_new_changes_extend_the_summary_as_a_rebuild_would(
     as_of: datetime,
 ) -> None:
     """What a sync does: new stage changes inserted statement by statement after the summary is
-    built. Leads whose new changes all come after their last one are extended in place (no mark),
-    the rest are marked; either way the unmarked rows equal a full rebuild's, and once the keeper
-    has run, the whole table and the facts do."""
+    built. Each is copied to the tail and nothing is marked or rewritten; the fold appends the
+    changes of exactly the leads whose new changes all come strictly after their last one (and
+    starts the rows of leads with no history) and marks the rest; either way the appended rows
+    equal a full rebuild's, and once the reader has run, the whole table and the facts do."""
+    last = {c.lead_id: c.created_at for c in sorted(world.changes, key=lambda c: c.created_at)}
     with prop_engine.connect() as conn, conn.begin():
         write(conn, world)
         rebuild_paths(conn, funnel)
+        before = _paths(conn)
         _insert_changes(conn, world, batches)
-        marked = set(conn.execute(text("SELECT lead_id FROM lead_paths_dirty")).scalars())
-        extended = _paths(conn)
+        new = conn.execute(text("SELECT lead_id, min(created_at) FROM lead_status_changes"
+                                " WHERE event_id LIKE 'x%' GROUP BY lead_id")).all()  # fmt: skip
+        assert _marked(conn) == set()
+        assert conn.execute(text("SELECT count(*) FROM lead_paths_tail")).scalar_one() == sum(
+            map(len, batches)
+        )
+        pd.testing.assert_frame_equal(_paths(conn), before)  # the writer's statement left the rows be
+        late = {lead for lead, first in new if lead in last and first <= last[lead]}
+        assert _fold(conn, funnel) == (len(new) - len(late), len(late))
+        assert _marked(conn) == late
+        assert conn.execute(text("SELECT count(*) FROM lead_paths_tail")).scalar_one() == 0
+        folded = _paths(conn)
         keep_paths(conn, funnel)
+        assert _pending(conn) == set()
         kept = _paths(conn)
         rebuild_paths(conn, funnel)
-        pd.testing.assert_frame_equal(_without(extended, marked), _without(_paths(conn), marked))
+        pd.testing.assert_frame_equal(_without(folded, late), _without(_paths(conn), late))
         pd.testing.assert_frame_equal(kept, _paths(conn))
         got, want = _both(conn, FactsRequest(as_of, str(TZ), FIRST_WEEK, funnel))
         pd.testing.assert_frame_equal(got, want)
         conn.rollback()
 
 
-def test_a_change_after_the_last_extends_the_row_and_a_tie_marks_it(
+def test_the_fold_appends_a_later_change_and_marks_a_tie(
     prop_engine: Engine,  # noqa: F811
     funnel: Funnel,  # noqa: F811
 ) -> None:
-    """The two branches of the insert trigger on one lead: a later change is appended to its row
-    without a mark; a change in the same second as the last one (ordered by an event id the row does
-    not keep) marks the lead; a lead with no history gets its first row; another funnel's summary
-    (fingerprint gone) only marks."""
+    """The fold's branches on single leads: a later change is appended to its row without a mark;
+    a lead with no history gets its first row; a change in the same second as the last one
+    (ordered by an event id the row does not keep) marks the lead; so does a change its row already
+    holds (recomputed from the history after the copy was made); a summary built for another
+    funnel is rebuilt and the tail emptied."""
     nothing = World([], [], [])  # the leads' rows are not needed: history alone makes a summary
-    world_changes = [(BASE, (10, 101)), (BASE + timedelta(hours=1), (10, 102))]
 
     def change(event: str, lead_id: int, at: datetime, after: tuple[int, int]) -> None:
-        row = {
-            "event_id": event,
-            "lead_id": lead_id,
-            "created_at": at,
-            "before_pipeline_id": 10,
-            "before_status_id": 101,
-            "after_pipeline_id": after[0],
-            "after_status_id": after[1],
-        }
+        row = {"event_id": event, "lead_id": lead_id, "created_at": at, "before_pipeline_id": 10,
+               "before_status_id": 101, "after_pipeline_id": after[0],
+               "after_status_id": after[1]}  # fmt: skip
         conn.execute(insert(models.lead_status_changes), [row])
-
-    def marked() -> set[int]:
-        return set(conn.execute(text("SELECT lead_id FROM lead_paths_dirty")).scalars())
 
     def changes_of(lead_id: int) -> list[datetime]:
         row = conn.execute(text("SELECT change_at FROM lead_paths WHERE lead_id = :l"), {"l": lead_id})
         return list(row.scalar_one())
 
+    later = BASE + timedelta(hours=2)
     with prop_engine.connect() as conn, conn.begin():
         write(conn, nothing)
-        for i, (at, after) in enumerate(world_changes):
-            change(f"a{i}", 1000, at, after)
+        change("a0", 1000, BASE, (10, 101))
+        change("a1", 1000, BASE + timedelta(hours=1), (10, 102))
         rebuild_paths(conn, funnel)
-        later = BASE + timedelta(hours=2)
         change("a2", 1000, later, (10, 142))
-        assert marked() == set()
-        assert changes_of(1000) == [BASE, BASE + timedelta(hours=1), later]
         change("b0", 2000, BASE, (10, 101))
-        assert marked() == set()
+        assert _marked(conn) == set()
+        assert changes_of(1000) == [BASE, BASE + timedelta(hours=1)]
+        assert _fold(conn, funnel) == (2, 0)
+        assert changes_of(1000) == [BASE, BASE + timedelta(hours=1), later]
         assert changes_of(2000) == [BASE]
         change("a3", 1000, later, (10, 143))
-        assert marked() == {1000}
-        conn.execute(text("DELETE FROM lead_paths_meta"))
+        assert _fold(conn, funnel) == (0, 1)
+        assert _marked(conn) == {1000}
+        keep_paths(conn, funnel)
         change("b1", 2000, later, (10, 102))
-        assert marked() == {1000, 2000}
-        assert changes_of(2000) == [BASE]
+        refresh_paths(conn, funnel, [2000])  # reads b1 from the history; its copy is still in the tail
+        assert changes_of(2000) == [BASE, later]
+        assert _fold(conn, funnel) == (0, 1)
+        assert _marked(conn) == {2000}
+        keep_paths(conn, funnel)
+        assert changes_of(2000) == [BASE, later]
+        change("c0", 3000, BASE, (10, 101))
+        conn.execute(text("DELETE FROM lead_paths_meta"))
+        keep_paths(conn, funnel)
+        assert stored_fingerprint(conn) == fingerprint(funnel)
+        assert _pending(conn) == set()
+        assert changes_of(3000) == [BASE]
         conn.rollback()
 
 
@@ -337,26 +375,25 @@ def test_truncating_history_forgets_the_summary(prop_engine: Engine, funnel: Fun
         conn.rollback()
 
 
-def test_a_role_that_does_not_own_the_trigger_function_still_rebuilds(
+def test_a_role_that_owns_nothing_keeps_and_rebuilds_the_summary(
     prop_engine: Engine,  # noqa: F811
     funnel: Funnel,  # noqa: F811
-    caplog: pytest.LogCaptureFixture,
 ) -> None:
-    """Migrations run by an owner role, the service by another: the rebuild cannot replace
-    ``lead_paths_append()``. It still rebuilds and says why in the log; the installed function was
-    not written for this summary, so it marks new changes, and the reader's summary is still right."""
+    """Migrations run by an owner role, the service by another with plain table privileges: its
+    writes are copied to the tail, and it folds, recomputes and rebuilds (the rebuild's lock on the
+    tail needs no more than DELETE)."""
     with prop_engine.connect() as conn, conn.begin():
-        conn.execute(text("COMMENT ON FUNCTION lead_paths_append() IS 'written for another funnel'"))
-        conn.execute(text("CREATE ROLE cohort_reader_test NOLOGIN"))
-        conn.execute(text("GRANT USAGE ON SCHEMA public TO cohort_reader_test"))
-        conn.execute(text("GRANT ALL ON ALL TABLES IN SCHEMA public TO cohort_reader_test"))
-        conn.execute(text("SET LOCAL ROLE cohort_reader_test"))
+        conn.execute(text("CREATE ROLE cohort_writer_test NOLOGIN"))
+        conn.execute(text("GRANT USAGE ON SCHEMA public TO cohort_writer_test"))
+        conn.execute(
+            text("GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO cohort_writer_test")
+        )
+        conn.execute(text("SET LOCAL ROLE cohort_writer_test"))
+        write(conn, World([], [], []))
         conn.execute(insert(models.lead_status_changes), [{
             "event_id": "r0", "lead_id": 1000, "created_at": BASE, "before_pipeline_id": 10,
             "before_status_id": 101, "after_pipeline_id": 10, "after_status_id": 102}])  # fmt: skip
-        with caplog.at_level("WARNING", logger="cohort_service.cohorts.paths"):
-            assert rebuild_paths(conn, funnel) == 1
-        assert "not its owner" in caplog.text
+        assert rebuild_paths(conn, funnel) == 1
         conn.execute(insert(models.lead_status_changes), [{
             "event_id": "r1", "lead_id": 1000, "created_at": BASE + timedelta(hours=1),
             "before_pipeline_id": 10, "before_status_id": 102, "after_pipeline_id": 10,
@@ -366,3 +403,54 @@ def test_a_role_that_does_not_own_the_trigger_function_still_rebuilds(
         rebuild_paths(conn, funnel)
         pd.testing.assert_frame_equal(kept, _paths(conn))
         conn.rollback()
+
+
+def test_a_change_committed_during_a_fold_or_a_rebuild_is_not_lost(
+    prop_engine: Engine,  # noqa: F811
+    funnel: Funnel,  # noqa: F811
+) -> None:
+    """A writer outside the run lock (a hand edit, an import) inserts a change and commits while a
+    reader folds, and again while a rebuild runs: the fold does not take the uncommitted copy, and
+    the rebuild waits for the writer; either way the next reader's summary equals a rebuild."""
+
+    def insert_change(conn: Connection, event: str, hours: int) -> None:
+        conn.execute(insert(models.lead_status_changes), [{
+            "event_id": event, "lead_id": 1000, "created_at": BASE + timedelta(hours=hours),
+            "before_pipeline_id": 10, "before_status_id": 101, "after_pipeline_id": 10,
+            "after_status_id": 102 + hours % 2}])  # fmt: skip
+
+    with prop_engine.connect() as setup, setup.begin():
+        write(setup, World([], [], []))
+        setup.execute(text("DELETE FROM lead_paths_tail"))
+        insert_change(setup, "w0", 0)
+        rebuild_paths(setup, funnel)
+    try:
+        with prop_engine.connect() as writer, prop_engine.connect() as reader:
+            writer.begin()
+            insert_change(writer, "w1", 1)  # not committed yet
+            with reader.begin():
+                keep_paths(reader, funnel)
+            writer.commit()
+            with reader.begin():
+                assert keep_paths(reader, funnel) == 1  # the fold after the commit takes it
+            writer.begin()
+            insert_change(writer, "w2", 2)
+            with reader.begin():  # the rebuild waits for the writer's commit
+                rebuilding = threading.Thread(target=rebuild_paths, args=(reader, funnel))
+                rebuilding.start()
+                rebuilding.join(0.3)
+                assert rebuilding.is_alive()
+                writer.commit()
+                rebuilding.join(30)
+            with reader.begin():
+                keep_paths(reader, funnel)
+                kept = _paths(reader)
+                assert list(kept["change_at"][0]) == [BASE + timedelta(hours=h) for h in range(3)]
+                rebuild_paths(reader, funnel)
+                pd.testing.assert_frame_equal(kept, _paths(reader))
+    finally:
+        with prop_engine.connect() as conn, conn.begin():
+            write(conn, World([], [], []))
+            conn.execute(
+                text("DELETE FROM lead_paths; DELETE FROM lead_paths_tail; DELETE FROM lead_paths_dirty")
+            )

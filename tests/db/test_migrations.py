@@ -31,6 +31,8 @@ EXPECTED_TABLES = {
     "spend_files",
     "lead_paths",
     "lead_paths_meta",
+    "lead_paths_dirty",
+    "lead_paths_tail",
     "alembic_version",
 }
 

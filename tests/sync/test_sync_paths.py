@@ -1,8 +1,10 @@
-"""The sync keeps ``lead_paths``: each page's transaction marks the leads it changed (triggers),
-the keeper recomputes them in batches and when the sync ends. Right after a sync killed at a random
-moment, the report's read (the marked leads recomputed first) equals the facts SQL's; after the
-rerun, an incremental sync, a resync and a milestone change, the kept summary equals one rebuilt
-from scratch, with no lead left marked, and the facts read from it equal the facts SQL's."""
+"""The sync keeps ``lead_paths`` current for its readers: each page's transaction copies its new stage
+changes to the tail and marks the leads whose history it rewrote (triggers), and the sync leaves
+them for the next reader unless the tail has grown past what a fold is worth (then it forgets the
+summary and the reader rebuilds). Right after a sync killed at a random moment, the report's read
+(the tail folded, the marked leads recomputed first) equals the facts SQL's; after the rerun, an
+incremental sync, a resync, a sync that must forget and a milestone change, the summary the next
+reader keeps equals one rebuilt from scratch, and the facts read from it equal the facts SQL's."""
 
 from __future__ import annotations
 
@@ -12,14 +14,17 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pandas as pd
+import pytest
 from sqlalchemy import Connection, Engine, text
 
+from cohort_service.cohorts import paths
 from cohort_service.cohorts.catalog import load_catalog
 from cohort_service.cohorts.facts import FactsRequest, compute_facts
 from cohort_service.cohorts.milestones import Funnel, resolve_funnel
 from cohort_service.cohorts.paths import (
     compute_facts_from_paths,
     fingerprint,
+    keep_paths,
     rebuild_paths,
     stored_fingerprint,
 )
@@ -66,28 +71,42 @@ def _same_facts(conn: Connection, funnel: Funnel, sim: Sim) -> None:
 
 def _check_killed(engine: Engine, config: Path, sim: Sim) -> None:
     """Right after the kill, whatever the killed sync committed is readable: the summary plus the
-    leads still marked equal the history (a report reads the same facts as the reference)."""
+    tail and the marked leads equal the history (a report reads the same facts as the reference)."""
     with engine.connect() as conn, conn.begin():
         _same_facts(conn, _funnel(conn, config), sim)
         conn.rollback()
 
 
-def _check(engine: Engine, config: Path, sim: Sim) -> None:
-    """The kept summary is current for this config when the sync ends: same fingerprint, no lead
-    left marked, same rows as a rebuild, and facts from it equal the facts SQL's."""
+def _pending(conn: Connection) -> int:
+    return int(conn.execute(text(
+        "SELECT (SELECT count(*) FROM lead_paths_dirty) + (SELECT count(*) FROM lead_paths_tail)"
+    )).scalar_one())  # fmt: skip
+
+
+def _check(engine: Engine, config: Path, sim: Sim, *, forgotten: bool = False) -> int:
+    """What the sync left (a tail a fold is worth, or no summary when it had to forget it)
+    becomes, for the next reader, a summary with nothing pending, the rows of a rebuild, and facts
+    equal to the facts SQL's; committed, as a report commits it. Returns what the sync left."""
     with engine.connect() as conn, conn.begin():
         funnel = _funnel(conn, config)
+        left = _pending(conn)
+        if forgotten:
+            assert (stored_fingerprint(conn), left) == (None, 0)
+        assert left <= paths.FOLD_AT_LEAST
+        keep_paths(conn, funnel)
         assert stored_fingerprint(conn) == fingerprint(funnel)
+        assert _pending(conn) == 0
         kept = _paths(conn)
         assert len(kept) > 100
-        assert conn.execute(text("SELECT count(*) FROM lead_paths_dirty")).scalar_one() == 0
         rebuild_paths(conn, funnel)
         pd.testing.assert_frame_equal(kept, _paths(conn))
         _same_facts(conn, funnel, sim)
-        conn.rollback()
+    return left
 
 
-def test_sync_keeps_the_path_summary(db_url: str, engine: Engine, tmp_path: Path) -> None:
+def test_sync_keeps_the_path_summary(
+    db_url: str, engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     with simulated(seed=43, leads=400, weeks=10, faults=FaultConfig(latency_ms=15, seed=2)) as sim:
         config = _config(sim, tmp_path / "config.toml", db_url, FULL)
         proc = subprocess.Popen(
@@ -102,11 +121,17 @@ def test_sync_keeps_the_path_summary(db_url: str, engine: Engine, tmp_path: Path
 
         sim.app.advance(days=2)  # an incremental sync: only the leads whose history changed
         run_sync(load_settings(config), clock=sim.now)
-        _check(engine, config, sim)
+        assert _check(engine, config, sim) > 0  # it left its changes for the reader to fold
+        sim.app.advance(days=2)  # one that finds more pending than a fold is worth: it forgets
+        with monkeypatch.context() as patch:
+            patch.setattr(paths, "FOLD_AT_LEAST", 0)
+            patch.setattr(paths, "FOLD_SHARE", 0.0)
+            run_sync(load_settings(config), clock=sim.now)
+        _check(engine, config, sim, forgotten=True)
         run_sync(load_settings(config), repair=True, clock=sim.now)  # resync rewrites history too
         _check(engine, config, sim)
 
-        sim.app.advance(days=1)  # the milestones change: the first page rebuilds in full
+        sim.app.advance(days=1)  # the milestones change: the next reader rebuilds in full
         short = _config(sim, tmp_path / "short.toml", db_url, SHORT)
         run_sync(load_settings(short), clock=sim.now)
         _check(engine, short, sim)
