@@ -40,6 +40,9 @@ REBUILD_ABOVE = 100_000
 # grow (:func:`keep_after_sync`).
 FOLD_AT_LEAST = 200_000
 FOLD_SHARE = 0.4
+# The least room a tail row takes in its heap (line pointer, tuple header, the fixed-width columns
+# and the event id's alignment: 68 bytes), so the heap's size over it bounds the rows uncounted.
+TAIL_ROW_BYTES = 60
 PARALLEL = {"parallel_setup_cost": 10, "parallel_tuple_cost": 0.001}  # defaults 1000, 0.1
 
 
@@ -104,21 +107,31 @@ def _recompute(conn: Connection, funnel: Funnel, lead_ids: Iterable[int]) -> int
     return len(written)
 
 
-def _pending(conn: Connection, rebuild_above: int) -> tuple[str | None, int, int, int]:
-    """(stored fingerprint, marked leads up to ``rebuild_above`` + 1, tail changes up to the fold
-    limit + 1, the fold limit), in one round trip; the counts stop where the decision is made."""
+def _pending(conn: Connection, rebuild_above: int) -> tuple[str | None, int, bool, bool]:
+    """(stored fingerprint, marked leads up to ``rebuild_above`` + 1, whether the tail holds any
+    change, whether it holds more than a fold is worth), in one round trip. The tail is counted
+    only when its heap is big enough to hold that many rows: a sync checks at every end, and a
+    tail that grows for a week between reports is not worth a scan each time."""
     row = conn.execute(
         text(
             "WITH lim AS (SELECT greatest(:least, (SELECT reltuples * :share FROM pg_class"
             "  WHERE oid = CAST('lead_paths' AS regclass)))::bigint AS n)"
             " SELECT (SELECT fingerprint FROM lead_paths_meta WHERE id = 1),"
             " (SELECT count(*) FROM (SELECT 1 FROM lead_paths_dirty LIMIT :marks) m),"
-            " (SELECT count(*) FROM (SELECT 1 FROM lead_paths_tail LIMIT (SELECT n + 1 FROM lim)) t),"
-            " (SELECT n FROM lim)"
+            " EXISTS (SELECT 1 FROM lead_paths_tail),"
+            " CASE WHEN pg_relation_size(CAST('lead_paths_tail' AS regclass))"
+            "  < (SELECT n FROM lim) * :row_bytes THEN false"
+            "  ELSE (SELECT count(*) FROM (SELECT 1 FROM lead_paths_tail LIMIT (SELECT n + 1 FROM lim)) t)"
+            "   > (SELECT n FROM lim) END"
         ),
-        {"least": FOLD_AT_LEAST, "share": FOLD_SHARE, "marks": rebuild_above + 1},
+        {
+            "least": FOLD_AT_LEAST,
+            "share": FOLD_SHARE,
+            "marks": rebuild_above + 1,
+            "row_bytes": TAIL_ROW_BYTES,
+        },
     ).one()
-    return row[0], int(row[1]), int(row[2]), int(row[3])
+    return row[0], int(row[1]), bool(row[2]), bool(row[3])
 
 
 def keep_paths(
@@ -134,8 +147,8 @@ def keep_paths(
     never), more than ``rebuild_above`` leads are marked or the tail is longer than a fold is
     worth. Returns the summary rows written (``funnel_fingerprint`` saves hashing the funnel)."""
     want = funnel_fingerprint or fingerprint(funnel)
-    stored, marked, tail, fold_limit = _pending(conn, rebuild_above)
-    if stored != want or marked > rebuild_above or tail > fold_limit:
+    stored, marked, tail, too_long = _pending(conn, rebuild_above)
+    if stored != want or marked > rebuild_above or too_long:
         return rebuild_paths(conn, funnel)  # a bulk load: one pass beats lead by lead
     written, k = 0, len(funnel.milestones)
     if tail:
@@ -157,11 +170,11 @@ def keep_after_sync(conn: Connection) -> bool:
     Once the tail is longer than a fold is worth (a pull of the whole history, or months without a
     reader), the summary is forgotten instead — its fingerprint, tail and marks deleted — and the
     next reader rebuilds it, as it would have anyway. Returns whether it was forgotten."""
-    stored, _, tail, fold_limit = _pending(conn, REBUILD_ABOVE)
-    if tail <= fold_limit:
+    stored, _, _, too_long = _pending(conn, REBUILD_ABOVE)
+    if not too_long:
         return False
     if stored is not None:
-        log.info("lead_paths: %s+ changes pending; the next reader rebuilds the summary", f"{tail:,}")
+        log.info("lead_paths: more changes pending than a fold is worth; the next reader rebuilds")
     for table in ("lead_paths_meta", "lead_paths_tail", "lead_paths_dirty"):
         conn.execute(text(f"DELETE FROM {table}"))
     return True

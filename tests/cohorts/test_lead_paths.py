@@ -17,10 +17,12 @@ import threading
 from datetime import datetime, timedelta
 
 import pandas as pd
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy import Connection, Engine, insert, text
 
+from cohort_service.cohorts import paths
 from cohort_service.cohorts.catalog import load_catalog
 from cohort_service.cohorts.facts import FactsRequest, compute_facts
 from cohort_service.cohorts.milestones import Funnel, resolve_funnel
@@ -28,6 +30,7 @@ from cohort_service.cohorts.paths import (
     _binds,
     compute_facts_from_paths,
     fingerprint,
+    keep_after_sync,
     keep_paths,
     rebuild_paths,
     refresh_paths,
@@ -454,3 +457,37 @@ def test_a_change_committed_during_a_fold_or_a_rebuild_is_not_lost(
             conn.execute(
                 text("DELETE FROM lead_paths; DELETE FROM lead_paths_tail; DELETE FROM lead_paths_dirty")
             )
+
+
+def test_a_tail_longer_than_a_fold_is_worth_is_rebuilt_instead(
+    prop_engine: Engine,  # noqa: F811
+    funnel: Funnel,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The fold limit is exact: a tail of as many changes as the limit is folded (only its leads
+    written), one more is rebuilt (every lead written); a heap too small to hold that many rows is
+    not counted at all, and a sync's check then leaves the tail be."""
+
+    def changes(first: int, n: int) -> None:
+        rows = [{"event_id": f"t{first + i}", "lead_id": first + i, "created_at": BASE,
+                 "before_pipeline_id": 10, "before_status_id": 101, "after_pipeline_id": 10,
+                 "after_status_id": 102} for i in range(n)]  # fmt: skip
+        conn.execute(insert(models.lead_status_changes), rows)
+
+    with prop_engine.connect() as conn, conn.begin():
+        write(conn, World([], [], []))
+        changes(1000, 1)
+        rebuild_paths(conn, funnel)
+        monkeypatch.setattr(paths, "FOLD_SHARE", 0.0)
+        monkeypatch.setattr(paths, "FOLD_AT_LEAST", 5)
+        changes(2000, 5)
+        assert keep_paths(conn, funnel) == 5  # folded: the five new leads only
+        changes(3000, 6)
+        assert keep_after_sync(conn)  # a sync forgets it
+        assert stored_fingerprint(conn) is None
+        assert keep_paths(conn, funnel) == 12  # rebuilt: every lead
+        monkeypatch.setattr(paths, "FOLD_AT_LEAST", 10_000)  # 10,000 rows need more than a page
+        changes(4000, 20)
+        assert not keep_after_sync(conn)
+        assert keep_paths(conn, funnel) == 20
+        conn.rollback()
