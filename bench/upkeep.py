@@ -3,9 +3,9 @@
     python bench/upkeep.py [--leads 20000] [--days 7] [--rounds 4]
 
 The product's own ``sync`` against the simulator (rate limit off, loopback HTTP): a first sync
-builds the summary, then each round moves the account ``--days`` forward and runs the same
-incremental sync on two copies of the database (``CREATE DATABASE … TEMPLATE``), one with the
-summary's triggers off (``session_replication_role = replica``) and one as shipped, in alternating
+and the first report build the summary, then each round moves the account ``--days`` forward (a
+week, with its report, by default) and runs the same incremental sync on two copies of the
+database (``CREATE DATABASE … TEMPLATE``), one with the summary's triggers off (``session_replication_role = replica``) and one as shipped, in alternating
 order. A sync's database time is what Postgres counts as its sessions' active time
 (``pg_stat_database.active_time``: every statement and commit, server side, so the client's HTTP
 and JSON work is not in it); the upkeep is the difference, and directly the time inside the
@@ -157,6 +157,7 @@ def main() -> None:
         with serve(app) as url:
             token = app.issue_token()
             first = _sync(app, url, token, base_url, None)
+            _keep_ms(url, token, base_url)  # the first report builds the summary
             print(
                 f"first sync: {first.leads_new:,} leads, {first.status_changes_new:,} stage changes",
                 flush=True,
@@ -178,7 +179,8 @@ def main() -> None:
                         changed = summary.leads_new + summary.leads_changed
                         keeper_ms, fold_ms, folded = _keep_ms(url, token, db_url)
                     _drop(admin, name)
-                _sync(app, url, token, base_url, None)  # the next round starts from this one's end
+                _sync(app, url, token, base_url, None)  # the next round starts from this one's end,
+                _keep_ms(url, token, base_url)  # after the week's report
                 shares.append(active["on"] / active["off"] - 1)
                 direct.append((in_functions + keeper_ms) / active["off"])
                 fold_per_lead.append(fold_ms / max(folded, 1))
