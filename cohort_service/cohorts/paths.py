@@ -134,19 +134,13 @@ def _pending(conn: Connection, rebuild_above: int) -> tuple[str | None, int, boo
     return row[0], int(row[1]), bool(row[2]), bool(row[3])
 
 
-def keep_paths(
-    conn: Connection,
-    funnel: Funnel,
-    funnel_fingerprint: str | None = None,
-    *,
-    rebuild_above: int = REBUILD_ABOVE,
-) -> int:
+def keep_paths(conn: Connection, funnel: Funnel, *, rebuild_above: int = REBUILD_ABOVE) -> int:
     """Make ``lead_paths`` current for ``funnel`` in the caller's transaction, so it can be read:
     the tail folded in, then the leads marked in ``lead_paths_dirty`` (by the triggers or by the
     fold) recomputed — or everything rebuilt when the summary was built for another funnel (or
     never), more than ``rebuild_above`` leads are marked or the tail is longer than a fold is
-    worth. Returns the summary rows written (``funnel_fingerprint`` saves hashing the funnel)."""
-    want = funnel_fingerprint or fingerprint(funnel)
+    worth. Returns the summary rows written."""
+    want = fingerprint(funnel)
     stored, marked, tail, too_long = _pending(conn, rebuild_above)
     if stored != want or marked > rebuild_above or too_long:
         return rebuild_paths(conn, funnel)  # a bulk load: one pass beats lead by lead
