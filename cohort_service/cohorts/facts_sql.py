@@ -34,16 +34,11 @@ DATE_FIELD_TYPES = ("date", "date_time", "birthday")
 UNKNOWN_BIT = 1 << 62
 
 
-def lv_cte(pipelines: str, statuses: str, levels: str) -> str:
-    """The milestone level of each (pipeline, status) of the funnel, from three arrays."""
-    return f"""lv AS (
-  SELECT * FROM unnest({pipelines}, {statuses}, {levels})
+# The milestone level of each (pipeline, status) of the funnel, from bound arrays.
+LV_CTE = """lv AS (
+  SELECT * FROM unnest(CAST(:lv_p AS bigint[]), CAST(:lv_s AS bigint[]), CAST(:lv_l AS int[]))
     AS m(pipeline_id, status_id, lvl)
 )"""
-
-
-# The level map from bound arrays (bind lv_p, lv_s, lv_l).
-LV_CTE = lv_cte("CAST(:lv_p AS bigint[])", "CAST(:lv_s AS bigint[])", "CAST(:lv_l AS int[])")
 
 
 def _enum_text(item: str, alias: str) -> str:

@@ -150,8 +150,8 @@ def keep_paths(conn: Connection, funnel: Funnel, *, rebuild_above: int = REBUILD
         marked += newly_marked
     if not marked:
         return int(written)
-    binds = _binds(funnel, None) | {"fp": want, "most": rebuild_above}
-    _, marked, recomputed = conn.execute(text(keep_marked_sql(k)), binds).one()
+    binds = _binds(funnel, None) | {"most": rebuild_above}
+    marked, recomputed = conn.execute(text(keep_marked_sql(k)), binds).one()
     if marked > rebuild_above:  # none recomputed (the fold marked that many): one pass instead
         return rebuild_paths(conn, funnel)
     return int(written) + int(recomputed)

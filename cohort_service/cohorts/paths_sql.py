@@ -53,15 +53,13 @@ def paths_insert_sql(milestones: int, *, upsert: bool = False) -> str:
 
 
 def keep_marked_sql(milestones: int) -> str:
-    """One statement, so a sync page pays one round trip for the upkeep: take the leads marked in
-    ``lead_paths_dirty``, recompute their rows in place when the stored fingerprint is ``:fp`` and
-    there are at most ``:most`` of them, and drop the rows of leads left with no history. Returns
-    (stored fingerprint, leads marked, rows written); bind lv_p/lv_s/lv_l, fp, most. When it wrote
-    nothing though leads were marked (another funnel, too many), the caller rebuilds in full."""
-    guard = "(SELECT count(*) FROM marked) <= :most AND (SELECT fingerprint FROM meta) = :fp"
+    """Take the leads marked in ``lead_paths_dirty``, recompute their rows in place when there are
+    at most ``:most`` of them, and drop the rows of leads left with no history. Returns (leads
+    marked, rows written); bind lv_p/lv_s/lv_l, most. When it wrote nothing though more were
+    marked, the caller rebuilds in full (the marks are taken either way)."""
+    guard = "(SELECT count(*) FROM marked) <= :most"
     insert = _paths_insert(milestones, _MARKED + f" AND {guard}")
     return f"""WITH marked AS (DELETE FROM lead_paths_dirty RETURNING lead_id),
-meta AS (SELECT fingerprint FROM lead_paths_meta WHERE id = 1),
 written AS (
 {insert}{_UPSERT}
 RETURNING lead_id
@@ -70,7 +68,7 @@ gone AS (
   DELETE FROM lead_paths p
   WHERE p.lead_id = ANY(ARRAY(SELECT lead_id FROM marked EXCEPT SELECT lead_id FROM written)) AND {guard}
 )
-SELECT (SELECT fingerprint FROM meta), (SELECT count(*) FROM marked), (SELECT count(*) FROM written)"""
+SELECT (SELECT count(*) FROM marked), (SELECT count(*) FROM written)"""
 
 
 def _changes_cte(k: int, source: str, where: str = "") -> str:

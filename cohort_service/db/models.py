@@ -374,15 +374,14 @@ lead_paths_dirty = Table(
 # New stage changes not yet in lead_paths: the insert trigger of lead_status_changes copies every
 # inserted row here (migration 0009), unexamined and unindexed, so a sync pays a copy, not a
 # summary update; the reader folds them in (keep_paths) and deletes them in the same statement.
-# The stage change's own columns, as lead_status_changes has them.
+# The stage change's own columns, as lead_status_changes has them (no key, no index).
+TAIL_COLUMNS = ("event_id", "lead_id", "created_at", "before_pipeline_id", "before_status_id",
+                "after_pipeline_id", "after_status_id")  # fmt: skip
 lead_paths_tail = Table(
     "lead_paths_tail",
     metadata,
-    Column("event_id", Text, nullable=False),
-    Column("lead_id", BigInteger, nullable=False),
-    _ts("created_at", nullable=False),
-    Column("before_pipeline_id", BigInteger),
-    Column("before_status_id", BigInteger),
-    Column("after_pipeline_id", BigInteger, nullable=False),
-    Column("after_status_id", BigInteger, nullable=False),
+    *(
+        Column(name, lead_status_changes.c[name].type, nullable=lead_status_changes.c[name].nullable)
+        for name in TAIL_COLUMNS
+    ),
 )

@@ -14,6 +14,7 @@ current, and a change a concurrent writer has not committed is never dropped.
 from __future__ import annotations
 
 import threading
+import time
 from datetime import datetime, timedelta
 
 import pandas as pd
@@ -408,6 +409,28 @@ def test_a_role_that_owns_nothing_keeps_and_rebuilds_the_summary(
         conn.rollback()
 
 
+def _rebuild_into(conn: Connection, funnel: Funnel, errors: list[BaseException]) -> None:  # noqa: F811
+    try:
+        rebuild_paths(conn, funnel)
+    except BaseException as exc:  # the thread's failure is the test's
+        errors.append(exc)
+
+
+def _lock_awaited(engine: Engine, pid: int) -> str | None:
+    """The table backend ``pid`` waits to lock, once it waits (polled; None if it never does)."""
+    with engine.connect() as conn:
+        for _ in range(6000):
+            waiting = conn.execute(
+                text("SELECT relation::regclass::text FROM pg_locks WHERE pid = :p AND NOT granted"),
+                {"p": pid},
+            ).scalar_one_or_none()
+            if waiting is not None:
+                return str(waiting)
+            conn.rollback()
+            time.sleep(0.005)
+    return None
+
+
 def test_a_change_committed_during_a_fold_or_a_rebuild_is_not_lost(
     prop_engine: Engine,  # noqa: F811
     funnel: Funnel,  # noqa: F811
@@ -439,12 +462,15 @@ def test_a_change_committed_during_a_fold_or_a_rebuild_is_not_lost(
             writer.begin()
             insert_change(writer, "w2", 2)
             with reader.begin():  # the rebuild waits for the writer's commit
-                rebuilding = threading.Thread(target=rebuild_paths, args=(reader, funnel))
+                pid = reader.execute(text("SELECT pg_backend_pid()")).scalar_one()
+                errors: list[BaseException] = []
+                rebuilding = threading.Thread(target=_rebuild_into, args=(reader, funnel, errors))
                 rebuilding.start()
-                rebuilding.join(0.3)
-                assert rebuilding.is_alive()
+                assert _lock_awaited(prop_engine, pid) == "lead_paths_tail"
                 writer.commit()
-                rebuilding.join(30)
+                rebuilding.join(60)
+                assert not rebuilding.is_alive()
+                assert errors == []
             with reader.begin():
                 keep_paths(reader, funnel)
                 kept = _paths(reader)
